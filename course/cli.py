@@ -1,0 +1,73 @@
+"""The ``course`` command: run the notebooks, mirror the data, check the machine, release and grade."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _run(args) -> int:
+    from .runner import run
+
+    return run(args.notebooks, profile=args.profile, source_dir=args.source, out_dir=args.out, timeout=args.timeout)
+
+
+def _mirror(args) -> int:
+    from .mirror import mirror
+    from .sources import SourceError
+
+    try:
+        for line in mirror(args.dest, args.source, args.checkpoint or None):
+            print(line)
+    except (SourceError, ValueError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    return 0
+
+
+def _doctor(args) -> int:
+    from .doctor import main
+
+    return main()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="course", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="execute the course notebooks with papermill (the main job)")
+    run.add_argument("notebooks", nargs="*", help="assignment names, notebook stems or paths (default: all)")
+    run.add_argument("--profile", choices=["smoke", "cpu", "gpu"], help="default: COURSE_PROFILE, else automatic")
+    run.add_argument("--source", type=Path, default=None, help="folder of source notebooks (default: source/)")
+    run.add_argument("--out", type=Path, default=None, help="where executed notebooks go (default: ./build)")
+    run.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds (default: none)")
+    run.set_defaults(func=_run)
+
+    data = sub.add_parser("data", help="manage the offline data mirror")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+    mirror = data_sub.add_parser("mirror", help="copy data sets and checkpoints into a mirror folder")
+    mirror.add_argument("dest", type=Path)
+    mirror.add_argument("--from", dest="source", type=Path, default=None, help="an existing mirror to copy from")
+    mirror.add_argument("--checkpoint", action="append", help="checkpoint(s) to include (repeatable)")
+    mirror.set_defaults(func=_mirror)
+
+    doctor = sub.add_parser("doctor", help="check versions, device, profile and sources")
+    doctor.set_defaults(func=_doctor)
+
+    try:
+        from autograder.cli import register
+    except ImportError:
+        pass
+    else:
+        register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

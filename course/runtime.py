@@ -1,0 +1,112 @@
+"""The start of every notebook: choose the profile, resolve the sources, seed everything, pick a device."""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import sources
+from .profiles import Profile, choose_profile_name, get_profile
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and PyTorch (CPU and CUDA) so that a run can be repeated."""
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+
+
+def pick_device():
+    """The best device here: CUDA, then Apple's MPS, then the CPU."""
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one notebook run uses: its profile, checkpoint, device, output folder."""
+
+    profile: Profile
+    profile_reason: str
+    checkpoint: str
+    checkpoint_source: sources.Source
+    device: object
+    output_dir: Path
+    data_dir: str | None
+
+    def dataset(self, hub_id: str) -> str:
+        """What to pass to ``load_dataset`` for ``hub_id`` (the Hub id, or the mirror folder)."""
+        return sources.dataset_source(hub_id, mirror=self.data_dir or None).path
+
+    def train_size(self, task: str) -> int | None:
+        return self.profile.train_size_for(task)
+
+    def eval_size(self, task: str) -> int | None:
+        return self.profile.eval_size_for(task)
+
+    def training_kwargs(self) -> dict:
+        """The profile's keyword arguments for ``TrainingArguments`` (epochs or steps, batch, lr, precision)."""
+        import torch
+
+        kwargs = {
+            "num_train_epochs": self.profile.epochs,
+            "max_steps": self.profile.max_steps,
+            "per_device_train_batch_size": self.profile.batch_size,
+            "per_device_eval_batch_size": self.profile.eval_batch_size,
+            "learning_rate": self.profile.learning_rate,
+            "seed": self.profile.seed,
+            "report_to": "none",
+            "save_strategy": "no",
+        }
+        if self.profile.precision == "bf16" and torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+            kwargs["bf16"] = True
+        elif self.profile.precision in {"fp16", "bf16"} and torch.cuda.is_available():
+            kwargs["fp16"] = True
+        return kwargs
+
+
+def start(profile: str | None = None, checkpoint: str | None = None, data_dir: str | None = None,
+          seed: int | None = None, output_dir: str | None = None, quiet: bool = False) -> Run:
+    """Set up a notebook run from its parameters and print what it uses.
+
+    Empty strings and None mean "not given". ``data_dir`` overrides ``$COURSE_DATA_DIR``; ``checkpoint``
+    overrides ``$COURSE_CHECKPOINT`` and the profile.
+    """
+    if data_dir:
+        os.environ[sources.DATA_DIR_ENV] = str(Path(data_dir).expanduser().resolve())
+    name, why = choose_profile_name(profile or None)
+    chosen = get_profile(name, seed=seed)
+    if checkpoint:
+        os.environ[sources.CHECKPOINT_ENV] = checkpoint
+    ckpt = sources.checkpoint_source(chosen.checkpoint)
+    seed_everything(chosen.seed)
+    out = Path(output_dir or Path("build") / "outputs").expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    run = Run(chosen, why, ckpt.path, ckpt, pick_device(), out, data_dir or os.environ.get(sources.DATA_DIR_ENV))
+    if not quiet:
+        print(f"profile    : {chosen.name} ({why})")
+        print(f"checkpoint : {ckpt}")
+        print(f"data       : {describe_data_source()}")
+        print(f"device     : {run.device}, seed {chosen.seed}, outputs in {out}")
+    return run
+
+
+def describe_data_source() -> str:
+    """One line saying where the course data sets come from."""
+    mirror = sources.data_dir()
+    if mirror is not None:
+        return f"mirror {mirror} ({sources.DATA_DIR_ENV})"
+    reason = sources.offline_reason()
+    return "the Hugging Face Hub" if reason is None else f"none: offline ({reason}) and no mirror"
