@@ -18,7 +18,7 @@ def take(dataset, n: int | None, seed: int | None = None):
 
 def sized(raw_datasets, train_size: int | None, eval_size: int | None, eval_split: str = "validation"):
     """The train and evaluation splits of a ``DatasetDict`` cut to the profile's sizes (other splits kept)."""
-    out = raw_datasets.copy()
+    out = type(raw_datasets)(dict(raw_datasets))
     out["train"] = take(raw_datasets["train"], train_size)
     out[eval_split] = take(raw_datasets[eval_split], eval_size)
     return out

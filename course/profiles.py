@@ -51,7 +51,7 @@ PROFILES: dict[str, Profile] = {
         batch_size=16,
         eval_batch_size=32,
         learning_rate=3e-4,  # few steps: MiniLM needs a high rate to move (measured on SST-2)
-        max_length=128,
+        max_length=256,
     ),
     "cpu": Profile(
         name="cpu",

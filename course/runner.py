@@ -34,7 +34,8 @@ def find_notebooks(source_dir: Path, selected: list[str] | None = None) -> list[
         if path.suffix == ".ipynb" and path.is_file():
             chosen.append(path.resolve())
             continue
-        matches = [p for p in every if name in (p.stem, p.parent.name, f"{p.parent.name}/{p.name}")]
+        matches = [p for p in every
+                   if name in (p.stem, p.parent.name, f"{p.parent.name}/{p.name}", p.parent.name.split("_")[0])]
         if not matches:
             known = ", ".join(p.parent.name for p in every) or "none"
             raise SystemExit(f"course run: no notebook called {name!r} in {source_dir} (known: {known}).")

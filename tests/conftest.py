@@ -1,0 +1,29 @@
+"""Shared fixtures: the repository root, the offline data mirror, an environment without surprises."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("COURSE_DATA_DIR") or ROOT.parent / "shared" / "data").resolve()
+
+
+@pytest.fixture
+def mirror_dir() -> Path:
+    if not (SHARED_DATA / "nyu-mll" / "glue").is_dir():
+        pytest.fail(f"The course data mirror is missing at {SHARED_DATA}: set COURSE_DATA_DIR (see README).")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def offline(monkeypatch, mirror_dir):
+    """Offline, with the mirror: what CI and this workplace look like."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("COURSE_DATA_DIR", str(mirror_dir))
+    monkeypatch.delenv("COURSE_CHECKPOINT", raising=False)
+    monkeypatch.delenv("COURSE_PROFILE", raising=False)
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    return mirror_dir
