@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("COURSE_DATA_DIR") or ROOT.parent / "shared" / "data").resolve()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def mirror_dir() -> Path:
     if not (SHARED_DATA / "nyu-mll" / "glue").is_dir():
         pytest.fail(f"The course data mirror is missing at {SHARED_DATA}: set COURSE_DATA_DIR (see README).")
