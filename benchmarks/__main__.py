@@ -1,0 +1,171 @@
+"""``python -m benchmarks [--quick] [--only PART ...]``: measure the kit and write results.json / results.md.
+
+Parts: ``matmul`` (this machine's matrix-multiply peak), ``training`` (Trainer vs pure loop vs Accelerate,
+dynamic vs max_length padding, grouping by length: throughput, padding, peak memory, FLOP/s and its ratio to
+the peak), ``notebooks`` (wall time of ``course run --profile smoke``), ``grading`` (seconds per submission,
+sequential vs ``--jobs 2``). Each training variant runs in its own process (so peak memory is its own), the
+variants are interleaved over ``--repeats`` rounds, and each figure is the median over rounds of a median over
+timed steps after warm-up steps. Ratios are computed within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+def matmul_peak(n: int = 1024, repeats: int = 10) -> dict:
+    """Median FLOP/s of an n x n float32 matrix multiply (2 n^3 FLOPs) with torch's default threads."""
+    import torch
+
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(3):
+        a @ b
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - start)
+    return {"n": n, "flops_per_s": 2 * n**3 / statistics.median(times), "threads": torch.get_num_threads()}
+
+
+def training(args) -> dict:
+    from benchmarks.training import VARIANTS
+
+    rounds: dict[str, list[dict]] = {v: [] for v in VARIANTS}
+    for _ in range(args.repeats):
+        for variant in VARIANTS:
+            cmd = [sys.executable, "-m", "benchmarks.training", variant, "--steps", str(args.steps),
+                   "--warmup", str(args.warmup), "--batch-size", str(args.batch_size), "--examples",
+                   str(args.examples)]
+            out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=3600)
+            if out.returncode != 0:
+                raise RuntimeError(f"{variant} failed:\n{out.stderr[-2000:]}")
+            rounds[variant].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    summary = {}
+    for variant, results in rounds.items():
+        summary[variant] = {k: statistics.median(r[k] for r in results) for k in results[0]
+                            if isinstance(results[0][k], (int, float))}
+    return summary
+
+
+def notebooks(args) -> dict:
+    times: dict[str, list[float]] = {}
+    for _ in range(args.notebook_repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            cmd = [sys.executable, "-m", "course.cli", "run", "--profile", "smoke", "--out", tmp]
+            start = time.perf_counter()
+            subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=3600)
+            total = time.perf_counter() - start
+            summary = json.loads((Path(tmp) / "summary.json").read_text())
+        for r in summary["results"]:
+            times.setdefault(r["notebook"], []).append(r["seconds"] if r["status"] == "ok" else float("nan"))
+        times.setdefault("all notebooks (course run)", []).append(total)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def grading(args) -> dict:
+    from autograder.catalogue import solution_notebook, write_nbgrader_layout
+    from autograder.config import discover_assignments, notebooks_of
+    from autograder.grade import grade
+
+    assignments = discover_assignments(ROOT)
+    if args.quick:
+        assignments = assignments[:1]
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        subs = Path(tmp) / "submitted"
+        for s in range(args.students):
+            for a in assignments:
+                write_nbgrader_layout(subs, f"student{s}", a,
+                                      {n: solution_notebook(ROOT, a, n) for n in notebooks_of(ROOT, a)})
+        n = args.students * len(assignments)
+        for jobs in (1, 2):
+            start = time.perf_counter()
+            run = grade(subs, Path(tmp) / f"out{jobs}", jobs=jobs, course_root=ROOT, progress=False)
+            seconds = time.perf_counter() - start
+            graded = sum(1 for o in run.outcomes if o.get("status") == "graded")
+            results[f"jobs={jobs}"] = {"seconds": seconds, "submissions": n, "graded": graded,
+                                       "seconds_per_submission": seconds / n,
+                                       "seconds_per_student_all_assignments": seconds / args.students}
+    results["assignments"] = assignments
+    return results
+
+
+def markdown(results: dict) -> str:
+    lines = [f"# Benchmarks ({results['machine']})", "", f"Run {results['date']}; `python -m benchmarks"
+             f"{' --quick' if results['quick'] else ''}`.", ""]
+    if "matmul" in results:
+        m = results["matmul"]
+        lines += [f"Matrix-multiply peak: {m['flops_per_s'] / 1e9:.1f} GFLOP/s (float32, {m['n']}x{m['n']}, "
+                  f"{m['threads']} threads).", ""]
+    if "training" in results:
+        t = results["training"]
+        peak = results.get("matmul", {}).get("flops_per_s")
+        lines += ["## Training throughput (MRPC, same model, data and batch size)", "",
+                  "| variant | examples/s | real tokens/s | padding share | step (median s) | peak RSS MB | "
+                  "GFLOP/s | of matmul peak |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for name, r in t.items():
+            ratio = f"{r['flops_per_s'] / peak:.0%}" if peak else "-"
+            lines.append(f"| {name} | {r['examples_per_s']:.1f} | {r['tokens_per_s']:.0f} | {r['padding_share']:.2f} | "
+                         f"{r['median_step_s']:.3f} | {r['peak_rss_mb']:.0f} | {r['flops_per_s'] / 1e9:.1f} | {ratio} |")
+        loop, trainer = t["loop"]["examples_per_s"], t["trainer"]["examples_per_s"]
+        lines += ["", f"Pure loop / Trainer: {loop / trainer:.2f}x; Accelerate / Trainer: "
+                  f"{t['accelerate']['examples_per_s'] / trainer:.2f}x; dynamic / max_length padding: "
+                  f"{loop / t['loop_max_length']['examples_per_s']:.2f}x; group_by_length / random: "
+                  f"{t['trainer_group_by_length']['examples_per_s'] / trainer:.2f}x.", ""]
+    if "notebooks" in results:
+        lines += ["## `course run --profile smoke`", "", "| notebook | seconds |", "|---|---:|"]
+        lines += [f"| {k} | {v:.1f} |" for k, v in results["notebooks"].items()] + [""]
+    if "grading" in results:
+        g = results["grading"]
+        lines += ["## Grading (solutions of " + ", ".join(g["assignments"]) + ")", "",
+                  "| jobs | submissions | graded | seconds | s/submission | s/student (all assignments) |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        for k in ("jobs=1", "jobs=2"):
+            r = g[k]
+            lines.append(f"| {k[5:]} | {r['submissions']} | {r['graded']} | {r['seconds']:.1f} | "
+                         f"{r['seconds_per_submission']:.1f} | {r['seconds_per_student_all_assignments']:.1f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks that the suite runs")
+    parser.add_argument("--only", nargs="*", choices=["matmul", "training", "notebooks", "grading"])
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--out", type=Path, default=HERE, help="folder for results.json and results.md")
+    args = parser.parse_args(argv)
+    args.steps, args.warmup = (3, 1) if args.quick else (30, 5)
+    args.batch_size, args.examples = (8, 64) if args.quick else (16, 1024)
+    args.repeats = args.repeats or (1 if args.quick else 3)
+    args.notebook_repeats, args.students = (1, 1) if args.quick else (1, 2)
+    parts = args.only or ["matmul", "training", "notebooks", "grading"]
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    results = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "quick": args.quick,
+               "date": time.strftime("%Y-%m-%d %H:%M"), "python": platform.python_version()}
+    for part in parts:
+        print(f"benchmark: {part} ...", flush=True)
+        results[part] = {"matmul": lambda: matmul_peak(), "training": lambda: training(args),
+                         "notebooks": lambda: notebooks(args), "grading": lambda: grading(args)}[part]()
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "results.md").write_text(markdown(results))
+    print(markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

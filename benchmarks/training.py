@@ -1,0 +1,163 @@
+"""One training variant in its own process: per-step times, tokens, peak memory, model FLOPs.
+
+``python -m benchmarks.training VARIANT --steps N --warmup W --batch-size B --examples E`` prints one JSON
+line. Variants: trainer, loop, accelerate, loop_max_length, trainer_group_by_length. Every variant trains
+the same model on the same MRPC examples with the same batch size; only the training machinery (or the
+padding) differs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import time
+
+VARIANTS = ("trainer", "loop", "accelerate", "loop_max_length", "trainer_group_by_length")
+MAX_LENGTH = 128  # MRPC pairs are at most ~100 tokens for this vocabulary
+
+
+def model_flops(config, batch_tokens: int, seq_len: int, batch_size: int) -> float:
+    """Training FLOPs of one step: 6 x non-embedding parameters x tokens, plus attention scores (fwd+bwd)."""
+    h, layers, inter = config.hidden_size, config.num_hidden_layers, config.intermediate_size
+    dense = layers * (4 * h * h + 2 * h * inter)  # q, k, v, o projections and the feed-forward block
+    attention = layers * 4 * h * seq_len * seq_len * batch_size  # QK^T and AV, forward
+    return 6 * dense * batch_tokens + 3 * attention
+
+
+def prepare(examples: int, max_length: bool):
+    import course
+    from transformers import AutoTokenizer
+
+    run = course.start(profile="smoke", quiet=True)
+    tokenizer = AutoTokenizer.from_pretrained(run.checkpoint)
+    raw = course.data.load_mrpc(run)["train"]
+    raw = raw.select(range(min(examples, len(raw))))
+    kwargs = {"padding": "max_length", "max_length": MAX_LENGTH} if max_length else {}
+    tokenized = raw.map(lambda b: tokenizer(b["sentence1"], b["sentence2"], truncation=True, **kwargs),
+                        batched=True, remove_columns=["sentence1", "sentence2", "idx"])
+    return run, tokenizer, tokenized.rename_column("label", "labels")
+
+
+class StepTimer:
+    """Wall time of each optimisation step and the shape of its batch."""
+
+    def __init__(self):
+        self.times, self.shapes, self._start = [], [], None
+
+    def begin(self):
+        self._start = time.perf_counter()
+
+    def end(self, input_ids):
+        self.times.append(time.perf_counter() - self._start)
+        self.shapes.append((tuple(input_ids.shape), int((input_ids != 0).sum())))
+
+
+def run_trainer(args, timer, group_by_length=False):
+    from transformers import (AutoModelForSequenceClassification, DataCollatorWithPadding, Trainer,
+                              TrainerCallback, TrainingArguments)
+
+    run, tokenizer, data = prepare(args.examples, max_length=False)
+    model = AutoModelForSequenceClassification.from_pretrained(run.checkpoint, num_labels=2)
+    collator = DataCollatorWithPadding(tokenizer=tokenizer)
+    shapes = []
+
+    def collate(features):
+        batch = collator(features)
+        shapes.append(batch["input_ids"])
+        return batch
+
+    class Timing(TrainerCallback):
+        def on_step_begin(self, *a, **k):
+            timer.begin()
+
+        def on_step_end(self, *a, **k):
+            timer.end(shapes[-1])
+
+    targs = TrainingArguments(output_dir="/tmp/bench-trainer", max_steps=args.steps + args.warmup,
+                              per_device_train_batch_size=args.batch_size, learning_rate=5e-5, report_to="none",
+                              save_strategy="no", logging_strategy="no", disable_tqdm=True, seed=42,
+                              train_sampling_strategy="group_by_length" if group_by_length else "random",
+                              dataloader_num_workers=0)
+    Trainer(model, targs, train_dataset=data, data_collator=collate, processing_class=tokenizer,
+            callbacks=[Timing()]).train()
+    return model.config
+
+
+def run_loop(args, timer, max_length=False, accelerate=False):
+    import torch
+    from torch.optim import AdamW
+    from torch.utils.data import DataLoader
+    from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, get_scheduler
+
+    run, tokenizer, data = prepare(args.examples, max_length=max_length)
+    data.set_format("torch")
+    loader = DataLoader(data, shuffle=True, batch_size=args.batch_size,
+                        collate_fn=DataCollatorWithPadding(tokenizer=tokenizer))
+    model = AutoModelForSequenceClassification.from_pretrained(run.checkpoint, num_labels=2)
+    optimizer = AdamW(model.parameters(), lr=5e-5)
+    total = args.steps + args.warmup
+    if accelerate:
+        from accelerate import Accelerator
+
+        accelerator = Accelerator()
+        loader, model, optimizer = accelerator.prepare(loader, model, optimizer)
+    scheduler = get_scheduler("linear", optimizer=optimizer, num_warmup_steps=0, num_training_steps=total)
+    device = next(model.parameters()).device
+    model.train()
+    done = 0
+    while done < total:
+        for batch in loader:
+            timer.begin()
+            if not accelerate:
+                batch = {k: v.to(device) for k, v in batch.items()}
+            loss = model(**batch).loss
+            accelerator.backward(loss) if accelerate else loss.backward()
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            timer.end(batch["input_ids"])
+            done += 1
+            if done == total:
+                break
+    return getattr(model, "config", None) or accelerator.unwrap_model(model).config
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("variant", choices=VARIANTS)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--examples", type=int, default=1024)
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.manual_seed(0)
+    timer = StepTimer()
+    if args.variant.startswith("trainer"):
+        config = run_trainer(args, timer, group_by_length=args.variant.endswith("group_by_length"))
+    else:
+        config = run_loop(args, timer, max_length=args.variant.endswith("max_length"),
+                          accelerate=args.variant == "accelerate")
+    times, shapes = timer.times[args.warmup:], timer.shapes[args.warmup:]
+    padded = sum(b * s for (b, s), _ in shapes)
+    real = sum(r for _, r in shapes)
+    flops = sum(model_flops(config, b * s, s, b) for (b, s), _ in shapes)
+    result = {
+        "variant": args.variant, "steps": len(times), "batch_size": args.batch_size,
+        "median_step_s": statistics.median(times), "total_s": sum(times),
+        "examples_per_s": args.batch_size * len(times) / sum(times),
+        "tokens_per_s": real / sum(times), "padded_tokens_per_s": padded / sum(times),
+        "padding_share": 1 - real / padded, "flops_per_s": flops / sum(times),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "torch_threads": torch.get_num_threads(),
+    }
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+"""The benchmark suite runs at tiny sizes and writes valid results (no timing is asserted)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+
+@pytest.mark.slow
+def test_quick_benchmark_writes_results(tmp_path, mirror_dir):
+    cmd = [sys.executable, "-m", "benchmarks", "--quick", "--only", "matmul", "training", "--out", str(tmp_path)]
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["matmul"]["flops_per_s"] > 0
+    variants = {"trainer", "loop", "accelerate", "loop_max_length", "trainer_group_by_length"}
+    assert set(data["training"]) == variants
+    for r in data["training"].values():
+        for key in ("examples_per_s", "tokens_per_s", "padding_share", "peak_rss_mb", "flops_per_s"):
+            assert math.isfinite(r[key]) and r[key] >= 0, key
+    # the same examples padded to max_length carry more padding than dynamically padded batches
+    assert data["training"]["loop_max_length"]["padding_share"] > data["training"]["loop"]["padding_share"]
+    assert "| loop |" in (tmp_path / "results.md").read_text()
