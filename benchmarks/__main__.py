@@ -118,8 +118,9 @@ def markdown(results: dict) -> str:
                   "GFLOP/s | of matmul peak |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for name, r in t.items():
             ratio = f"{r['flops_per_s'] / peak:.0%}" if peak else "-"
-            lines.append(f"| {name} | {r['examples_per_s']:.1f} | {r['tokens_per_s']:.0f} | {r['padding_share']:.2f} | "
-                         f"{r['median_step_s']:.3f} | {r['peak_rss_mb']:.0f} | {r['flops_per_s'] / 1e9:.1f} | {ratio} |")
+            lines.append(f"| {name} | {r['examples_per_s']:.1f} | {r['tokens_per_s']:.0f} | "
+                         f"{r['padding_share']:.2f} | {r['median_step_s']:.3f} | {r['peak_rss_mb']:.0f} | "
+                         f"{r['flops_per_s'] / 1e9:.1f} | {ratio} |")
         loop, trainer = t["loop"]["examples_per_s"], t["trainer"]["examples_per_s"]
         lines += ["", f"Pure loop / Trainer: {loop / trainer:.2f}x; Accelerate / Trainer: "
                   f"{t['accelerate']['examples_per_s'] / trainer:.2f}x; dynamic / max_length padding: "

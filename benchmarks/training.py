@@ -28,8 +28,9 @@ def model_flops(config, batch_tokens: int, seq_len: int, batch_size: int) -> flo
 
 
 def prepare(examples: int, max_length: bool):
-    import course
     from transformers import AutoTokenizer
+
+    import course
 
     run = course.start(profile="smoke", quiet=True)
     tokenizer = AutoTokenizer.from_pretrained(run.checkpoint)
@@ -56,8 +57,13 @@ class StepTimer:
 
 
 def run_trainer(args, timer, group_by_length=False):
-    from transformers import (AutoModelForSequenceClassification, DataCollatorWithPadding, Trainer,
-                              TrainerCallback, TrainingArguments)
+    from transformers import (
+        AutoModelForSequenceClassification,
+        DataCollatorWithPadding,
+        Trainer,
+        TrainerCallback,
+        TrainingArguments,
+    )
 
     run, tokenizer, data = prepare(args.examples, max_length=False)
     model = AutoModelForSequenceClassification.from_pretrained(run.checkpoint, num_labels=2)
@@ -87,7 +93,6 @@ def run_trainer(args, timer, group_by_length=False):
 
 
 def run_loop(args, timer, max_length=False, accelerate=False):
-    import torch
     from torch.optim import AdamW
     from torch.utils.data import DataLoader
     from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, get_scheduler

@@ -61,7 +61,8 @@ def execute(notebook: Path, out_dir: Path, profile: str | None, timeout: int | N
             progress_bar=False, log_output=False, execution_timeout=timeout, kernel_name="python3",
         )
     except Exception as exc:  # papermill's execution error, a dead kernel, a timeout...
-        status, error = "failed", f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
+        last_line = str(exc).strip().splitlines()[-1] if str(exc).strip() else ""
+        status, error = "failed", f"{type(exc).__name__}: {last_line}"
     seconds = time.perf_counter() - start
     records = read_records(output) if output.exists() else {}
     return NotebookResult(f"{notebook.parent.name}/{notebook.name}", status, round(seconds, 1),

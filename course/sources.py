@@ -36,10 +36,10 @@ DATASETS = {
 }
 
 MIRROR_ADVICE = (
-    "Point {env} at a mirror of the course data (a folder holding nyu-mll/glue and "
-    "Yelp/yelp_review_full_sample), for example `export {env}=../shared/data`. An instructor with internet "
+    f"Point {DATA_DIR_ENV} at a mirror of the course data (a folder holding nyu-mll/glue and "
+    f"Yelp/yelp_review_full_sample), for example `export {DATA_DIR_ENV}=../shared/data`. An instructor with internet "
     "makes one with `course data mirror DEST`; copy DEST to the classroom."
-).format(env=DATA_DIR_ENV)
+)
 
 
 class SourceError(RuntimeError):

@@ -9,8 +9,8 @@ import sys
 
 import nbformat
 import pytest
-
 from conftest import ROOT
+
 from course.profiles import PROFILES
 
 NOTEBOOKS = sorted((ROOT / "source").glob("*/*.ipynb"))

@@ -312,7 +312,8 @@ def test_plain_python_prints_text_tables_and_needs_no_ipython():
             "assert m.tolist() == [[1, 0], [1, 1]] and [r['index'] for r in rows] == [1]\n"
             "print('IPython loaded:', 'IPython' in sys.modules)\n")
     env = {k: v for k, v in os.environ.items() if k not in ("COURSE_WIDGETS", "JPY_SESSION_NAME")}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60, check=False)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60,
+                            check=False)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "true \\ predicted  neg  pos" in out and "index  text  label  predicted" in out

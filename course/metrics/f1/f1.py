@@ -190,6 +190,7 @@ def f1_score(references, predictions, labels=None, pos_label=1, average="binary"
             f"Note that pos_label (set to {pos_label!r}) is ignored when average != 'binary' (got {average!r}). "
             "You may use labels=[pos_label] to specify a single positive class.",
             UserWarning,
+            stacklevel=3,
         )
     if average == "samples" and not multilabel:
         raise ValueError("Samplewise metrics are not available outside of multilabel classification.")
@@ -197,7 +198,8 @@ def f1_score(references, predictions, labels=None, pos_label=1, average="binary"
     labels = present if labels is None else np.asarray(labels).reshape(-1)
     if multilabel:
         if labels.size and (labels.max() >= y_true.shape[1] or labels.min() < 0):
-            raise ValueError(f"All labels must be in [0, n labels) for multilabel targets, n labels = {y_true.shape[1]}")
+            raise ValueError(
+                f"All labels must be in [0, n labels) for multilabel targets, n labels = {y_true.shape[1]}")
         t = y_true[:, labels].astype(bool)
         p = y_pred[:, labels].astype(bool)
         axis = 1 if average == "samples" else 0

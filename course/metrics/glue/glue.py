@@ -41,7 +41,8 @@ Returns: depending on the GLUE subset, one or several of:
     "matthews_correlation": Matthew Correlation ("cola")
 Examples:
 
-    >>> glue_metric = evaluate.load('glue', 'sst2')  # or any of "mnli", "mnli_mismatched", "mnli_matched", "qnli", "rte", "wnli", "ax", "hans"
+    >>> glue_metric = evaluate.load('glue', 'sst2')
+    >>> # or any of "mnli", "mnli_mismatched", "mnli_matched", "qnli", "rte", "wnli", "ax", "hans"
     >>> results = glue_metric.compute(predictions=[0, 1], references=[0, 1])
     >>> print(results)
     {'accuracy': 1.0}

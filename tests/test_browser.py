@@ -1,0 +1,328 @@
+"""A student's session in a real browser: JupyterLab, a released notebook, Run All, nbgrader's Validate.
+
+The test copies the student version of ``01_preprocessing`` (``release/`` when it exists, else generated
+from ``source/`` the way ``course release`` does) into a temporary course folder, writes the solutions of
+``source/`` into its answer cells (what a student who solved everything hands in), starts JupyterLab on
+127.0.0.1 with a token, and drives Debian's Chromium with Playwright:
+
+* Run > Run All Cells, then wait until every code cell has an execution count and the kernel is idle;
+* no cell may show an error, and the cells' outputs must be there (the data set, the labels, the batch);
+* the **Validate** button of nbgrader's labextension must answer "Success! Your notebook passes all the
+  tests." -- and, as a control, must report the failing cells of the same notebook left unanswered;
+* the notebook the browser saved must hold the outputs and no error output.
+
+Screenshots go to ``build/test-artifacts/``.  Every wait has a hard timeout and the server (with its
+kernels) is stopped in a ``finally``.  Chromium comes from Debian (``apt-get install -y chromium``), never
+from ``playwright install`` (which downloads browsers and cannot work offline).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import ROOT
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+INSTALL_HINT = "install Debian's Chromium with:  apt-get update && apt-get install -y chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+ASSIGNMENT, NOTEBOOK = "01_preprocessing", "preprocessing.ipynb"
+UNANSWERED = "preprocessing_unanswered.ipynb"   # the control: the released notebook, nothing filled in
+ARTIFACTS = ROOT / "build" / "test-artifacts"
+SCREENSHOT = ARTIFACTS / "jupyterlab-student-notebook.png"
+
+# Hard limits (seconds).  A smoke run of this notebook takes ~10 s on 2 cores; nbgrader's validation runs
+# it once more in a kernel of its own.
+SERVER_START_S = 90
+PAGE_S = 60          # page load, kernel start, any single click
+RUN_ALL_S = 180      # all cells executed
+VALIDATE_S = 180     # save + nbgrader validate (executes the notebook again)
+SHUTDOWN_S = 20
+
+SOLUTION_DELIMITER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def student_notebook(tmp: Path) -> nbformat.NotebookNode:
+    """The released student notebook: release/ if committed, else generated from source/ now."""
+    released = ROOT / "release" / ASSIGNMENT / NOTEBOOK
+    if released.is_file():
+        return nbformat.read(released, as_version=4)
+    out = tmp / "generated-release"
+    try:
+        from autograder.release import release_all
+    except ImportError:  # the autograder package is not there: plain nbgrader in a copy of the course
+        course = tmp / "generated-course"
+        shutil.copytree(ROOT / "source" / ASSIGNMENT, course / "source" / ASSIGNMENT)
+        shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+        subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force"],
+                       cwd=course, check=True, timeout=300, capture_output=True)
+        out = course / "release"
+    else:
+        release_all(ROOT, out, [ASSIGNMENT])
+    return nbformat.read(out / ASSIGNMENT / NOTEBOOK, as_version=4)
+
+
+def fill_in_solutions(student: nbformat.NotebookNode, source: nbformat.NotebookNode) -> int:
+    """Put the instructor's solution (without the BEGIN/END SOLUTION lines) into every answer cell."""
+    solutions = {c.metadata["nbgrader"]["grade_id"]: c for c in source.cells
+                 if c.metadata.get("nbgrader", {}).get("solution")}
+    filled = 0
+    for cell in student.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if not meta.get("solution"):
+            continue
+        src = solutions[meta["grade_id"]].source
+        cell.source = "\n".join(line for line in src.splitlines() if not SOLUTION_DELIMITER.match(line))
+        filled += 1
+    return filled
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def api(base: str, token: str, path: str, method: str = "GET", timeout: float = 10):
+    req = urllib.request.Request(f"{base}{path}", method=method, headers={"Authorization": f"token {token}"},
+                                 data=b"" if method == "POST" else None)
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        body = resp.read()
+    return json.loads(body) if body else None
+
+
+def write_lab_settings(settings_dir: Path) -> None:
+    """No news/update toasts over the notebook; every cell in the DOM (no windowing) so it can be checked."""
+    def put(plugin: str, values: dict) -> None:
+        path = settings_dir / plugin
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+    put("@jupyterlab/apputils-extension/notification.jupyterlab-settings",
+        {"fetchNews": "false", "checkForUpdates": False})
+    put("@jupyterlab/notebook-extension/tracker.jupyterlab-settings", {"windowingMode": "none"})
+
+
+def processes_using(marker: str) -> list[int]:
+    """PIDs whose command line mentions ``marker`` (our private runtime dir: the kernels we started)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit() and int(proc.name) != os.getpid():
+            try:
+                if marker in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                    pids.append(int(proc.name))
+            except OSError:
+                pass
+    return pids
+
+
+def stop_server(proc: subprocess.Popen, base: str, token: str, runtime_dir: Path) -> None:
+    """Shut the server down (kernels first), then make sure: SIGTERM, SIGKILL, stray kernels by PID."""
+    if proc.poll() is None:
+        try:
+            api(base, token, "/api/shutdown", method="POST", timeout=5)
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout=SHUTDOWN_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+    for pid in processes_using(str(runtime_dir)):  # kernels run in sessions of their own
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def wait_for_server(proc: subprocess.Popen, base: str, token: str, log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"JupyterLab exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            api(base, token, "/api/status", timeout=2)
+            return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"JupyterLab did not answer within {SERVER_START_S} s:\n{log.read_text()[-3000:]}")
+
+
+def wait_kernels_idle(base: str, token: str, timeout: float) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    kernels: list[dict] = []
+    while time.monotonic() < deadline:
+        kernels = api(base, token, "/api/kernels")
+        if kernels and all(k["execution_state"] == "idle" for k in kernels):
+            return kernels
+        time.sleep(0.5)
+    pytest.fail(f"the kernel did not become idle within {timeout} s: {kernels}")
+
+
+# --------------------------------------------------------------------------------------------- fixtures
+@pytest.fixture
+def chromium() -> Path:
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        pytest.fail(f"Chromium is missing at {CHROMIUM}: {INSTALL_HINT}", pytrace=False)
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        pytest.fail("the playwright package is missing: pip install -e '.[dev]' (never `playwright install`: "
+                    f"the test uses the system Chromium; {INSTALL_HINT})", pytrace=False)
+    return CHROMIUM
+
+
+@pytest.fixture
+def lab(tmp_path, mirror_dir):
+    """JupyterLab serving a temporary student course: the filled-in notebook and the unanswered control."""
+    course = tmp_path / "course"
+    (course / ASSIGNMENT).mkdir(parents=True)
+    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    released = student_notebook(tmp_path)
+    assert any("raise NotImplementedError()" in c.source for c in released.cells), "not a student version"
+    nbformat.write(released, course / ASSIGNMENT / UNANSWERED)
+    answered = nbformat.from_dict(json.loads(json.dumps(released)))
+    source = nbformat.read(ROOT / "source" / ASSIGNMENT / NOTEBOOK, as_version=4)
+    assert fill_in_solutions(answered, source) >= 4
+    stubs = ("NotImplementedError", "YOUR ANSWER HERE")
+    assert not any(s in c.source for c in answered.cells for s in stubs)
+    nbformat.write(answered, course / ASSIGNMENT / NOTEBOOK)
+
+    runtime, settings, home = tmp_path / "runtime", tmp_path / "lab-settings", tmp_path / "jupyter-config"
+    write_lab_settings(settings)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("COURSE_CHECKPOINT", "NBGRADER_EXECUTION", "JUPYTER_PATH", "JUPYTER_CONFIG_PATH")}
+    env.update(COURSE_PROFILE="smoke", COURSE_DATA_DIR=str(mirror_dir), HF_HUB_OFFLINE="1",
+               HF_DATASETS_OFFLINE="1", JUPYTER_RUNTIME_DIR=str(runtime), JUPYTER_CONFIG_DIR=str(home),
+               JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"),
+               PYTHONUNBUFFERED="1")
+    port, token = free_port(), secrets.token_hex(16)
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "jupyterlab.log"
+    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+           "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+           f"--ServerApp.root_dir={course}"]
+    if os.geteuid() == 0:  # CI and containers run as root
+        cmd.append("--allow-root")
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=course, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for_server(proc, base, token, log)
+        yield {"base": base, "token": token, "course": course, "log": log, "tmp": tmp_path}
+    finally:
+        stop_server(proc, base, token, runtime)
+
+
+# ------------------------------------------------------------------------------------------------ tests
+def _open_notebook(page, lab, name: str):
+    """Open ``name`` as the only tab (``?reset``), wait for an idle kernel; return its notebook panel."""
+    page.goto(f"{lab['base']}/lab/tree/{ASSIGNMENT}/{name}?reset&token={lab['token']}",
+              wait_until="domcontentloaded", timeout=PAGE_S * 1000)
+    current_tab = page.locator(".jp-mod-current.lm-TabBar-tab .lm-TabBar-tabLabel")
+    current_tab.filter(has_text=re.compile(f"^{re.escape(name)}$")).wait_for(timeout=PAGE_S * 1000)
+    panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    panel.locator(".jp-Cell").first.wait_for(state="visible", timeout=PAGE_S * 1000)
+    panel.locator(".validate-button").wait_for(state="visible", timeout=PAGE_S * 1000)
+    assert page.locator(".jp-NotebookPanel").count() == 1, "only the notebook under test is open"
+    wait_kernels_idle(lab["base"], lab["token"], PAGE_S)
+    return panel
+
+
+def _validate(page, panel, lab, name: str) -> tuple[str, str]:
+    """Click nbgrader's Validate button; return (class list, text) of the result message."""
+    panel.locator(".validate-button").click(timeout=PAGE_S * 1000)
+    message = page.locator(".jp-Dialog #validation-message")
+    message.wait_for(state="visible", timeout=VALIDATE_S * 1000)
+    validated = re.findall(r"Validating '([^']+)'", lab["log"].read_text(errors="replace"))
+    assert validated and Path(validated[-1]) == lab["course"] / ASSIGNMENT / name, validated
+    return message.get_attribute("class") or "", message.inner_text()
+
+
+def test_student_runs_and_validates_notebook_in_jupyterlab(chromium, lab):
+    from playwright.sync_api import sync_playwright
+
+    started = time.monotonic()
+    code_cells = [c for c in nbformat.read(lab["course"] / ASSIGNMENT / NOTEBOOK, as_version=4).cells
+                  if c.cell_type == "code"]
+    console: list[str] = []
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(lab["tmp"] / "chromium-profile"), executable_path=str(chromium), headless=True,
+            args=CHROMIUM_ARGS, viewport={"width": 1440, "height": 1000}, timeout=PAGE_S * 1000)
+        try:
+            context.set_default_timeout(PAGE_S * 1000)
+            page = context.pages[0] if context.pages else context.new_page()
+            page.on("pageerror", lambda exc: console.append(f"pageerror: {exc}"))
+            panel = _open_notebook(page, lab, NOTEBOOK)
+
+            # Run > Run All Cells, as a student would.
+            page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
+            page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
+            page.wait_for_function(
+                """n => {
+                    const sel = '.jp-NotebookPanel .jp-CodeCell .jp-InputPrompt';
+                    const prompts = [...document.querySelectorAll(sel)];
+                    return prompts.length === n
+                        && prompts.every(p => /^\\[\\d+\\]:$/.test(p.innerText.trim()));
+                }""", arg=len(code_cells), timeout=RUN_ALL_S * 1000)
+            wait_kernels_idle(lab["base"], lab["token"], RUN_ALL_S)
+
+            outputs = panel.locator(".jp-OutputArea-output")
+            texts = "\n".join(outputs.all_inner_texts())
+            assert outputs.count() >= 10, f"too few outputs: {outputs.count()}"
+            for expected in ("DatasetDict", "num_rows: 3668", "token_type_ids", "input_ids"):
+                assert expected in texts, f"{expected!r} is missing from the outputs"
+            for bad in ("Traceback (most recent call last)", "NotImplementedError"):
+                assert bad not in texts, f"an error is shown in the notebook:\n{texts[-3000:]}"
+
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            panel.locator(".jp-Cell", has_text="Exercise 1 (Try it out)").first.scroll_into_view_if_needed()
+            page.screenshot(path=str(SCREENSHOT))
+
+            # nbgrader's Validate button (saves first, then runs nbgrader validate on the server).
+            css, text = _validate(page, panel, lab, NOTEBOOK)
+            page.screenshot(path=str(ARTIFACTS / "jupyterlab-validate-success.png"))
+            assert "validation-success" in css, text
+            assert "Success! Your notebook passes all the tests." in text, text
+            page.locator(".jp-Dialog .jp-mod-accept").click()
+
+            # Control: the unanswered release fails validation, with the students' NotImplementedError.
+            panel = _open_notebook(page, lab, UNANSWERED)
+            css, text = _validate(page, panel, lab, UNANSWERED)
+            page.screenshot(path=str(ARTIFACTS / "jupyterlab-validate-unanswered.png"))
+            assert "validation-failed" in css and "NotImplementedError" in text, text
+            page.locator(".jp-Dialog .jp-mod-accept").click()
+        finally:
+            context.close()
+
+    # What the browser saved: every code cell executed, with outputs, and not one error output.
+    saved = nbformat.read(lab["course"] / ASSIGNMENT / NOTEBOOK, as_version=4)
+    code = [c for c in saved.cells if c.cell_type == "code"]
+    assert all(c.execution_count for c in code), [c.id for c in code if not c.execution_count]
+    assert sum(len(c.outputs) for c in code) >= 10
+    errors = [(c.id, o.get("ename")) for c in code for o in c.outputs if o.output_type == "error"]
+    assert not errors, errors
+    assert not console, console
+    print(f"browser test took {time.monotonic() - started:.1f} s (server start excluded)")
