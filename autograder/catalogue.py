@@ -1,0 +1,330 @@
+"""Validating the graders: catalogues of wrong answers and correct alternatives.
+
+A catalogue is a Python file ``<assignment>.py`` in ``<course>/autograder/catalogues/`` (the real course)
+or ``<course>/catalogues/`` (fixture courses) defining two lists, ``WRONG`` and ``RIGHT``, of dicts::
+
+    WRONG = [
+        dict(
+            cell="normalize",                    # grade_id of the ANSWER cell the patch applies to
+            name="divides_by_len",               # unique per cell; becomes part of a student id
+            old="total = sum(xs)",               # exact text of the *solution* cell, must occur once
+            new="total = len(xs)",
+            why="averages instead of normalising",   # optional, for humans
+            fails=["test_normalize"],            # optional: the EXACT set of autograded test cells that
+                                                 # must fail (default: the tests following the answer
+                                                 # cell up to the next answer cell)
+        ),
+    ]
+    RIGHT = [dict(cell="add", name="builtin_sum", old="return a + b", new="return sum((a, b))")]
+
+Instead of ``old``/``new`` an entry may give ``replace=[(old, new), ...]`` (applied in order, each must
+occur exactly once) or ``source="..."`` (the whole cell).  ``notebook="..."`` is needed only when the
+assignment has several notebooks.  ``scores={"test_x": 0.5}`` fixes expected partial credit.  For RIGHT
+entries ``fails`` must be empty (the default).  Optional module-level ``RELEASE_SCORES = {"test_x": 1}``
+lists tests that pass even on the untouched release.
+
+A submission for an entry is the released notebook with every answer cell filled with the solution
+(the source cell without the ``### BEGIN/END SOLUTION`` marker lines) and the entry's patch applied to
+its cell.  A patch whose ``old`` text is no longer in the solution raises :class:`CatalogueError`, so a
+catalogue cannot silently rot when a notebook changes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from .config import SOLUTION_BEGIN, SOLUTION_END, notebooks_of
+
+ENTRY_KEYS = {"cell", "name", "old", "new", "replace", "source", "notebook", "why", "fails", "scores", "count"}
+
+
+class CatalogueError(ValueError):
+    pass
+
+
+@dataclass
+class Entry:
+    assignment: str
+    kind: str  # "wrong" | "right"
+    notebook: str
+    cell: str
+    name: str
+    replace: list[tuple[str, str]] = field(default_factory=list)
+    source: str | None = None
+    fails: list[str] | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+    why: str = ""
+
+    @property
+    def student(self) -> str:
+        return re.sub(r"[^A-Za-z0-9._-]", "-", f"{self.kind}-{self.cell}-{self.name}")
+
+    def __str__(self) -> str:
+        return f"{self.assignment}:{self.kind}:{self.cell}:{self.name}"
+
+
+@dataclass
+class Catalogue:
+    assignment: str
+    path: Path | None
+    wrong: list[Entry]
+    right: list[Entry]
+    release_scores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def entries(self) -> list[Entry]:
+        return self.wrong + self.right
+
+
+def catalogue_dirs(course_root) -> list[Path]:
+    root = Path(course_root)
+    return [root / "autograder" / "catalogues", root / "catalogues"]
+
+
+def find_catalogue(course_root, assignment: str) -> Path | None:
+    for d in catalogue_dirs(course_root):
+        p = d / f"{assignment}.py"
+        if p.is_file():
+            return p
+    return None
+
+
+def load_catalogue(course_root, assignment: str) -> Catalogue:
+    """Load (and check the shape of) the catalogue of ``assignment``; an empty one if there is none."""
+    path = find_catalogue(course_root, assignment)
+    if path is None:
+        return Catalogue(assignment, None, [], [])
+    modname = "_catalogue_" + re.sub(r"\W", "_", assignment)
+    spec = importlib.util.spec_from_file_location(modname, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    nbs = notebooks_of(course_root, assignment)
+    out = {}
+    for kind, attr in (("wrong", "WRONG"), ("right", "RIGHT")):
+        entries, seen = [], set()
+        for i, raw in enumerate(getattr(mod, attr, [])):
+            where = f"{path.name}: {attr}[{i}]"
+            if not isinstance(raw, dict):
+                raise CatalogueError(f"{where}: expected a dict")
+            unknown = set(raw) - ENTRY_KEYS
+            if unknown:
+                raise CatalogueError(f"{where}: unknown key(s) {sorted(unknown)}")
+            for k in ("cell", "name"):
+                if not isinstance(raw.get(k), str) or not raw[k]:
+                    raise CatalogueError(f"{where}: '{k}' is required")
+            nb = raw.get("notebook") or (nbs[0] if len(nbs) == 1 else None)
+            if nb is None:
+                raise CatalogueError(f"{where}: 'notebook' is required (assignment has notebooks {nbs})")
+            replace = list(raw.get("replace", []))
+            if "old" in raw or "new" in raw:
+                if "old" not in raw or "new" not in raw:
+                    raise CatalogueError(f"{where}: 'old' and 'new' go together")
+                replace.insert(0, (raw["old"], raw["new"]))
+            if bool(replace) == ("source" in raw):
+                raise CatalogueError(f"{where}: give exactly one of old/new, replace or source")
+            if (raw["cell"], raw["name"]) in seen:
+                raise CatalogueError(f"{where}: duplicate name {raw['name']!r} for cell {raw['cell']!r}")
+            seen.add((raw["cell"], raw["name"]))
+            fails = raw.get("fails")
+            if kind == "right" and fails:
+                raise CatalogueError(f"{where}: a correct alternative cannot have 'fails'")
+            entries.append(
+                Entry(
+                    assignment=assignment,
+                    kind=kind,
+                    notebook=nb,
+                    cell=raw["cell"],
+                    name=raw["name"],
+                    replace=[(str(o), str(n)) for o, n in replace],
+                    source=raw.get("source"),
+                    fails=list(fails) if fails is not None else ([] if kind == "right" else None),
+                    scores=dict(raw.get("scores", {})),
+                    why=raw.get("why", ""),
+                )
+            )
+        out[kind] = entries
+    return Catalogue(assignment, path, out["wrong"], out["right"], dict(getattr(mod, "RELEASE_SCORES", {})))
+
+
+# ----------------------------------------------------------------------------------------------- notebooks
+def _gid(cell):
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def strip_solution_markers(source: str) -> str:
+    return "\n".join(l for l in source.split("\n") if SOLUTION_BEGIN not in l and SOLUTION_END not in l)
+
+
+def read_release(course_root, assignment, notebook, release_dir=None):
+    base = Path(release_dir) if release_dir else Path(course_root) / "release"
+    return nbformat.read(base / assignment / f"{notebook}.ipynb", as_version=4)
+
+
+def solution_notebook(course_root, assignment: str, notebook: str, release_dir=None):
+    """The released notebook with every answer cell filled with the instructor's solution."""
+    nb = read_release(course_root, assignment, notebook, release_dir)
+    src = nbformat.read(Path(course_root) / "source" / assignment / f"{notebook}.ipynb", as_version=4)
+    solutions = {_gid(c): c for c in src.cells if c.metadata.get("nbgrader", {}).get("solution")}
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            gid = _gid(cell)
+            if gid not in solutions:
+                raise CatalogueError(f"answer cell {gid!r} of release/{assignment}/{notebook} is not in source/")
+            cell.source = strip_solution_markers(solutions[gid].source)
+    return nb
+
+
+def apply_patch(source: str, entry: Entry) -> str:
+    if entry.source is not None:
+        return entry.source
+    for old, new in entry.replace:
+        n = source.count(old)
+        if n != 1:
+            what = "not found" if n == 0 else f"found {n} times"
+            raise CatalogueError(
+                f"{entry}: text {old!r} {what} in the solution of cell {entry.cell!r}; update the catalogue"
+            )
+        source = source.replace(old, new)
+    return source
+
+
+def make_submission(course_root, entry: Entry, release_dir=None) -> dict:
+    """{notebook name: notebook} for one catalogue entry (all notebooks of the assignment)."""
+    out = {}
+    for nb_name in notebooks_of(course_root, entry.assignment):
+        nb = solution_notebook(course_root, entry.assignment, nb_name, release_dir)
+        if entry.kind == "release":
+            nb = read_release(course_root, entry.assignment, nb_name, release_dir)
+        elif nb_name == entry.notebook and entry.kind != "solution":
+            cells = [c for c in nb.cells if _gid(c) == entry.cell]
+            if not cells or not cells[0].metadata.get("nbgrader", {}).get("solution"):
+                raise CatalogueError(f"{entry}: {entry.cell!r} is not an answer cell of {nb_name}")
+            cells[0].source = apply_patch(cells[0].source, entry)
+        out[nb_name] = nb
+    return out
+
+
+def autograded_tests(nb) -> dict[str, float]:
+    """Autograded test cells (grade, not solution, code) -> points, in notebook order."""
+    out = {}
+    for c in nb.cells:
+        m = c.metadata.get("nbgrader", {})
+        if m.get("grade") and not m.get("solution") and c.cell_type == "code":
+            out[m["grade_id"]] = float(m.get("points", 0))
+    return out
+
+
+def exercise_tests(nb) -> dict[str, list[str]]:
+    """Answer cell -> the test cells that follow it, up to the next answer cell."""
+    out, current = {}, None
+    for c in nb.cells:
+        m = c.metadata.get("nbgrader", {})
+        if m.get("solution") and c.cell_type == "code":
+            current = m["grade_id"]
+            out[current] = []
+        elif m.get("grade") and not m.get("solution") and c.cell_type == "code" and current is not None:
+            out[current].append(m["grade_id"])
+    return out
+
+
+def expected_scores(course_root, entry: Entry, release_dir=None) -> dict[str, float]:
+    """Expected score of every autograded test cell of the entry's notebook."""
+    nb = read_release(course_root, entry.assignment, entry.notebook, release_dir)
+    tests = autograded_tests(nb)
+    if entry.kind == "solution":
+        return tests
+    if entry.kind == "release":
+        return {t: float(entry.scores.get(t, 0.0)) for t in tests}
+    fails = entry.fails if entry.fails is not None else exercise_tests(nb).get(entry.cell, [])
+    unknown = set(fails) - set(tests)
+    if unknown:
+        raise CatalogueError(f"{entry}: 'fails' names unknown test cells {sorted(unknown)}")
+    exp = {t: (0.0 if t in fails else pts) for t, pts in tests.items()}
+    exp.update({k: float(v) for k, v in entry.scores.items()})
+    return exp
+
+
+# ----------------------------------------------------------------------------------------------- grading
+@dataclass
+class EntryResult:
+    entry: Entry
+    expected: dict[str, float]
+    actual: dict[str, float]
+    status: str
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok" and all(abs(self.actual.get(k, -1) - v) < 1e-9 for k, v in self.expected.items())
+
+    def describe(self) -> str:
+        if self.ok:
+            return f"{self.entry}: ok"
+        wrong = {k: (v, self.actual.get(k)) for k, v in self.expected.items() if self.actual.get(k) != v}
+        return f"{self.entry}: status {self.status} {self.reason} expected!=actual {wrong}"
+
+
+def write_nbgrader_layout(dest: Path, student: str, assignment: str, notebooks: dict) -> None:
+    folder = Path(dest) / student / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, nb in notebooks.items():
+        nbformat.write(nb, folder / f"{name}.ipynb")
+
+
+def grade_catalogue(
+    course_root,
+    assignment: str,
+    kinds=("wrong", "right"),
+    jobs: int = 2,
+    out_dir=None,
+    entries: list[Entry] | None = None,
+    **grade_kwargs,
+) -> list[EntryResult]:
+    """Grade one submission per catalogue entry (in one batch, ``jobs`` in parallel) and compare each
+    autograded test cell with the expected score."""
+    from .grade import grade
+    from .gradebook import scores as gradebook_scores
+
+    cat = load_catalogue(course_root, assignment)
+    todo = entries if entries is not None else [e for e in cat.entries if e.kind in kinds]
+    with tempfile.TemporaryDirectory(prefix="ag-catalogue-") as tmp:
+        subs = Path(tmp) / "submitted"
+        expected = {}
+        for e in todo:
+            write_nbgrader_layout(subs, e.student, assignment, make_submission(course_root, e))
+            expected[e.student] = expected_scores(course_root, e)
+        out = Path(out_dir) if out_dir else Path(tmp) / "out"
+        grade_kwargs.setdefault("progress", False)
+        grade_kwargs.setdefault("protect", [])
+        run = grade(subs, out, jobs=jobs, course_root=course_root, assignment=assignment, **grade_kwargs)
+        from .config import course_id, load_course_config
+
+        rows = {
+            r["student"]: r
+            for r in gradebook_scores(run.gradebook, course_id(load_course_config(course_root)))
+            if r["assignment"] == assignment
+        }
+        results = []
+        for e in todo:
+            o = run.outcome(e.student, assignment)
+            cells = rows.get(e.student, {}).get("cells", {})
+            actual = {k: v["score"] for k, v in cells.items() if k in expected[e.student]}
+            results.append(EntryResult(e, expected[e.student], actual, o["status"], o.get("reason", "")))
+    return results
+
+
+def baseline_entries(course_root, assignment: str) -> list[Entry]:
+    """Pseudo-entries: the plain solution (full marks on every test) and the untouched release (zero,
+    except the tests listed in the catalogue's RELEASE_SCORES)."""
+    nbs = notebooks_of(course_root, assignment)
+    cat = load_catalogue(course_root, assignment)
+    return [
+        Entry(assignment, "solution", nbs[0], "all", "solution", fails=[]),
+        Entry(assignment, "release", nbs[0], "all", "unchanged", fails=None, scores=cat.release_scores),
+    ]

@@ -1,0 +1,142 @@
+"""``course release`` and ``course grade`` (registered into the ``course`` CLI by course/cli.py).
+
+Standalone: ``python -m autograder release --check`` / ``python -m autograder grade SUBMISSIONS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+
+
+def _root(args) -> Path:
+    from .config import find_course_root
+
+    return Path(args.course_root).resolve() if getattr(args, "course_root", None) else find_course_root()
+
+
+def cmd_release(args) -> int:
+    from .release import find_leaks, release_all, release_is_up_to_date
+
+    root = _root(args)
+    release_dir = root / "release"
+    if args.check:
+        diffs = release_is_up_to_date(root)
+        for d in diffs:
+            print(f"out of date: {d}")
+    else:
+        written = release_all(root)
+        for w in written:
+            print(f"released {w.relative_to(root)}")
+        diffs = []
+    from .config import autograder_setting, load_course_config
+
+    allow = autograder_setting(load_course_config(root), "leak_allowlist")
+    leaks = find_leaks(release_dir, root / "source", allow=allow)
+    for leak in leaks:
+        print(f"LEAK: {leak}")
+    if args.check and not diffs and not leaks:
+        print("release/ is up to date and leak-free")
+    if diffs:
+        print("run `course release` and commit release/", file=sys.stderr)
+    return 1 if (diffs or leaks) else 0
+
+
+def cmd_grade(args) -> int:
+    from .grade import grade
+
+    root = _root(args)
+    try:
+        run = grade(
+            args.submissions,
+            args.out,
+            jobs=args.jobs,
+            course_root=root,
+            assignment=args.assignment,
+            hide_hidden_tests=args.hide_hidden_tests,
+            timeout=args.timeout,
+            job_timeout=args.job_timeout,
+            keep_workdirs=args.keep_workdirs,
+            protect=[] if args.no_protect else None,
+        )
+    except (ValueError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    status = Counter(o["status"] for o in run.outcomes)
+    print(
+        f"graded {len(run.outcomes)} submission(s) in {run.seconds:.0f} s: "
+        + (", ".join(f"{k} {v}" for k, v in sorted(status.items())) or "nothing")
+    )
+    for p in run.problems:
+        print(f"not graded: {p}")
+    for name, path in sorted(run.files.items()):
+        print(f"{name}: {path}")
+    print(f"gradebook: {run.gradebook}   feedback: {run.out_dir / 'feedback'}")
+    return 0 if run.outcomes else 2
+
+
+def register(subparsers) -> None:
+    """Add ``release`` and ``grade`` to an argparse subparsers object."""
+    p = subparsers.add_parser(
+        "release",
+        help="generate the student notebooks (release/) from source/ with nbgrader",
+        description="Regenerate release/<assignment>/ for every assignment of source/ (deterministic, "
+        "throw-away gradebook) and search the result for leaked solutions/hidden tests.",
+    )
+    p.add_argument(
+        "--check", action="store_true", help="do not write: fail (exit 1) if release/ is out of date or leaks anything"
+    )
+    p.add_argument("--course-root", help="course directory (default: found from the current directory)")
+    p.set_defaults(func=cmd_release)
+
+    g = subparsers.add_parser(
+        "grade",
+        help="autograde submissions (nbgrader layout, zips or loose notebooks), in parallel",
+        description="Autograde every submission found in SUBMISSIONS into OUT (gradebook.db, autograded/, "
+        "feedback/, grading/grades.csv, grading/report.md, grading/scores.png).  See autograder/README.md.",
+    )
+    g.add_argument(
+        "submissions",
+        help="folder: <student>/<assignment>/*.ipynb, <student>.zip, "
+        "<student>_<assignment>.zip, <student>_<notebook>.ipynb or <student>/<notebook>.ipynb",
+    )
+    g.add_argument("--out", help="output folder (default: the course directory, like nbgrader)")
+    g.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=max(1, (os.cpu_count() or 2) // 2),
+        help="submissions graded at the same time (default: half the CPU cores)",
+    )
+    g.add_argument("--assignment", help="grade only this assignment")
+    g.add_argument(
+        "--hide-hidden-tests",
+        dest="hide_hidden_tests",
+        action="store_true",
+        default=True,
+        help="remove hidden test source from the feedback (default)",
+    )
+    g.add_argument(
+        "--show-hidden-tests", dest="hide_hidden_tests", action="store_false", help="keep hidden tests in the feedback"
+    )
+    g.add_argument("--timeout", type=int, help="per-cell timeout in seconds (default: Execute.timeout)")
+    g.add_argument("--job-timeout", type=int, help="per-submission limit in seconds (default: Autograder.job_timeout)")
+    g.add_argument("--course-root", help="course directory (default: found from the current directory)")
+    g.add_argument("--keep-workdirs", action="store_true", help="keep the per-submission grading folders")
+    g.add_argument(
+        "--no-protect",
+        action="store_true",
+        help="do not watch source/, the course packages and site-packages for tampering",
+    )
+    g.set_defaults(func=cmd_grade)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder")
+    sub = parser.add_subparsers(dest="command", required=True)
+    register(sub)
+    args = parser.parse_args(argv)
+    return args.func(args)

@@ -1,0 +1,300 @@
+"""Finding the submissions in whatever shape students handed them in.
+
+Accepted layouts of the SUBMISSIONS folder (they may be mixed):
+
+1. nbgrader's own: ``<student>/<assignment>/<notebook>.ipynb`` (optionally ``timestamp.txt`` next to
+   the notebooks).  A folder that has a ``submitted/`` sub-folder is read as a course directory.
+2. Zip files: ``<student>.zip`` (notebooks for any assignments, at any depth) or
+   ``<student>_<assignment>.zip`` (``<assignment>`` is an assignment id such as ``01_preprocessing``).
+3. Loose notebooks: ``<student>_<notebook>.ipynb`` (e.g. ``alice_preprocessing.ipynb``) or
+   ``<student>/<notebook>.ipynb`` (a folder per student, any depth below it).
+
+A notebook is matched to an assignment by its file name, after removing what downloads and copies
+add: a trailing `` (1)``, ``-Copy1``, ``_copy``, ``_v2`` and letter case.  When several files of one
+student match the same notebook, the exact name wins, otherwise the first in sorted order, and the
+choice is reported.  Files that match nothing are reported (never fatal): see :class:`Problem`.
+
+Student ids are the file/folder names with spaces turned into ``_``; characters outside
+``[A-Za-z0-9._@-]`` are dropped (reported as a note).
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+IGNORED_PARTS = {"__MACOSX", ".ipynb_checkpoints", "__pycache__", ".git"}
+IGNORED_NAMES = {".DS_Store", "Thumbs.db", "timestamp.txt"}
+MAX_ZIP_TOTAL = 500_000_000  # bytes, uncompressed, per zip
+
+
+@dataclass
+class Source:
+    """Where one submitted notebook comes from (a file, or a member of a zip)."""
+
+    origin: str  # human readable, relative to the submissions folder
+    path: Path
+    member: str | None = None
+    size: int = 0
+
+    def read(self, limit: int) -> bytes:
+        if self.size > limit:
+            raise ValueError(f"file is {self.size / 1e6:.1f} MB (limit {limit / 1e6:.0f} MB)")
+        if self.member is None:
+            return self.path.read_bytes()
+        with zipfile.ZipFile(self.path) as zf, zf.open(self.member) as fh:
+            data = fh.read(limit + 1)
+        if len(data) > limit:
+            raise ValueError(f"file is larger than {limit / 1e6:.0f} MB")
+        return data
+
+
+@dataclass
+class Job:
+    student: str
+    assignment: str
+    notebooks: dict[str, Source] = field(default_factory=dict)  # notebook name -> source
+    timestamp: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"{self.student}/{self.assignment}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    origin: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.origin}: {self.reason}"
+
+
+def clean_student_id(raw: str) -> tuple[str, str | None]:
+    sid = re.sub(r"\s+", "_", raw.strip())
+    sid = re.sub(r"[^A-Za-z0-9._@-]", "", sid).strip("._")
+    note = None if sid == raw else f"student id {raw!r} normalised to {sid!r}"
+    return sid, note
+
+
+_COPY_SUFFIX = re.compile(r"(\s*\(\d+\)|[-_ ]copy\d*|[-_ ]v\d+|[-_ ]final)+$", re.IGNORECASE)
+
+
+def normalise_name(stem: str) -> str:
+    return _COPY_SUFFIX.sub("", stem.strip()).lower().replace(" ", "_").replace("-", "_")
+
+
+class Catalog:
+    """Known assignments/notebooks of the course."""
+
+    def __init__(self, notebooks_by_assignment: dict[str, list[str]]):
+        self.by_assignment = notebooks_by_assignment
+        self.owners: dict[str, list[tuple[str, str]]] = {}  # normalised notebook -> [(assignment, notebook)]
+        for a, nbs in notebooks_by_assignment.items():
+            for nb in nbs:
+                self.owners.setdefault(normalise_name(nb), []).append((a, nb))
+
+    def match_notebook(self, stem: str, assignment_hint: str | None = None) -> list[tuple[str, str]]:
+        owners = self.owners.get(normalise_name(stem), [])
+        if assignment_hint is not None:
+            hinted = [o for o in owners if o[0] == assignment_hint]
+            if hinted:
+                return hinted
+        return owners
+
+    def split_suffix(self, stem: str) -> tuple[str, str, str] | None:
+        """``alice_01_preprocessing`` -> ("alice", "assignment", "01_preprocessing");
+        ``alice_preprocessing`` -> ("alice", "notebook", "preprocessing"); longest suffix wins."""
+        low = stem.lower()
+        best = None
+        for a in self.by_assignment:
+            for kind, name in [("assignment", a)] + [("notebook", n) for n in self.by_assignment[a]]:
+                for sep in ("_", "-", " ", "."):
+                    suffix = (sep + name).lower()
+                    longer = best is None or len(name) > len(best[2])
+                    if low.endswith(suffix) and len(stem) > len(suffix) and longer:
+                        best = (stem[: -len(suffix)], kind, name)
+        return best
+
+
+def _ignored(parts) -> bool:
+    return any(p in IGNORED_PARTS or p.startswith("._") for p in parts)
+
+
+def discover(
+    submissions_dir: str | Path,
+    notebooks_by_assignment: dict[str, list[str]],
+    only_assignment: str | None = None,
+) -> tuple[list[Job], list[Problem]]:
+    """Turn a SUBMISSIONS folder into grading jobs (one per student and assignment) and problems."""
+    root = Path(submissions_dir)
+    if (root / "submitted").is_dir():
+        root = root / "submitted"
+    cat = Catalog(notebooks_by_assignment)
+    problems: list[Problem] = []
+    # candidates[(student, assignment)][notebook] -> list[(exact, Source)]
+    candidates: dict[tuple[str, str], dict[str, list[tuple[bool, Source]]]] = {}
+    timestamps: dict[tuple[str, str], str] = {}
+    students_seen: dict[str, str | None] = {}
+    explicit: set[tuple[str, str]] = set()  # (student, assignment) named by a folder / zip name
+
+    if not root.is_dir():
+        return [], [Problem(str(submissions_dir), "not a folder")]
+
+    def student(raw: str, origin: str) -> str | None:
+        sid, note = clean_student_id(raw)
+        if not sid:
+            problems.append(Problem(origin, f"cannot derive a student id from {raw!r}"))
+            return None
+        students_seen.setdefault(sid, note)
+        return sid
+
+    def add(sid: str, stem: str, src: Source, hint: str | None):
+        owners = cat.match_notebook(stem, hint)
+        if not owners:
+            problems.append(Problem(src.origin, "does not match any notebook of the course"))
+            return
+        if len(owners) > 1:
+            problems.append(Problem(src.origin, f"ambiguous: matches {owners}; put it in an assignment folder"))
+            return
+        a, nb = owners[0]
+        exact = stem == nb
+        candidates.setdefault((sid, a), {}).setdefault(nb, []).append((exact, src))
+
+    def scan_tree(sid: str, base: Path, origin_base: str, hint: str | None):
+        for p in sorted(base.rglob("*")):
+            rel = p.relative_to(base)
+            if not p.is_file() or _ignored(rel.parts) or p.name in IGNORED_NAMES:
+                continue
+            origin = f"{origin_base}/{rel.as_posix()}"
+            if p.suffix.lower() == ".ipynb":
+                h = hint
+                for part in rel.parts[:-1]:
+                    if part in cat.by_assignment:
+                        h = part
+                add(sid, p.stem, Source(origin, p, size=p.stat().st_size), h)
+            elif p.suffix.lower() == ".zip":
+                scan_zip(sid, p, origin, hint)
+            else:
+                problems.append(Problem(origin, "ignored (not a notebook)"))
+
+    def scan_zip(sid: str, path: Path, origin: str, hint: str | None):
+        try:
+            with zipfile.ZipFile(path) as zf:
+                infos = zf.infolist()
+        except (zipfile.BadZipFile, OSError) as e:
+            problems.append(Problem(origin, f"unreadable zip file ({e})"))
+            return
+        if sum(i.file_size for i in infos) > MAX_ZIP_TOTAL:
+            problems.append(Problem(origin, "zip expands to more than 500 MB; not opened"))
+            return
+        found = False
+        for info in sorted(infos, key=lambda i: i.filename):
+            name = info.filename
+            parts = [x for x in name.replace("\\", "/").split("/") if x]
+            if info.is_dir() or not parts or _ignored(parts) or parts[-1] in IGNORED_NAMES:
+                continue
+            if name.startswith("/") or ".." in parts:
+                problems.append(Problem(f"{origin}:{name}", "unsafe path in zip; ignored"))
+                continue
+            if not parts[-1].lower().endswith(".ipynb"):
+                problems.append(Problem(f"{origin}:{name}", "ignored (not a notebook)"))
+                continue
+            h = hint
+            for part in parts[:-1]:
+                if part in cat.by_assignment:
+                    h = part
+            found = True
+            add(
+                sid,
+                Path(parts[-1]).stem,
+                Source(f"{origin}:{name}", path, member=info.filename, size=info.file_size),
+                h,
+            )
+        if not found and hint is None:
+            problems.append(Problem(origin, "no notebook in the zip"))
+
+    for entry in sorted(root.iterdir()):
+        if entry.name in IGNORED_NAMES or _ignored([entry.name]) or entry.name.startswith("."):
+            continue
+        origin = entry.name
+        if entry.is_dir():
+            sid = student(entry.name, origin)
+            if sid is None:
+                continue
+            subdirs = [d for d in sorted(entry.iterdir()) if d.is_dir() and d.name in cat.by_assignment]
+            for d in subdirs:  # nbgrader layout
+                if only_assignment and d.name != only_assignment:
+                    continue
+                explicit.add((sid, d.name))
+                ts = d / "timestamp.txt"
+                if ts.is_file():
+                    timestamps[(sid, d.name)] = ts.read_text(errors="replace").strip()
+                scan_tree(sid, d, f"{origin}/{d.name}", d.name)
+            rest = [p for p in sorted(entry.iterdir()) if p not in subdirs]
+            for p in rest:
+                if p.is_dir():
+                    if not _ignored([p.name]):
+                        scan_tree(sid, p, f"{origin}/{p.name}", None)
+                elif p.name not in IGNORED_NAMES and not p.name.startswith("."):
+                    if p.suffix.lower() == ".ipynb":
+                        add(sid, p.stem, Source(f"{origin}/{p.name}", p, size=p.stat().st_size), None)
+                    elif p.suffix.lower() == ".zip":
+                        scan_zip(sid, p, f"{origin}/{p.name}", None)
+                    else:
+                        problems.append(Problem(f"{origin}/{p.name}", "ignored (not a notebook)"))
+            continue
+        suffix = entry.suffix.lower()
+        if suffix not in (".zip", ".ipynb"):
+            problems.append(Problem(origin, "ignored (expected a folder, .zip or .ipynb)"))
+            continue
+        split = cat.split_suffix(entry.stem)
+        if suffix == ".zip":
+            if split and split[1] == "assignment":
+                sid = student(split[0], origin)
+                if sid is None:
+                    continue
+                if only_assignment and split[2] != only_assignment:
+                    continue
+                explicit.add((sid, split[2]))
+                scan_zip(sid, entry, origin, split[2])
+            else:
+                sid = student(entry.stem, origin)
+                if sid is not None:
+                    scan_zip(sid, entry, origin, None)
+        else:  # loose notebook: <student>_<notebook>.ipynb
+            if not split or split[1] != "notebook":
+                problems.append(
+                    Problem(origin, "loose notebook name must be <student>_<notebook>.ipynb with a known notebook")
+                )
+                continue
+            sid = student(split[0], origin)
+            if sid is not None:
+                add(sid, split[2], Source(origin, entry, size=entry.stat().st_size), None)
+
+    jobs: dict[tuple[str, str], Job] = {}
+    keys = set(candidates) | explicit
+    if only_assignment:
+        keys = {k for k in keys if k[1] == only_assignment}
+        keys |= {(s, only_assignment) for s in students_seen}
+    for key in sorted(keys):
+        sid, a = key
+        job = Job(sid, a, timestamp=timestamps.get(key))
+        if students_seen.get(sid):
+            job.notes.append(students_seen[sid])
+        for nb, cands in sorted(candidates.get(key, {}).items()):
+            cands = sorted(cands, key=lambda c: (not c[0], c[1].origin))
+            job.notebooks[nb] = cands[0][1]
+            if len(cands) > 1:
+                others = ", ".join(c[1].origin for c in cands[1:])
+                job.notes.append(f"several files for {nb}.ipynb: graded {cands[0][1].origin}, ignored {others}")
+        jobs[key] = job
+    for (_sid, a), cands in candidates.items():
+        if only_assignment and a != only_assignment:
+            for lst in cands.values():
+                for _, src in lst:
+                    problems.append(Problem(src.origin, f"belongs to {a}, not graded (--assignment {only_assignment})"))
+    return list(jobs.values()), problems

@@ -1,0 +1,215 @@
+"""Execution of student notebooks with every failure contained.
+
+nbgrader 0.9.6 executes submissions with ``nbgrader.preprocessors.Execute`` (an nbconvert
+``ExecutePreprocessor`` / nbclient ``NotebookClient``).  Three behaviours of that stack make a single
+hostile or unlucky cell cost a student *all* their points, or the grader all its memory:
+
+* a kernel that dies (``os._exit``, a segfault, the OOM killer) raises ``DeadKernelError`` out of the
+  notebook: nbgrader then deletes the autograded notebook and records no grade at all;
+* a kernel that ignores the timeout interrupt (a C loop, ``signal.signal(SIGINT, SIG_IGN)``) makes every
+  following cell wait for the full timeout, and nbclient's "Timeout waiting for IOPub output"
+  (``raise_on_iopub_timeout``) aborts the notebook the same way;
+* nothing limits the size of the outputs a cell streams while it runs.
+
+:class:`ContainedExecute` keeps nbgrader's semantics for everything else but: turns a dead or
+unresponsive kernel into an error output on the cell where it happened and on every later code cell
+(so tests that ran before keep their points and the rest score zero), and caps the bytes a cell may
+print.  :class:`ScrubBeforeExecute` (used only inside the autograder's throw-away grading directories)
+removes the hidden-test source from the disk before the student's kernel starts.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from time import monotonic
+
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.util import ensure_async, run_sync
+from nbformat.v4 import new_output
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Bool, Integer
+
+GONE_ENAME = "KernelGone"
+TRUNCATED_NOTE = "\n[autograder: output truncated, this cell printed more than {limit} bytes]\n"
+
+
+def _output_size(msg_content: dict) -> int:
+    size = 0
+    for key in ("text", "evalue"):
+        value = msg_content.get(key)
+        if isinstance(value, str):
+            size += len(value)
+    for value in (msg_content.get("data") or {}).values():
+        size += len(value) if isinstance(value, str) else len(repr(value))
+    for line in msg_content.get("traceback") or ():
+        size += len(line)
+    return size
+
+
+class ContainedExecute(Execute):
+    """nbgrader's Execute, but a dead/unresponsive kernel or a flood of output only affects the
+    cells concerned (see module docstring)."""
+
+    max_output_bytes = Integer(
+        1_000_000, help="Maximum bytes of output kept per cell while it runs (-1: no limit)."
+    ).tag(config=True)
+
+    responsive_grace = Integer(
+        10, help="Seconds a kernel has, after a timeout interrupt, to answer a kernel_info request."
+    ).tag(config=True)
+
+    # ------------------------------------------------------------------ state per notebook
+    def preprocess(self, nb, resources=None, km=None):
+        self._gone_reason = None
+        self._out_bytes = {}
+        self._truncated = set()
+        return super().preprocess(nb, resources, km=km)
+
+    def _mark_gone(self, cell, reason: str, ename: str = GONE_ENAME) -> None:
+        cell.setdefault("outputs", [])
+        cell.outputs.append(
+            new_output("error", ename=ename, evalue=reason, traceback=[f"\x1b[0;31m{ename}\x1b[0m: {reason}"])
+        )
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code" or not cell.source.strip():
+            return super().preprocess_cell(cell, resources, index)
+        if self._gone_reason is not None:
+            cell.outputs = []
+            self._mark_gone(cell, f"not executed: {self._gone_reason}")
+            return cell, self.resources
+        self._out_bytes[index] = 0
+        try:
+            cell, resources = super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            self._gone_reason = f"the kernel died while executing {self._name(cell, index)}"
+            self.log.error("Kernel died in cell %s", index)
+            self._mark_gone(cell, self._gone_reason)
+            return cell, self.resources
+        except CellTimeoutError as e:  # "Timeout waiting for IOPub output"
+            self.log.error("Cell %s: %s", index, str(e).splitlines()[0] if str(e) else "timeout")
+            if not self._kernel_responsive():
+                self._gone_reason = (
+                    f"{self._name(cell, index)} exceeded the {self.timeout} s timeout and the kernel did not "
+                    "respond to the interrupt"
+                )
+                self._mark_gone(cell, self._gone_reason)
+                self._kill_kernel()
+            else:
+                self._mark_gone(cell, "timeout waiting for the cell's output", ename="CellTimeoutError")
+            return cell, self.resources
+        timed_out = any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError" for o in cell.outputs)
+        if timed_out and not self._kernel_responsive():
+            self._gone_reason = (
+                f"{self._name(cell, index)} exceeded the {self.timeout} s timeout and the kernel did not "
+                "respond to the interrupt"
+            )
+            self._mark_gone(cell, self._gone_reason)
+            self._kill_kernel()
+        return cell, self.resources
+
+    @staticmethod
+    def _name(cell, index) -> str:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        return f"cell '{gid}'" if gid else f"cell {index}"
+
+    # ------------------------------------------------------------------ kernel health
+    async def _async_kernel_responsive(self) -> bool:
+        if self.kc is None or not await ensure_async(self.kc.is_alive()):
+            return False
+        msg_id = self.kc.kernel_info()
+        deadline = monotonic() + self.responsive_grace
+        from queue import Empty
+
+        while True:
+            remaining = deadline - monotonic()
+            if remaining <= 0:
+                return False
+            try:
+                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=remaining))
+            except Empty:
+                return False
+            if msg.get("parent_header", {}).get("msg_id") == msg_id:
+                return True
+
+    def _kernel_responsive(self) -> bool:
+        try:
+            return run_sync(self._async_kernel_responsive)()
+        except Exception:  # noqa: BLE001 - any failure here means "not responsive"
+            return False
+
+    def _kill_kernel(self) -> None:
+        try:
+            run_sync(self.km.shutdown_kernel)(now=True)
+        except Exception:
+            self.log.warning("could not shut the kernel down", exc_info=True)
+
+    # ------------------------------------------------------------------ output cap
+    def output(self, outs, msg, display_id, cell_index):
+        limit = self.max_output_bytes
+        if limit is None or limit < 0:
+            return super().output(outs, msg, display_id, cell_index)
+        used = self._out_bytes.get(cell_index, 0) + _output_size(msg.get("content", {}))
+        self._out_bytes[cell_index] = used
+        if used > limit and msg.get("msg_type") != "error":
+            if cell_index not in self._truncated:
+                self._truncated.add(cell_index)
+                outs.append(new_output("stream", name="stdout", text=TRUNCATED_NOTE.format(limit=limit)))
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+
+class ScrubBeforeExecute(NbGraderPreprocessor):
+    """Runs just before execution, inside a throw-away grading directory only.
+
+    At that point nbgrader has already (a) restored the instructor's test cells, hidden tests included,
+    from the gradebook into the in-memory notebook and (b) written that sanitized notebook to the
+    autograded folder, where the student's kernel (whose working directory is that folder) could read
+    it.  This preprocessor deletes the file (nbgrader writes the executed notebook again afterwards)
+    and blanks the source of the notebook's cells in the *throw-away* gradebook (nothing after this
+    point reads it).  NEVER enable it on a real gradebook.
+    """
+
+    enabled = Bool(False, help="Must be set explicitly: this edits the gradebook.").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        if not self.enabled:
+            return nb, resources
+        info = resources["nbgrader"]
+        path = os.path.join(resources.get("metadata", {}).get("path", ""), info["notebook"] + ".ipynb")
+        if os.path.isfile(path):
+            os.remove(path)
+        db_url = info["db_url"]
+        assert db_url.startswith("sqlite:///"), db_url
+        con = sqlite3.connect(db_url[len("sqlite:///") :])
+        try:
+            con.execute(
+                "UPDATE source_cell SET source = '' WHERE notebook_id IN ("
+                " SELECT notebook.id FROM notebook JOIN assignment ON notebook.assignment_id = assignment.id"
+                " WHERE notebook.name = ? AND assignment.name = ?)",
+                (info["notebook"], info["assignment"]),
+            )
+            con.commit()
+            con.execute("VACUUM")
+        finally:
+            con.close()
+        return nb, resources
+
+
+def autograde_preprocessors(scrub: bool = False) -> list:
+    """nbgrader's ``Autograde.autograde_preprocessors`` with Execute replaced by ContainedExecute
+    (and, for throw-away grading directories, ScrubBeforeExecute inserted before it)."""
+    from nbgrader.converters import Autograde
+
+    result = []
+    for pp in Autograde.class_traits()["autograde_preprocessors"].default():
+        if pp is Execute:
+            if scrub:
+                result.append(ScrubBeforeExecute)
+            result.append(ContainedExecute)
+        else:
+            result.append(pp)
+    if ContainedExecute not in result:  # pragma: no cover - nbgrader changed its pipeline
+        raise RuntimeError("nbgrader's autograde pipeline has no Execute step; update autograder.execute")
+    return result

@@ -1,0 +1,260 @@
+"""Grades ONE (student, assignment) in its own throw-away course directory.
+
+Run by :func:`autograder.grade.grade` as ``python -m autograder.worker`` with the job description as
+JSON on stdin (not in a file: the student's kernel runs inside the work directory), in a new session so
+that the parent can kill it and everything it started.  Writes ``<workdir>/result.json``.
+
+Layout of the work directory W while the student's kernel runs (its cwd is W/autograded/<s>/<a>)::
+
+    W/gradebook.db                  copy of the assignment's gradebook, test source blanked before
+                                    the kernel starts (ScrubBeforeExecute)
+    W/source/<a>/                   helper files only -- no notebooks, so no hidden tests
+    W/submitted/<s>/<a>/<nb>.ipynb  the repaired submission
+    W/autograded/<s>/<a>/           helper files copied by nbgrader; the notebook is written back only
+                                    after execution
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+import traceback
+from pathlib import Path
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _first_error(cell) -> str | None:
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            ename, evalue = out.get("ename", "Error"), (out.get("evalue") or "").strip()
+            first = evalue.splitlines()[0][:200] if evalue else ""
+            return f"{ename}: {first}" if first else ename
+        if out.get("output_type") == "stream" and out.get("name") == "stderr":
+            text = (out.get("text") or "").strip().splitlines()
+            return "output on stderr: " + (text[0][:200] if text else "")
+    return None
+
+
+def run(job: dict) -> dict:
+    import nbformat
+    from nbgrader.api import Gradebook
+    from nbgrader.converters import Autograde, GenerateFeedback
+    from nbgrader.utils import parse_utc
+
+    from .config import load_course_config
+    from .execute import GONE_ENAME, autograde_preprocessors
+    from .nbgrader_run import NbgraderFailed, course_config, run_converter
+    from .repair import InvalidNotebook, parse, redact_hidden, repair
+
+    t0 = time.monotonic()
+    W = Path(job["workdir"])
+    s, a = job["student"], job["assignment"]
+    result = {
+        "student": s,
+        "assignment": a,
+        "status": "ok",
+        "reason": "",
+        "notes": list(job.get("notes", [])),
+        "suspicious": [],
+        "graded": False,
+        "notebooks": {},
+        "failed_tests": {},
+        "log": "",
+    }
+    sub_dir = W / "submitted" / s / a
+    sub_dir.mkdir(parents=True, exist_ok=True)
+    release_dir = Path(job["release_dir"])
+
+    # ---------------------------------------------------------------- 1. read and repair the notebooks
+    invalid, missing, valid = {}, [], []
+    for nb_name in job["notebooks"]:
+        release_nb = nbformat.read(release_dir / f"{nb_name}.ipynb", as_version=4)
+        if nb_name in job.get("invalid", {}):
+            invalid[nb_name] = job["invalid"][nb_name]
+            continue
+        incoming = job.get("incoming", {}).get(nb_name)
+        if not incoming:
+            missing.append(nb_name)
+            continue
+        try:
+            nb = parse((W / incoming).read_bytes())
+            nb, notes, suspicious = repair(nb, release_nb)
+        except InvalidNotebook as e:
+            invalid[nb_name] = str(e)
+            continue
+        result["notes"].extend(f"{nb_name}: {n}" for n in notes)
+        result["suspicious"].extend(f"{nb_name}: {n}" for n in suspicious)
+        nbformat.write(nb, sub_dir / f"{nb_name}.ipynb")
+        valid.append(nb_name)
+    for nb_name in job.get("incoming", {}).values():
+        if nb_name:
+            (W / nb_name).unlink(missing_ok=True)
+    if job.get("timestamp"):
+        try:
+            parse_utc(job["timestamp"])
+            (sub_dir / "timestamp.txt").write_text(job["timestamp"])
+        except (ValueError, OverflowError):
+            result["notes"].append(f"ignored invalid timestamp {job['timestamp']!r}")
+
+    reasons = [f"{n}.ipynb: {r}" for n, r in invalid.items()] + [f"{n}.ipynb: not submitted" for n in missing]
+    if not valid:
+        result["status"] = "invalid" if invalid else "missing"
+        result["reason"] = "; ".join(reasons)
+        return result
+
+    # ---------------------------------------------------------------- 2. throw-away course directory
+    db_path = W / "gradebook.db"
+    db_path.write_bytes(base64.b64decode(job["template_db_b64"]))
+    src_dir = W / "source" / a
+    src_dir.mkdir(parents=True, exist_ok=True)
+    helper_hashes = {}
+    for rel, path in job.get("helpers", {}).items():
+        dest = src_dir / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, dest)
+        helper_hashes[rel] = _sha(dest)
+
+    base = load_course_config(job["course_root"])
+    cfg = course_config(base, W, assignment_id=a, student_id=s)
+    cfg.Autograde.autograde_preprocessors = autograde_preprocessors(scrub=True)
+    cfg.ScrubBeforeExecute.enabled = True
+    cfg.OverwriteCells.add_missing_cells = False  # done by repair(), which handles every layout
+    for dotted, value in (job.get("overrides") or {}).items():
+        section, trait = dotted.rsplit(".", 1)
+        setattr(getattr(cfg, section), trait, value)
+
+    # ---------------------------------------------------------------- 3. autograde
+    try:
+        result["log"] += run_converter(Autograde, cfg, force=True, create_student=True)
+    except NbgraderFailed as e:
+        result["log"] += e.log
+        errors = [l for l in e.log.splitlines() if l.startswith("[ERROR]") and "Traceback" not in l]
+        detail = next((l for l in reversed(e.log.splitlines()) if l.strip() and not l.startswith("[")), "")
+        result["status"] = "error"
+        result["reason"] = "nbgrader could not grade the notebook: " + (detail or (errors[0] if errors else str(e)))
+        return result
+
+    graded_dir = W / "autograded" / s / a
+    tampered = [
+        rel for rel, h in helper_hashes.items() if not (graded_dir / rel).is_file() or _sha(graded_dir / rel) != h
+    ]
+
+    # ---------------------------------------------------------------- 4. read grades back
+    with Gradebook(cfg.CourseDirectory.db_url, cfg.CourseDirectory.course_id) as gb:
+        sub = gb.find_submission(a, s)
+        for snb in sub.notebooks:
+            grades = {}
+            for g in snb.grades:
+                grades[g.cell.name] = {
+                    "auto_score": g.auto_score,
+                    "max_score": g.max_score,
+                    "needs_manual_grade": bool(g.needs_manual_grade),
+                    "cell_type": g.cell.cell_type,
+                    "kind": "manual" if g.auto_score is None else ("test" if g.cell.cell_type == "code" else "auto"),
+                }
+            comments = {c.cell.name: c.auto_comment for c in snb.comments}
+            result["notebooks"][snb.name] = {
+                "submitted": snb.name in valid,
+                "grades": grades,
+                "comments": comments,
+                "late_submission_penalty": snb.late_submission_penalty,
+                "flagged": bool(snb.flagged),
+            }
+    gone = []
+    for nb_name in valid:
+        path = graded_dir / f"{nb_name}.ipynb"
+        nb = nbformat.read(path, as_version=4)
+        timeouts = []
+        for i, cell in enumerate(nb.cells):
+            meta = cell.metadata.get("nbgrader", {})
+            errs = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+            if any(o.get("ename") == "CellTimeoutError" for o in errs):
+                timeouts.append(meta.get("grade_id") or f"cell {i}")
+            g = [o for o in errs if o.get("ename") == GONE_ENAME and not o.get("evalue", "").startswith("not executed")]
+            if g:
+                gone.append(g[0]["evalue"])
+            if meta.get("grade") and cell.cell_type == "code":
+                err = _first_error(cell)
+                if err:
+                    result["failed_tests"][meta["grade_id"]] = err
+        if timeouts:
+            result["notes"].append(f"{nb_name}: cell(s) {', '.join(timeouts)} hit the per-cell timeout")
+    result["graded"] = True
+
+    # ---------------------------------------------------------------- 5. feedback (optionally redacted)
+    fb_src = W / "feedback_src" / s / a
+    shutil.copytree(graded_dir, fb_src)
+    for p in fb_src.rglob("*"):
+        if p.is_file():
+            os.chmod(p, 0o644)
+    if job.get("hide_hidden_tests"):
+        for nb_name in valid:
+            path = fb_src / f"{nb_name}.ipynb"
+            nb = nbformat.read(path, as_version=4)
+            release_nb = nbformat.read(release_dir / f"{nb_name}.ipynb", as_version=4)
+            redact_hidden(nb, job.get("hidden_lines", []), release_nb)
+            nbformat.write(nb, path)
+    try:
+        result["log"] += run_converter(
+            GenerateFeedback, course_config(cfg, W, autograded_directory="feedback_src"), force=True
+        )
+    except NbgraderFailed as e:
+        result["log"] += e.log
+        result["notes"].append(f"feedback could not be generated: {e}")
+
+    # ---------------------------------------------------------------- 6. status
+    if tampered:
+        result["status"] = "tampered"
+        result["reason"] = "grading helper file(s) modified during grading: " + ", ".join(tampered)
+        result["graded"] = False
+    elif gone:
+        result["status"] = "kernel_died" if "died" in gone[0] else "kernel_unresponsive"
+        result["reason"] = gone[0] + "; cells after it scored 0"
+    elif invalid:
+        result["status"] = "invalid"
+        result["reason"] = "; ".join(reasons)
+    elif missing:
+        result["status"] = "missing"
+        result["reason"] = "; ".join(reasons)
+    result["seconds"] = round(time.monotonic() - t0, 2)
+    return result
+
+
+def main() -> int:
+    job = json.loads(sys.stdin.read())
+    W = Path(job["workdir"])
+    os.chdir(W)
+    try:
+        result = run(job)
+    except BaseException as e:  # noqa: BLE001 - report anything, including SystemExit from nbgrader
+        result = {
+            "student": job.get("student"),
+            "assignment": job.get("assignment"),
+            "status": "error",
+            "reason": f"internal grader error: {type(e).__name__}: {e}",
+            "notes": [],
+            "suspicious": [],
+            "graded": False,
+            "notebooks": {},
+            "failed_tests": {},
+            "log": traceback.format_exc(),
+        }
+    # the result goes outside the work directory, with a token the kernel never saw
+    result["token"] = job["token"]
+    out = Path(job["result_path"])
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, indent=1, default=str))
+    tmp.replace(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""nbgrader configuration for the course (the repository root is the nbgrader course directory).
+
+Used by plain ``nbgrader ...`` commands run from the repository root *and* by the ``autograder``
+package (``course release`` / ``course grade``), which loads this file and then overrides only the
+directory and database settings for its throw-away grading directories (see autograder/README.md).
+
+Everything here was checked against the installed nbgrader 0.9.6 source (site-packages/nbgrader).
+"""
+
+import os
+
+c = get_config()  # noqa: F821  (injected by traitlets when the file is loaded)
+
+# --------------------------------------------------------------------------- course layout
+c.CourseDirectory.course_id = "hf-finetuning-course"
+# Always the folder of this file, whatever the current directory is.
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.source_directory = "source"  # instructor notebooks: solutions + hidden tests
+c.CourseDirectory.release_directory = "release"  # generated student versions (committed)
+c.CourseDirectory.submitted_directory = "submitted"  # git-ignored
+c.CourseDirectory.autograded_directory = "autograded"  # git-ignored
+c.CourseDirectory.feedback_directory = "feedback"  # git-ignored
+# The default gradebook is <root>/gradebook.db (git-ignored).  `course grade --out DIR` writes
+# DIR/gradebook.db instead; the test-suite always works in temporary directories.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".DS_Store"]
+
+# --------------------------------------------------------------------------- generate_assignment
+# Student versions: the code between "### BEGIN SOLUTION" / "### END SOLUTION" is replaced by the stub,
+# markdown answer cells by the text stub; "### BEGIN HIDDEN TESTS" ... "### END HIDDEN TESTS" blocks are
+# removed from test cells (they stay in the gradebook and are put back at autograde time).
+c.ClearSolutions.begin_solution_delimeter = "BEGIN SOLUTION"  # (sic: nbgrader's trait name)
+c.ClearSolutions.end_solution_delimeter = "END SOLUTION"
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+c.ClearSolutions.enforce_metadata = True  # markers outside solution cells are an error, not a silent leak
+c.ClearHiddenTests.begin_test_delimeter = "BEGIN HIDDEN TESTS"
+c.ClearHiddenTests.end_test_delimeter = "END HIDDEN TESTS"
+c.ClearHiddenTests.enforce_metadata = True
+c.ClearOutput.remove_metadata_fields = {"collapsed", "scrolled", "execution"}
+
+# --------------------------------------------------------------------------- autograde: execution
+# nbgrader 0.9 executes submissions with nbgrader.preprocessors.Execute, a subclass of nbconvert's
+# ExecutePreprocessor (itself an nbclient.NotebookClient).  Traits that really apply (verified):
+#   * Execute.timeout (nbgrader's own default: 30 s) -- per *cell*.  Setting ExecutePreprocessor.timeout
+#     also works (traitlets applies parent-class sections), but Execute.timeout wins if both are set.
+#   * Execute.interrupt_on_timeout (nbgrader default True): on timeout the kernel gets SIGINT, the cell
+#     records a CellTimeoutError and grading continues with the next cell -- so an infinite loop costs
+#     one timeout and zero points for the tests that need that cell, nothing more.
+#   * NotebookClient.startup_timeout (default 60 s): kernel start.  The kernel imports nothing heavy at
+#     start, but two grading jobs on a 2-core laptop can make it slow, hence 120.
+#   * Execute.execute_retries exists in 0.9.6 but is NOT used anywhere (dead trait) -- don't rely on it.
+#   * UnresponsiveKernelError is declared but never raised in 0.9.6: a kernel that ignores SIGINT is
+#     only bounded by the per-cell timeout (each following cell times out in turn).  The autograder's
+#     execute preprocessor (autograder.execute.ContainedExecute) detects that and stops early.
+# Why 120 s: under NBGRADER_EXECUTION the course notebooks run their "smoke" profile (10-30 s for a
+# whole notebook incl. ~7 s of imports; the slowest single cell is a few seconds of tiny training).  120 s
+# leaves a 10x margin for slow/shared graders while bounding an infinite loop to 2 minutes.
+c.Execute.timeout = 120
+c.Execute.interrupt_on_timeout = True
+c.Execute.startup_timeout = 120
+c.Execute.shutdown_kernel = "immediate"  # don't wait for a graceful shutdown after the last cell
+# Outputs: LimitOutput trims stream outputs to max_lines lines and tracebacks to max_traceback lines.
+# (It counts lines, not bytes; ContainedExecute additionally caps the bytes a cell may print.)
+c.LimitOutput.max_lines = 1000
+c.LimitOutput.max_traceback = 100
+
+# Students sometimes delete test cells: put them back (with the instructor's source) and run them,
+# instead of leaving the grade empty.  (autograder also restores them itself, before nbgrader sees the
+# notebook, because nbgrader 0.9.6's own restore raises KeyError in some layouts.)
+c.OverwriteCells.add_missing_cells = True
+
+# Contain crashes: use the autograder's execute preprocessor for plain `nbgrader autograde` too, so that
+# a kernel killed by the student's code (os._exit, segfault) still yields grades for the cells that ran
+# before, like `course grade` does.  Falls back to nbgrader's defaults if the package is not installed.
+try:
+    from autograder.execute import autograde_preprocessors as _autograde_preprocessors
+except ImportError:  # pragma: no cover - only without `pip install -e .`
+    pass
+else:
+    c.Autograde.autograde_preprocessors = _autograde_preprocessors()
+
+# --------------------------------------------------------------------------- autograder (course grade)
+# Read by the autograder package only (nbgrader ignores unknown sections).
+c.ContainedExecute.max_output_bytes = 1_000_000  # per cell; more is dropped while it streams in
+c.ContainedExecute.responsive_grace = 10  # after a timeout interrupt, seconds to answer kernel_info
+c.Autograder.job_timeout = 900  # wall-clock limit for one (student, assignment), kernel included
+c.Autograder.max_notebook_bytes = 50_000_000  # larger submitted files are rejected as "invalid"
+# Secret lines (solution / hidden test) that may appear in release/ on purpose, e.g. a hint in an assert
+# message; `course release` reports every other occurrence as a leak.
+c.Autograder.leak_allowlist = []

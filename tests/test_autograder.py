@@ -1,0 +1,538 @@
+"""Tests of the autograder package (release, grading, grader validation).
+
+Parametrised over every assignment found in ``source/`` of the real course *and* the toy fixture course
+(tests/fixtures/toy_course), so the real notebooks are picked up as soon as they land.  Tests that
+run nbgrader on submissions are marked ``slow``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import sqlite3
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import catalogue as cat_mod
+from autograder.catalogue import (
+    CatalogueError,
+    Entry,
+    baseline_entries,
+    exercise_tests,
+    grade_catalogue,
+    load_catalogue,
+    make_submission,
+    read_release,
+)
+from autograder.collect import discover
+from autograder.config import discover_assignments, load_course_config
+from autograder.release import find_leaks, release_all, release_is_up_to_date
+from autograder.repair import parse, redaction_lines, repair
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+TOY = REPO / "tests" / "fixtures" / "toy_course"
+TOY_ASSIGNMENT = "00_toy"
+
+
+# The real course (override with AUTOGRADER_TEST_COURSE=/path/to/a/course to try a copy).
+COURSE = Path(os.environ.get("AUTOGRADER_TEST_COURSE") or REPO).resolve()
+
+
+def _assignments():
+    params = [pytest.param(TOY, TOY_ASSIGNMENT, id=f"toy-{TOY_ASSIGNMENT}")]
+    for a in discover_assignments(COURSE):
+        params.append(pytest.param(COURSE, a, id=a, marks=pytest.mark.slow))
+    return params
+
+
+ASSIGNMENTS = _assignments()
+
+
+def copy_course(dest: Path, src: Path = TOY) -> Path:
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return dest
+
+
+# =============================================================================== configuration
+def test_nbgrader_config_traits_exist():
+    """Every trait set in nbgrader_config.py exists on the class it names (catches silent typos)."""
+    import nbconvert.preprocessors
+    import nbgrader.converters
+    import nbgrader.coursedir
+    import nbgrader.preprocessors
+
+    from autograder import execute
+
+    cfg = load_course_config(REPO)
+    classes = {
+        "CourseDirectory": nbgrader.coursedir.CourseDirectory,
+        "Execute": nbgrader.preprocessors.Execute,
+        "ExecutePreprocessor": nbconvert.preprocessors.ExecutePreprocessor,
+        "ContainedExecute": execute.ContainedExecute,
+        "ClearSolutions": nbgrader.preprocessors.ClearSolutions,
+        "ClearHiddenTests": nbgrader.preprocessors.ClearHiddenTests,
+        "ClearOutput": nbgrader.preprocessors.ClearOutput,
+        "LimitOutput": nbgrader.preprocessors.LimitOutput,
+        "OverwriteCells": nbgrader.preprocessors.OverwriteCells,
+        "Autograde": nbgrader.converters.Autograde,
+    }
+    for section, values in cfg.items():
+        if section == "Autograder":
+            from autograder.config import AUTOGRADER_DEFAULTS
+
+            assert set(values) <= set(AUTOGRADER_DEFAULTS)
+            continue
+        assert section in classes, f"unexpected config section {section}"
+        traits = classes[section].class_traits(config=True)
+        for name in values:
+            assert name in traits, f"{section}.{name} is not a configurable trait"
+    assert cfg.CourseDirectory.root == str(REPO)
+    ex = execute.ContainedExecute(config=cfg)
+    assert ex.timeout == 120 and ex.interrupt_on_timeout and ex.startup_timeout == 120
+
+
+def test_timeout_trait_precedence():
+    """Verified nbgrader 0.9 fact: ExecutePreprocessor.timeout reaches nbgrader's Execute, and
+    Execute.timeout wins when both are set."""
+    from nbgrader.preprocessors import Execute
+    from traitlets.config import Config
+
+    c = Config()
+    c.ExecutePreprocessor.timeout = 111
+    assert Execute(config=c).timeout == 111
+    c.Execute.timeout = 222
+    assert Execute(config=c).timeout == 222
+    assert Execute().timeout == 30  # nbgrader's own default
+
+
+def test_discover_assignments_is_dynamic(tmp_path):
+    course = copy_course(tmp_path / "c")
+    assert discover_assignments(course) == [TOY_ASSIGNMENT]
+    shutil.copytree(course / "source" / TOY_ASSIGNMENT, course / "source" / "01_more")
+    (course / "source" / "empty").mkdir()
+    assert discover_assignments(course) == [TOY_ASSIGNMENT, "01_more"]
+
+
+# =============================================================================== release
+@pytest.mark.parametrize("course,assignment", ASSIGNMENTS)
+def test_release_regeneration_is_byte_identical(course, assignment, tmp_path):
+    release_all(course, tmp_path / "a", assignments=[assignment])
+    release_all(course, tmp_path / "b", assignments=[assignment])
+    files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file())
+    assert files_a == files_b and files_a
+    for rel in files_a:
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+        committed = course / "release" / rel
+        assert committed.is_file(), f"release/{rel} is not committed: run `course release`"
+        assert committed.read_bytes() == (tmp_path / "a" / rel).read_bytes(), f"release/{rel} is out of date"
+    assert not (tmp_path / "a" / "gradebook.db").exists()
+
+
+@pytest.mark.parametrize("course,assignment", ASSIGNMENTS)
+def test_release_is_leak_free(course, assignment):
+    assert (course / "release" / assignment).is_dir(), f"release/{assignment} missing: run `course release`"
+    from autograder.config import autograder_setting
+
+    allow = autograder_setting(load_course_config(course), "leak_allowlist")
+    leaks = find_leaks(course / "release" / assignment, course / "source" / assignment, allow=allow)
+    assert leaks == [], "\n".join(map(str, leaks))
+
+
+def test_release_check_reports_differences(tmp_path):
+    course = copy_course(tmp_path / "c")
+    assert release_is_up_to_date(course) == []
+    nb_path = course / "release" / TOY_ASSIGNMENT / "toy.ipynb"
+    nb = nbformat.read(nb_path, as_version=4)
+    nb.cells[4].source += "\n# edited by hand"
+    nbformat.write(nb, nb_path)
+    (course / "release" / "99_gone").mkdir()
+    (course / "release" / "99_gone" / "x.ipynb").write_text("{}")
+    (course / "release" / TOY_ASSIGNMENT / "toy_helpers.py").unlink()
+    diffs = release_is_up_to_date(course)
+    text = "\n".join(diffs)
+    assert "toy.ipynb: cell 4 (add) source differs" in text
+    assert "99_gone/x.ipynb: extra file" in text
+    assert "toy_helpers.py: missing" in text
+    # nothing was written into the course by the check
+    assert not (course / "gradebook.db").exists()
+
+
+def test_find_leaks_detects_markers_hidden_tests_and_outputs(tmp_path):
+    course = copy_course(tmp_path / "c")
+    nb_path = course / "release" / TOY_ASSIGNMENT / "toy.ipynb"
+    nb = nbformat.read(nb_path, as_version=4)
+    nb.cells[5].source += "\nassert add(0.5, 0.25) == 0.75"  # a hidden test
+    nb.cells[4].source += "\n    ### BEGIN SOLUTION"
+    nb.cells[7].outputs = [nbformat.v4.new_output("stream", name="stdout", text="0.5")]
+    nb.cells[10].source = nb.cells[10].source.replace(
+        "raise NotImplementedError()", "return sum(x * x for x in xs) / len(xs)"
+    )
+    nbformat.write(nb, nb_path)
+    leaks = find_leaks(course / "release", course / "source")
+    kinds = {(l.cell, l.kind) for l in leaks}
+    assert (5, "hidden test in source") in kinds
+    assert (4, "marker in source") in kinds
+    assert (7, "outputs") in kinds
+    assert (10, "solution in source") in kinds
+
+
+def test_cli_release_check(capsys):
+    from autograder.cli import main
+
+    assert main(["release", "--check", "--course-root", str(TOY)]) == 0
+    assert "up to date" in capsys.readouterr().out
+
+
+def test_cli_register_namespace():
+    import argparse
+
+    from autograder.cli import cmd_grade, cmd_release, register
+
+    parser = argparse.ArgumentParser(prog="course")
+    register(parser.add_subparsers(dest="command"))
+    a = parser.parse_args(["grade", "subs", "--out", "o", "--jobs", "2", "--show-hidden-tests", "--assignment", "x"])
+    assert a.func is cmd_grade and a.jobs == 2 and not a.hide_hidden_tests and a.assignment == "x" and a.out == "o"
+    assert parser.parse_args(["grade", "subs"]).hide_hidden_tests is True
+    r = parser.parse_args(["release", "--check"])
+    assert r.func is cmd_release and r.check
+
+
+# =============================================================================== collecting submissions
+def test_discover_layouts(tmp_path):
+    known = {"01_pre": ["preprocessing"], "03_metrics": ["compute_metrics"], "00_toy": ["toy"]}
+    s = tmp_path / "subs"
+    nb = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+    (s / "ann" / "01_pre").mkdir(parents=True)
+    (s / "ann" / "01_pre" / "preprocessing.ipynb").write_bytes(nb)
+    (s / "ann" / "01_pre" / "timestamp.txt").write_text("2025-01-01 10:00:00.000000 UTC")
+    (s / "bob").mkdir()
+    (s / "bob" / "compute_metrics.ipynb").write_bytes(nb)
+    (s / "bob" / "notes.md").write_text("hi")
+    (s / "cat_compute_metrics.ipynb").write_bytes(nb)
+    (s / "dan_03_metrics.zip").write_bytes(b"")
+    with zipfile.ZipFile(s / "dan_03_metrics.zip", "w") as z:
+        z.writestr("dan/Compute_Metrics (2).ipynb", nb)
+        z.writestr("../../evil.ipynb", nb)
+    with zipfile.ZipFile(s / "Eve Lee.zip", "w") as z:
+        z.writestr("preprocessing.ipynb", nb)
+        z.writestr("preprocessing-Copy1.ipynb", nb)
+        z.writestr("__MACOSX/._preprocessing.ipynb", b"x")
+        z.writestr("toy.ipynb", nb)
+    (s / "broken.zip").write_bytes(b"PK not a zip")
+    (s / "frank_unknown.ipynb").write_bytes(nb)
+    jobs, problems = discover(s, known)
+    got = {(j.student, j.assignment): sorted(j.notebooks) for j in jobs}
+    assert got == {
+        ("ann", "01_pre"): ["preprocessing"],
+        ("bob", "03_metrics"): ["compute_metrics"],
+        ("cat", "03_metrics"): ["compute_metrics"],
+        ("dan", "03_metrics"): ["compute_metrics"],
+        ("Eve_Lee", "01_pre"): ["preprocessing"],
+        ("Eve_Lee", "00_toy"): ["toy"],
+    }
+    by = {(j.student, j.assignment): j for j in jobs}
+    assert by[("ann", "01_pre")].timestamp.startswith("2025-01-01")
+    assert by[("Eve_Lee", "01_pre")].notebooks["preprocessing"].member == "preprocessing.ipynb"
+    assert any("several files" in n for n in by[("Eve_Lee", "01_pre")].notes)
+    text = "\n".join(map(str, problems))
+    assert "unsafe path" in text and "unreadable zip" in text and "frank_unknown.ipynb" in text
+    assert "bob/notes.md: ignored" in text
+    # --assignment: every student seen gets a job (missing if nothing matched)
+    jobs, _ = discover(s, known, only_assignment="00_toy")
+    assert {j.student for j in jobs} >= {"ann", "bob", "Eve_Lee"}
+    assert all(j.assignment == "00_toy" for j in jobs)
+
+
+# =============================================================================== repairing notebooks
+def _toy_release():
+    return read_release(TOY, TOY_ASSIGNMENT, "toy")
+
+
+def test_repair_restores_deleted_cells_in_place_and_resets_parameters():
+    rel = _toy_release()
+    nb = make_submission(TOY, baseline_entries(TOY, TOY_ASSIGNMENT)[0])["toy"]
+    ids_before = [c.get("id") for c in nb.cells]
+    nb.cells = [c for c in nb.cells if c.get("id") not in ("test_add", "setup", "intro")]
+    params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    params.source = 'PROFILE = "full"\nSCALE = 1000'
+    nb.cells[5].metadata["nbgrader"]["points"] = 99
+    nb2, notes, suspicious = repair(parse(nbformat.writes(nb).encode()), rel)
+    assert [c.get("id") for c in nb2.cells] == ids_before
+    assert any("restored missing cells" in n and "test_add" in n for n in notes)
+    assert any("parameters" in n for n in notes)
+    assert next(c for c in nb2.cells if "parameters" in c.metadata.get("tags", [])).source == rel.cells[1].source
+    assert all(c.metadata.get("nbgrader", {}).get("points", 0) != 99 for c in nb2.cells)
+    assert suspicious == []
+
+
+@pytest.mark.parametrize(
+    "data,match",
+    [
+        (b'{"cells": [', "invalid JSON"),
+        (b"\xff\xfe", "not UTF-8"),
+        (b"[1, 2]", "not a Jupyter notebook"),
+        (
+            b'{"cells": [{"cell_type": "bogus", "source": ""}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}',
+            "not a valid cell",
+        ),
+    ],
+)
+def test_parse_rejects_broken_files(data, match):
+    from autograder.repair import InvalidNotebook
+
+    with pytest.raises(InvalidNotebook, match=match):
+        parse(data)
+
+
+def test_redaction_lines_cover_hidden_tests_and_markers():
+    src = nbformat.read(TOY / "source" / TOY_ASSIGNMENT / "toy.ipynb", as_version=4)
+    lines = redaction_lines(src)
+    assert "assert add(0.5, 0.25) == 0.75" in lines and "BEGIN HIDDEN TESTS" in lines
+    assert "assert add(1, 2) == 3" not in lines  # visible test
+
+
+# =============================================================================== catalogues
+def test_catalogue_patch_rot_fails_loudly():
+    e = Entry(TOY_ASSIGNMENT, "wrong", "toy", "add", "gone", replace=[("return a * b", "return 0")])
+    with pytest.raises(CatalogueError, match="not found"):
+        make_submission(TOY, e)
+    e = Entry(TOY_ASSIGNMENT, "wrong", "toy", "add", "twice", replace=[("a", "b")])
+    with pytest.raises(CatalogueError, match="found"):
+        make_submission(TOY, e)
+
+
+def test_catalogue_format_errors(tmp_path):
+    course = copy_course(tmp_path / "c")
+    path = course / "catalogues" / f"{TOY_ASSIGNMENT}.py"
+    path.write_text("WRONG = [dict(cell='add', name='x', old='a', new='b', colour='red')]\n")
+    with pytest.raises(CatalogueError, match="unknown key"):
+        load_catalogue(course, TOY_ASSIGNMENT)
+    path.write_text("RIGHT = [dict(cell='add', name='x', old='a', new='b', fails=['test_add'])]\n")
+    with pytest.raises(CatalogueError, match="cannot have 'fails'"):
+        load_catalogue(course, TOY_ASSIGNMENT)
+
+
+@pytest.mark.parametrize("course,assignment", ASSIGNMENTS)
+def test_catalogue_entries_apply(course, assignment):
+    """Every patch still applies to the current solution and names real test cells."""
+    cat = load_catalogue(course, assignment)
+    if not cat.entries:
+        pytest.skip(f"no catalogue for {assignment} yet (autograder/catalogues/{assignment}.py)")
+    for e in cat.entries:
+        subs = make_submission(course, e)
+        assert e.notebook in subs
+        exp = cat_mod.expected_scores(course, e)
+        release = read_release(course, assignment, e.notebook)
+        points = cat_mod.autograded_tests(release)
+        if e.kind == "wrong":
+            own = exercise_tests(release).get(e.cell, [])
+            assert any(exp[t] < points[t] for t in own), f"{e}: must lose points on its own exercise {own}"
+        else:
+            assert exp == points, f"{e}: a correct alternative must expect full marks"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("course,assignment", ASSIGNMENTS)
+def test_graders_on_catalogue(course, assignment):
+    """Solution: full marks; untouched release: zero on autograded tests (without crashing); every wrong
+    answer fails exactly its declared tests (so it loses points on its own exercise); every correct
+    alternative gets full marks."""
+    cat = load_catalogue(course, assignment)
+    entries = baseline_entries(course, assignment) + cat.entries
+    results = grade_catalogue(course, assignment, entries=entries, jobs=2)
+    failures = [r.describe() for r in results if not r.ok]
+    assert not failures, "\n".join(failures)
+    assert len(results) == len(entries)
+
+
+# =============================================================================== grading a class
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    """The toy class from make_fixtures (>= 30 submissions incl. broken/hostile), graded with jobs=2
+    and, separately, sequentially."""
+    from autograder.grade import grade
+    from autograder.make_fixtures import make_fixtures
+
+    base = tmp_path_factory.mktemp("class")
+    course = copy_course(base / "course")
+    data = make_fixtures(base / "class", course, [TOY_ASSIGNMENT], hostile_paths=True)
+    config_before = (course / "nbgrader_config.py").read_bytes()
+    protect = [course / "source", course / "nbgrader_config.py"]
+    par = grade(
+        base / "class" / "submissions", base / "out2", jobs=2, course_root=course, protect=protect, progress=False
+    )
+    seq = grade(
+        base / "class" / "submissions", base / "out1", jobs=1, course_root=course, protect=protect, progress=False
+    )
+    return {"base": base, "course": course, "expected": data, "par": par, "seq": seq, "config_before": config_before}
+
+
+@pytest.mark.slow
+def test_class_has_at_least_30_submissions(graded_class):
+    assert len(graded_class["expected"]["submissions"]) >= 30
+    assert len(graded_class["par"].outcomes) == len(graded_class["expected"]["submissions"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("run", ["par", "seq"])
+def test_class_scores_match_expected(graded_class, run):
+    out = graded_class[run].out_dir
+    with open(out / "grading" / "grades.csv") as fh:
+        rows = {f"{r['student']}/{r['assignment']}": r for r in csv.DictReader(fh)}
+    wrong = []
+    for key, e in graded_class["expected"]["submissions"].items():
+        r = rows.get(key)
+        got = None if r is None else (r["status"], float(r["auto_score"]), float(r["auto_max"]))
+        if got != (e["status"], e["auto_score"], e["auto_max"]):
+            wrong.append(f"{key} ({e['description']}): expected {(e['status'], e['auto_score'])}, got {got}")
+    assert not wrong, "\n".join(wrong)
+    assert set(rows) == set(graded_class["expected"]["submissions"])
+
+
+@pytest.mark.slow
+def test_parallel_gradebook_equals_sequential(graded_class):
+    from autograder.gradebook import snapshot
+
+    par = snapshot(graded_class["par"].gradebook)
+    seq = snapshot(graded_class["seq"].gradebook)
+    assert par and par == seq
+    students = {k[1] for k in par}
+    assert len(students) == len(graded_class["expected"]["submissions"])
+    po = {(o["student"], o["status"]) for o in graded_class["par"].outcomes}
+    so = {(o["student"], o["status"]) for o in graded_class["seq"].outcomes}
+    assert po == so
+
+
+@pytest.mark.slow
+def test_hostile_submissions_are_contained(graded_class):
+    g = graded_class
+    # the protected course file was restored and the culprit blamed
+    assert (g["course"] / "nbgrader_config.py").read_bytes() == g["config_before"]
+    o = g["par"].outcome("hostile-writes-course-files", TOY_ASSIGNMENT)
+    assert o["status"] == "tampered" and "nbgrader_config.py" in o["reason"]
+    # nothing under the grading directory exposes the hidden tests to the student's kernel
+    nb = nbformat.read(g["par"].out_dir / "autograded" / "hostile-reads-hidden-tests" / TOY_ASSIGNMENT / "toy.ipynb", 4)
+    outputs = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    assert "hidden-test probe found 0 file(s)" in outputs
+    # output floods are capped
+    size = (g["par"].out_dir / "autograded" / "hostile-big-output" / TOY_ASSIGNMENT / "toy.ipynb").stat().st_size
+    assert size < 200_000
+    # every failure has a reason and a feedback page
+    for o in g["par"].outcomes:
+        if o["status"] != "ok":
+            assert o["reason"], o
+        fb = g["par"].out_dir / "feedback" / o["student"] / TOY_ASSIGNMENT / "toy.html"
+        assert fb.is_file(), o["student"]
+    # no work directories or kernels left behind
+    assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob("ag-grading-*"))
+
+
+@pytest.mark.slow
+def test_feedback_hides_hidden_tests(graded_class):
+    hidden = redaction_lines(nbformat.read(graded_class["course"] / "source" / TOY_ASSIGNMENT / "toy.ipynb", 4))
+    fb_dir = graded_class["par"].out_dir / "feedback"
+    for html in fb_dir.rglob("*.html"):
+        if "hostile-reads-hidden-tests" in str(html):
+            continue  # that student pasted (hex-encoded) test text into their own cell
+        text = html.read_text()
+        import html as html_mod
+
+        plain = html_mod.unescape(__import__("re").sub(r"<[^>]+>", "", text))
+        leaked = [h for h in hidden if len(h) > 12 and h in plain]
+        assert not leaked, (html, leaked)
+    # ...but the autograded notebooks (for the instructor) keep them
+    nb = (graded_class["par"].out_dir / "autograded" / "sol-nbgrader" / TOY_ASSIGNMENT / "toy.ipynb").read_text()
+    assert "add(0.5, 0.25)" in nb
+
+
+@pytest.mark.slow
+def test_reports_written(graded_class):
+    out = graded_class["par"].out_dir / "grading"
+    report = (out / "report.md").read_text()
+    for needle in (
+        "## 00_toy",
+        "| test_add | test | 2 |",
+        "### Most failed tests",
+        "broken-invalid-json",
+        "invalid JSON",
+        "kernel_died",
+        "eve_homework.ipynb",
+    ):
+        assert needle in report, needle
+    assert (out / "scores.png").read_bytes()[:4] == b"\x89PNG"
+    outcomes = json.loads((out / "outcomes.json").read_text())
+    assert f"sol-nbgrader/{TOY_ASSIGNMENT}" in outcomes
+    with sqlite3.connect(graded_class["par"].gradebook) as con:
+        n = con.execute("select count(*) from submitted_assignment").fetchone()[0]
+    assert n == len(graded_class["expected"]["submissions"])
+
+
+# =============================================================================== regrading
+@pytest.mark.slow
+def test_regrading_keeps_manual_grades_and_previous_results(tmp_path):
+    from nbgrader.api import Gradebook
+
+    from autograder.grade import grade
+
+    subs = tmp_path / "subs"
+    sol = make_submission(TOY, baseline_entries(TOY, TOY_ASSIGNMENT)[0])
+    cat_mod.write_nbgrader_layout(subs, "ann", TOY_ASSIGNMENT, sol)
+    cat_mod.write_nbgrader_layout(subs, "bob", TOY_ASSIGNMENT, sol)
+    out = tmp_path / "out"
+    run = grade(subs, out, jobs=2, course_root=TOY, protect=[], progress=False, report=False)
+    assert {o["status"] for o in run.outcomes} == {"ok"}
+    url = f"sqlite:///{out / 'gradebook.db'}"
+    cid = load_course_config(TOY).CourseDirectory.course_id
+    with Gradebook(url, cid) as gb:
+        g = gb.find_grade("explain", "toy", TOY_ASSIGNMENT, "ann")
+        g.manual_score = 1.5
+        gb.db.commit()
+    # ann resubmits a wrong answer, bob resubmits a broken file
+    wrong = load_catalogue(TOY, TOY_ASSIGNMENT).wrong[0]
+    cat_mod.write_nbgrader_layout(subs, "ann", TOY_ASSIGNMENT, make_submission(TOY, wrong))
+    (subs / "bob" / TOY_ASSIGNMENT / "toy.ipynb").write_text("{ not json")
+    run2 = grade(subs, out, jobs=1, course_root=TOY, protect=[], progress=False)
+    assert run2.outcome("bob", TOY_ASSIGNMENT)["merge"] == "kept previous grades"
+    with Gradebook(url, cid) as gb:
+        assert gb.find_grade("explain", "toy", TOY_ASSIGNMENT, "ann").manual_score == 1.5
+        assert gb.find_grade("test_add", "toy", TOY_ASSIGNMENT, "ann").auto_score == 0
+        assert gb.find_grade("test_add", "toy", TOY_ASSIGNMENT, "bob").auto_score == 2
+    with open(out / "grading" / "grades.csv") as fh:
+        ann = next(r for r in csv.DictReader(fh) if r["student"] == "ann")
+    assert float(ann["score"]) == 4 + 1.5 and ann["needs_manual_grade"] == "1"
+
+
+@pytest.mark.slow
+def test_changed_assignment_is_refused_not_mixed(tmp_path):
+    from autograder.grade import grade
+
+    course = copy_course(tmp_path / "c")
+    subs = tmp_path / "subs"
+    cat_mod.write_nbgrader_layout(
+        subs, "ann", TOY_ASSIGNMENT, make_submission(course, baseline_entries(course, TOY_ASSIGNMENT)[0])
+    )
+    out = tmp_path / "out"
+    grade(subs, out, course_root=course, protect=[], progress=False, report=False)
+    src = course / "source" / TOY_ASSIGNMENT / "toy.ipynb"
+    nb = nbformat.read(src, 4)
+    for c in nb.cells:
+        if c.metadata.get("nbgrader", {}).get("grade_id") == "test_add":
+            c.metadata["nbgrader"]["points"] = 5
+    nbformat.write(nb, src)
+    before = (out / "gradebook.db").read_bytes()
+    run = grade(subs, out, course_root=course, protect=[], progress=False, report=False)
+    o = run.outcome("ann", TOY_ASSIGNMENT)
+    assert o["status"] == "error" and "differs" in o["reason"]
+    from autograder.gradebook import snapshot
+
+    (tmp_path / "before.db").write_bytes(before)
+    assert snapshot(out / "gradebook.db") == snapshot(tmp_path / "before.db")
