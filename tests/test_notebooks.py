@@ -90,3 +90,24 @@ def test_smoke_run_reports_shapes_and_metrics(smoke_run):
     assert yelp["max_length_padding_share"] >= yelp["dynamic_padding_share"] >= yelp["grouped_padding_share"]
     assert yelp["grouped_padding_share"] < yelp["max_length_padding_share"] / 2
     assert yelp["train_examples"] == SMOKE.train_size["yelp"] and 0 <= yelp["accuracy"] <= 1
+
+
+def _validate(path, *extra):
+    cmd = [sys.executable, "-m", "nbgrader", "validate", *extra, str(path)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=path.parent)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.parent.name)
+def test_nbgrader_validate_passes_the_source_notebook(path, mirror_dir):
+    result = _validate(path)
+    assert "Success! Your notebook passes all the tests." in result.stdout, result.stdout[-4000:]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.parent.name)
+def test_student_version_fails_its_own_tests(path, mirror_dir):
+    """Nothing is pre-solved: every test cell of the released notebook fails until the student answers."""
+    released = ROOT / "release" / path.parent.name / path.name
+    result = _validate(released, "--invert")
+    assert "Success! The notebook does not pass any tests." in result.stdout, result.stdout[-4000:]
