@@ -47,6 +47,7 @@ def cmd_release(args) -> int:
 
 def cmd_grade(args) -> int:
     from .grade import grade
+    from .shards import parse_shard
 
     root = _root(args)
     try:
@@ -61,6 +62,7 @@ def cmd_grade(args) -> int:
             job_timeout=args.job_timeout,
             keep_workdirs=args.keep_workdirs,
             protect=[] if args.no_protect else None,
+            shard=parse_shard(args.shard) if args.shard else None,
         )
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -76,6 +78,20 @@ def cmd_grade(args) -> int:
         print(f"{name}: {path}")
     print(f"gradebook: {run.gradebook}   feedback: {run.out_dir / 'feedback'}")
     return 0 if run.outcomes else 2
+
+
+def cmd_merge(args) -> int:
+    from .shards import merge_shards
+
+    try:
+        run = merge_shards(args.shards, args.out, course_root=_root(args))
+    except (ValueError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(f"merged {len(run.outcomes)} submission(s) from {len(args.shards)} shard(s) into {run.out_dir}")
+    for name, path in sorted(run.files.items()):
+        print(f"{name}: {path}")
+    return 0
 
 
 def register(subparsers) -> None:
@@ -131,7 +147,17 @@ def register(subparsers) -> None:
         action="store_true",
         help="do not watch source/, the course packages and site-packages for tampering",
     )
+    g.add_argument("--shard", metavar="K/N", help="grade only shard K of N of the class (merge with `course merge`)")
     g.set_defaults(func=cmd_grade)
+
+    m = subparsers.add_parser(
+        "merge",
+        help="merge the --out folders of sharded `course grade` runs into one class gradebook and report",
+    )
+    m.add_argument("shards", nargs="+", help="the --out folders of `course grade --shard K/N` runs")
+    m.add_argument("--out", required=True, help="the class folder to write")
+    m.add_argument("--course-root", help="course directory (default: found from the current directory)")
+    m.set_defaults(func=cmd_merge)
 
 
 def main(argv=None) -> int:

@@ -536,3 +536,33 @@ def test_changed_assignment_is_refused_not_mixed(tmp_path):
 
     (tmp_path / "before.db").write_bytes(before)
     assert snapshot(out / "gradebook.db") == snapshot(tmp_path / "before.db")
+
+
+# =============================================================================== sharding a class
+@pytest.mark.slow
+def test_sharded_grading_merges_to_the_same_gradebook(tmp_path):
+    """Two shards graded separately (as on two machines) and merged equal one run over the whole class."""
+    from autograder.catalogue import write_nbgrader_layout
+    from autograder.grade import grade
+    from autograder.gradebook import snapshot
+    from autograder.shards import merge_shards, shard_of
+
+    course = copy_course(tmp_path / "course")
+    entries = baseline_entries(course, TOY_ASSIGNMENT)[:1] + load_catalogue(course, TOY_ASSIGNMENT).wrong[:5]
+    subs = tmp_path / "submitted"
+    for i, entry in enumerate(entries):
+        write_nbgrader_layout(subs, f"student{i}", TOY_ASSIGNMENT, make_submission(course, entry))
+    students = [f"student{i}" for i in range(len(entries))]
+    assert {shard_of(s, 2) for s in students} == {1, 2}, "both shards get students"
+
+    whole = grade(subs, tmp_path / "whole", jobs=2, course_root=course, progress=False)
+    for k in (1, 2):
+        grade(subs, tmp_path / f"shard{k}", jobs=1, course_root=course, progress=False, shard=(k, 2))
+    merged = merge_shards([tmp_path / "shard1", tmp_path / "shard2"], tmp_path / "merged", course_root=course)
+
+    assert snapshot(merged.gradebook) == snapshot(whole.gradebook)
+    assert {o["student"] for o in merged.outcomes} == set(students)
+    rows = list(csv.DictReader(open(tmp_path / "merged" / "grading" / "grades.csv")))
+    assert sorted(r["student"] for r in rows) == sorted(students)
+    with pytest.raises(ValueError, match="must not overlap"):
+        merge_shards([tmp_path / "shard1", tmp_path / "shard1"], tmp_path / "again", course_root=course)
