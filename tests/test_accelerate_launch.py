@@ -9,9 +9,8 @@ import sys
 
 import nbformat
 import pytest
-from nbconvert import PythonExporter
-
 from conftest import ROOT
+from nbconvert import PythonExporter
 
 # accelerate starts the processes with torchrun (--multi_gpu); ACCELERATE_USE_CPU makes them CPU processes on gloo
 LAUNCH = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",

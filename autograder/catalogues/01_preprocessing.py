@@ -2,6 +2,7 @@
 # ruff: noqa: C408
 
 WRONG = [
+    # ------------------------------------------------------------------------------------------ try_labels
     dict(
         cell="try_labels",
         name="label_id_not_name",
@@ -10,12 +11,77 @@ WRONG = [
         why="prints the id instead of the class name",
     ),
     dict(
+        cell="try_labels",
+        name="validation_label_from_train",
+        old='validation_87_label = raw_datasets["validation"][87]["label"]',
+        new='validation_87_label = raw_datasets["train"][87]["label"]',
+        why="wrong split: element 87 of the training set",
+    ),
+    dict(
+        cell="try_labels",
+        name="one_based_index",
+        old='raw_datasets["validation"][87]["label"]',
+        new='raw_datasets["validation"][86]["label"]',
+        why="counts elements from 1: element 86 is the 87th",
+    ),
+    dict(
+        cell="try_labels",
+        name="whole_element",
+        old='train_15_label = raw_datasets["train"][15]["label"]',
+        new='train_15_label = raw_datasets["train"][15]',
+        why="the whole element (a dict), not its label",
+    ),
+    dict(
+        cell="try_labels",
+        name="guessed_names_order",
+        old='raw_datasets["validation"].features["label"].int2str(validation_87_label)',
+        new='["equivalent", "not_equivalent"][validation_87_label]',
+        why="hard-codes the names in the wrong order: label 0 is not_equivalent",
+    ),
+    dict(
+        cell="try_labels",
+        name="train_label_as_name",
+        old='train_15_label = raw_datasets["train"][15]["label"]',
+        new='train_15_label = raw_datasets["train"].features["label"].int2str(raw_datasets["train"][15]["label"])',
+        why="the name instead of the integer label",
+    ),
+    # ------------------------------------------------------------------------------------------ try_pair
+    dict(
         cell="try_pair",
         name="concatenated_text",
         old='as_pair = tokenizer(element["sentence1"], element["sentence2"])',
         new='as_pair = tokenizer(element["sentence1"] + " " + element["sentence2"])',
         why="glues the sentences into one text: no [SEP] between them, token_type_ids all 0",
     ),
+    dict(
+        cell="try_pair",
+        name="list_of_two_texts",
+        old='as_pair = tokenizer(element["sentence1"], element["sentence2"])',
+        new='as_pair = tokenizer([element["sentence1"], element["sentence2"]])',
+        why="a list is a batch of two separate texts, not a pair",
+    ),
+    dict(
+        cell="try_pair",
+        name="swapped_pair",
+        old='as_pair = tokenizer(element["sentence1"], element["sentence2"])',
+        new='as_pair = tokenizer(element["sentence2"], element["sentence1"])',
+        why="sentence2 first: the pair is in the wrong order",
+    ),
+    dict(
+        cell="try_pair",
+        name="wrong_element",
+        old='element = raw_datasets["train"][15]',
+        new='element = raw_datasets["train"][0]',
+        why="element 0 instead of element 15",
+    ),
+    dict(
+        cell="try_pair",
+        name="second_is_first",
+        old='second_alone = tokenizer(element["sentence2"])',
+        new='second_alone = tokenizer(element["sentence1"])',
+        why="copy-paste: second_alone tokenizes sentence1 again",
+    ),
+    # ------------------------------------------------------------------------------------------ tokenize_function
     dict(
         cell="tokenize_function",
         name="no_truncation",
@@ -39,16 +105,115 @@ WRONG = [
         fails=["test_tokenize_function", "test_collate_batch"],
     ),
     dict(
+        cell="tokenize_function",
+        name="pads_in_map",
+        old="truncation=True)",
+        new="truncation=True, padding=True)",
+        why="pads each map() batch of 1,000 to its longest: the collator's batches then hold that padding",
+        fails=["test_tokenize_function", "test_collate_batch"],
+    ),
+    dict(
+        cell="tokenize_function",
+        name="swapped_sentences",
+        old='tokenizer(example["sentence1"], example["sentence2"], truncation=True)',
+        new='tokenizer(example["sentence2"], example["sentence1"], truncation=True)',
+        why="the pair in the wrong order",
+    ),
+    dict(
+        cell="tokenize_function",
+        name="concatenates_lists",
+        old='tokenizer(example["sentence1"], example["sentence2"], truncation=True)',
+        new='tokenizer(example["sentence1"] + example["sentence2"], truncation=True)',
+        why="with batched=True the columns are lists: + joins the lists, giving 2n single texts (map() fails)",
+        fails=["test_tokenize_function", "test_collate_batch"],
+    ),
+    dict(
+        cell="tokenize_function",
+        name="returns_tensors",
+        old="truncation=True)",
+        new='truncation=True, return_tensors="pt")',
+        why="tensors need equal lengths: fails without padding (and map() stores lists anyway)",
+        fails=["test_tokenize_function", "test_collate_batch"],
+    ),
+    dict(
+        cell="tokenize_function",
+        name="no_return",
+        old='    return tokenizer(example["sentence1"]',
+        new='    tokenizer(example["sentence1"]',
+        why="the function returns None: map() adds nothing",
+        fails=["test_tokenize_function", "test_collate_batch"],
+    ),
+    # ------------------------------------------------------------------------------------------ collate_batch
+    dict(
         cell="collate_batch",
         name="counts_real_tokens",
         old='(batch["attention_mask"] == 0)',
         new='(batch["attention_mask"] == 1)',
         why="share of real tokens instead of padding",
     ),
+    dict(
+        cell="collate_batch",
+        name="count_not_share",
+        old='padding_share = float((batch["attention_mask"] == 0).sum() / batch["attention_mask"].numel())',
+        new='padding_share = float((batch["attention_mask"] == 0).sum())',
+        why="the number of padding positions, not their share",
+    ),
+    dict(
+        cell="collate_batch",
+        name="per_example_count",
+        old='batch["attention_mask"].numel()',
+        new='batch["attention_mask"].shape[0]',
+        why="divides by the number of examples: padding tokens per example",
+    ),
+    dict(
+        cell="collate_batch",
+        name="collates_text_columns",
+        old="batch = data_collator(samples)",
+        new='batch = data_collator(tokenized_datasets["train"][:8])',
+        why="the raw slice still holds the sentences (strings) and idx: the collator cannot make tensors",
+    ),
+    dict(
+        cell="collate_batch",
+        name="tokenizer_pad",
+        old="batch = data_collator(samples)",
+        new='batch = tokenizer.pad(samples, return_tensors="pt")',
+        why="tokenizer.pad keeps the column label: the model wants labels (the collator renames it)",
+    ),
+    dict(
+        cell="collate_batch",
+        name="collator_max_length",
+        old="batch = data_collator(samples)",
+        new='batch = DataCollatorWithPadding(tokenizer=tokenizer, padding="max_length")(samples)',
+        why="static padding to 512 where dynamic padding was asked",
+    ),
 ]
 
 RIGHT = [
     dict(cell="try_labels", name="names_list", old=".int2str(validation_87_label)", new=".names[validation_87_label]"),
+    dict(
+        cell="try_labels",
+        name="column_indexing",
+        replace=[
+            ('raw_datasets["train"][15]["label"]', 'raw_train_dataset["label"][15]'),
+            ('raw_datasets["validation"][87]["label"]', 'raw_datasets["validation"]["label"][87]'),
+        ],
+    ),
+    dict(
+        cell="try_pair",
+        name="keyword_text_pair",
+        old='as_pair = tokenizer(element["sentence1"], element["sentence2"])',
+        new='as_pair = tokenizer(text=element["sentence1"], text_pair=element["sentence2"])',
+    ),
+    dict(
+        cell="try_pair",
+        name="unpacked_sentences",
+        source=(
+            "s1, s2 = raw_train_dataset[15][\"sentence1\"], raw_train_dataset[15][\"sentence2\"]\n"
+            "first_alone, second_alone = tokenizer(s1), tokenizer(s2)\n"
+            "as_pair = tokenizer(s1, s2)\n"
+            "print(len(first_alone[\"input_ids\"]), len(second_alone[\"input_ids\"]), len(as_pair[\"input_ids\"]))\n"
+        ),
+    ),
     dict(
         cell="tokenize_function",
         name="keyword_arguments",
@@ -56,9 +221,26 @@ RIGHT = [
         new='tokenizer(text=example["sentence1"], text_pair=example["sentence2"], truncation=True)',
     ),
     dict(
+        cell="tokenize_function",
+        name="lambda",
+        source=(
+            "tokenize_function = lambda example: tokenizer(example[\"sentence1\"], example[\"sentence2\"],\n"
+            "                                              truncation=\"longest_first\")\n"
+        ),
+    ),
+    dict(
         cell="collate_batch",
         name="one_minus_mean",
         old='padding_share = float((batch["attention_mask"] == 0).sum() / batch["attention_mask"].numel())',
         new='padding_share = 1.0 - batch["attention_mask"].float().mean().item()',
+    ),
+    dict(
+        cell="collate_batch",
+        name="pad_token_ids_numpy",
+        old='padding_share = float((batch["attention_mask"] == 0).sum() / batch["attention_mask"].numel())',
+        new=(
+            "import numpy as np\n"
+            'padding_share = float(np.mean(batch["input_ids"].numpy() == tokenizer.pad_token_id))'
+        ),
     ),
 ]

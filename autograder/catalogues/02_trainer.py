@@ -2,6 +2,7 @@
 # ruff: noqa: C408
 
 WRONG = [
+    # ------------------------------------------------------------------------------------------ load_model
     dict(
         cell="load_model",
         name="three_labels",
@@ -22,6 +23,43 @@ WRONG = [
         why="from_config builds the architecture with random weights: no transfer learning",
     ),
     dict(
+        cell="load_model",
+        name="body_without_head",
+        old="model = AutoModelForSequenceClassification.from_pretrained(run.checkpoint, num_labels=2)",
+        new="from transformers import AutoModel\nmodel = AutoModel.from_pretrained(run.checkpoint, num_labels=2)",
+        why="AutoModel has no classification head: no logits, no loss, training fails",
+        fails=["test_load_model", "test_predict"],
+    ),
+    dict(
+        cell="load_model",
+        name="one_label",
+        old="num_labels=2",
+        new="num_labels=1",
+        why="one output for a binary task turns it into a regression (MSE on integer labels fails)",
+        fails=["test_load_model", "test_predict"],
+    ),
+    dict(
+        cell="load_model",
+        name="token_classification",
+        old="model = AutoModelForSequenceClassification.from_pretrained(run.checkpoint, num_labels=2)",
+        new=(
+            "from transformers import AutoModelForTokenClassification\n"
+            "model = AutoModelForTokenClassification.from_pretrained(run.checkpoint, num_labels=2)"
+        ),
+        why="one label per token, not per sentence pair",
+        fails=["test_load_model", "test_predict"],
+    ),
+    dict(
+        cell="load_model",
+        name="course_checkpoint_name",
+        old="from_pretrained(run.checkpoint, num_labels=2)",
+        new='from_pretrained("bert-base-uncased", num_labels=2)',
+        why="hard-codes the course's checkpoint instead of run.checkpoint (offline: not found; online: "
+        "another model than the tokenizer's)",
+        fails=["test_load_model", "test_make_trainer", "test_predict"],
+    ),
+    # ------------------------------------------------------------------------------------------ make_trainer
+    dict(
         cell="make_trainer",
         name="raw_train_split",
         old='train_dataset=tokenized_datasets["train"]',
@@ -36,19 +74,146 @@ WRONG = [
         why="the tokenizer is not saved with the model",
     ),
     dict(
+        cell="make_trainer",
+        name="old_tokenizer_keyword",
+        old="processing_class=tokenizer",
+        new="tokenizer=tokenizer",
+        why="Trainer(tokenizer=...) was removed in transformers 5: TypeError, no trainer",
+        fails=["test_make_trainer", "test_predict"],
+    ),
+    dict(
+        cell="make_trainer",
+        name="no_eval_dataset",
+        old='    eval_dataset=tokenized_datasets["validation"],\n',
+        new="",
+        why="the Trainer cannot evaluate",
+    ),
+    dict(
+        cell="make_trainer",
+        name="evaluates_on_train",
+        old='eval_dataset=tokenized_datasets["validation"]',
+        new='eval_dataset=tokenized_datasets["train"]',
+        why="evaluation on the training data says nothing about generalisation",
+    ),
+    dict(
+        cell="make_trainer",
+        name="trains_on_validation",
+        old='train_dataset=tokenized_datasets["train"]',
+        new='train_dataset=tokenized_datasets["validation"]',
+        why="trains on the data it is evaluated on",
+    ),
+    dict(
+        cell="make_trainer",
+        name="fresh_model",
+        old="    model,\n",
+        new="    AutoModelForSequenceClassification.from_pretrained(run.checkpoint, num_labels=2),\n",
+        why="trains a second model: `model` of exercise 1 stays untrained",
+    ),
+    dict(
+        cell="make_trainer",
+        name="default_training_args",
+        old="    training_args,\n",
+        new='    TrainingArguments("test-trainer"),\n',
+        why="ignores training_args (the run's epochs, batch size, learning rate, seed)",
+    ),
+    # ------------------------------------------------------------------------------------------ predict
+    dict(
         cell="predict",
         name="argmax_over_examples",
         old="axis=-1",
         new="axis=0",
         why="argmax over the examples instead of the classes",
     ),
+    dict(
+        cell="predict",
+        name="predicts_on_train",
+        old='trainer.predict(tokenized_datasets["validation"])',
+        new='trainer.predict(tokenized_datasets["train"])',
+        why="predictions on the training split",
+    ),
+    dict(
+        cell="predict",
+        name="keeps_logits",
+        old="preds = np.argmax(predictions.predictions, axis=-1)",
+        new="preds = predictions.predictions",
+        why="logits, not class ids",
+    ),
+    dict(
+        cell="predict",
+        name="probabilities",
+        old="preds = np.argmax(predictions.predictions, axis=-1)",
+        new="from scipy.special import softmax\npreds = softmax(predictions.predictions, axis=-1)",
+        why="probabilities, not class ids",
+    ),
+    dict(
+        cell="predict",
+        name="positive_logit",
+        old="preds = np.argmax(predictions.predictions, axis=-1)",
+        new="preds = predictions.predictions[:, 1]",
+        why="the score of class 1, not a class id",
+    ),
+    dict(
+        cell="predict",
+        name="raw_validation",
+        old='trainer.predict(tokenized_datasets["validation"])',
+        new='trainer.predict(raw_datasets["validation"])',
+        why="the raw split has no input_ids",
+    ),
+    dict(
+        cell="predict",
+        name="argmax_of_prediction_output",
+        old="np.argmax(predictions.predictions, axis=-1)",
+        new="np.argmax(predictions, axis=-1)",
+        why="argmax of the PredictionOutput tuple, not of its logits",
+    ),
+    dict(
+        cell="predict",
+        name="label_ids_as_preds",
+        old="preds = np.argmax(predictions.predictions, axis=-1)",
+        new="preds = predictions.label_ids",
+        why="the true labels, not the model's predictions",
+    ),
 ]
 
 RIGHT = [
+    dict(
+        cell="load_model",
+        name="keyword_checkpoint",
+        old="from_pretrained(run.checkpoint, num_labels=2)",
+        new="from_pretrained(pretrained_model_name_or_path=run.checkpoint, num_labels=2)",
+    ),
+    dict(
+        cell="load_model",
+        name="config_with_label_names",
+        old="model = AutoModelForSequenceClassification.from_pretrained(run.checkpoint, num_labels=2)",
+        new=(
+            "from transformers import AutoConfig\n"
+            "config = AutoConfig.from_pretrained(run.checkpoint, id2label={0: \"not_equivalent\", 1: \"equivalent\"},\n"
+            "                                    label2id={\"not_equivalent\": 0, \"equivalent\": 1})\n"
+            "model = AutoModelForSequenceClassification.from_pretrained(run.checkpoint, config=config)"
+        ),
+    ),
+    dict(
+        cell="make_trainer",
+        name="keyword_arguments",
+        replace=[("    model,\n", "    model=model,\n"), ("    training_args,\n", "    args=training_args,\n")],
+    ),
+    dict(
+        cell="make_trainer",
+        name="default_collator",
+        old="    data_collator=data_collator,\n",
+        new="",
+    ),
     dict(
         cell="predict",
         name="argmax_method",
         old="np.argmax(predictions.predictions, axis=-1)",
         new="predictions.predictions.argmax(axis=1)",
+    ),
+    dict(
+        cell="predict",
+        name="torch_argmax_tuple_index",
+        old="preds = np.argmax(predictions.predictions, axis=-1)",
+        new="import torch\npreds = torch.from_numpy(predictions[0]).argmax(dim=-1).numpy()",
     ),
 ]

@@ -2,6 +2,7 @@
 # ruff: noqa: C408
 
 WRONG = [
+    # ------------------------------------------------------------------------------------------ compute_metrics
     dict(
         cell="compute_metrics",
         name="argmax_over_examples",
@@ -10,6 +11,82 @@ WRONG = [
         why="argmax over the examples; evaluation during training then fails too",
         fails=["test_compute_metrics", "test_epoch_metrics"],
     ),
+    dict(
+        cell="compute_metrics",
+        name="passes_logits",
+        old="metric.compute(predictions=predictions, references=labels)",
+        new="metric.compute(predictions=logits, references=labels)",
+        why="logits instead of class ids: the metric cannot compare them with the labels",
+        fails=["test_compute_metrics", "test_epoch_metrics"],
+    ),
+    dict(
+        cell="compute_metrics",
+        name="f1_of_class_0",
+        source=(
+            "from sklearn.metrics import accuracy_score, f1_score\n"
+            "\n"
+            "\n"
+            "def compute_metrics(eval_preds):\n"
+            "    logits, labels = eval_preds\n"
+            "    predictions = np.argmax(logits, axis=-1)\n"
+            "    return {\"accuracy\": float(accuracy_score(labels, predictions)),\n"
+            "            \"f1\": float(f1_score(labels, predictions, pos_label=0, zero_division=0))}\n"
+        ),
+        why="F1 of the wrong class (MRPC's positive class is 1, equivalent)",
+    ),
+    dict(
+        cell="compute_metrics",
+        name="macro_f1",
+        source=(
+            "from sklearn.metrics import accuracy_score, f1_score\n"
+            "\n"
+            "\n"
+            "def compute_metrics(eval_preds):\n"
+            "    logits, labels = eval_preds\n"
+            "    predictions = np.argmax(logits, axis=-1)\n"
+            "    return {\"accuracy\": float(accuracy_score(labels, predictions)),\n"
+            "            \"f1\": float(f1_score(labels, predictions, average=\"macro\", zero_division=0))}\n"
+        ),
+        why="macro F1 (mean over both classes) instead of the F1 of the positive class GLUE reports",
+    ),
+    dict(
+        cell="compute_metrics",
+        name="accuracy_only",
+        old="return metric.compute(predictions=predictions, references=labels)",
+        new='return {"accuracy": float((predictions == labels).mean())}',
+        why="no F1: the per-epoch table lacks it too",
+        fails=["test_compute_metrics", "test_epoch_metrics"],
+    ),
+    dict(
+        cell="compute_metrics",
+        name="threshold_logit_half",
+        old="predictions = np.argmax(logits, axis=-1)",
+        new="predictions = (logits[:, 1] > 0.5).astype(int)",
+        why="thresholds a logit as if it were a probability",
+    ),
+    dict(
+        cell="compute_metrics",
+        name="ties_to_positive",
+        old="predictions = np.argmax(logits, axis=-1)",
+        new="predictions = (logits[:, 1] >= logits[:, 0]).astype(int)",
+        why="a tie goes to class 1, unlike np.argmax (and the model's own predictions)",
+    ),
+    dict(
+        cell="compute_metrics",
+        name="unpacks_reversed",
+        old="logits, labels = eval_preds",
+        new="labels, logits = eval_preds",
+        why="EvalPrediction is (predictions, label_ids): the labels get the logits",
+        fails=["test_compute_metrics", "test_epoch_metrics"],
+    ),
+    dict(
+        cell="compute_metrics",
+        name="attribute_access_only",
+        old="logits, labels = eval_preds",
+        new="logits, labels = eval_preds.predictions, eval_preds.label_ids",
+        why="works with an EvalPrediction only, not with the (logits, labels) tuple the function is given",
+    ),
+    # ------------------------------------------------------------------------------------------ precision_recall
     dict(
         cell="precision_recall",
         name="swapped",
@@ -35,6 +112,45 @@ WRONG = [
         why="0/0 gives nan and a RuntimeWarning instead of 0.0",
     ),
     dict(
+        cell="precision_recall",
+        name="class_0_positive",
+        replace=[
+            ("(predictions == 1) & (references == 1)", "(predictions == 0) & (references == 0)"),
+            ("np.sum(predictions == 1)", "np.sum(predictions == 0)"),
+            ("np.sum(references == 1)", "np.sum(references == 0)"),
+        ],
+        why="treats class 0 as the positive class",
+    ),
+    dict(
+        cell="precision_recall",
+        name="returns_dict",
+        old="return float(precision), float(recall)",
+        new='return {"precision": float(precision), "recall": float(recall)}',
+        why="a dict, not the (precision, recall) pair asked for",
+    ),
+    dict(
+        cell="precision_recall",
+        name="true_positives_are_matches",
+        old="true_positives = np.sum((predictions == 1) & (references == 1))",
+        new="true_positives = np.sum(predictions == references)",
+        why="counts every correct prediction (true negatives too) as a true positive",
+    ),
+    dict(
+        cell="precision_recall",
+        name="no_asarray",
+        old="    predictions, references = np.asarray(predictions), np.asarray(references)\n",
+        new="",
+        why="with Python lists, predictions == 1 is a single False: every count is 0",
+    ),
+    dict(
+        cell="precision_recall",
+        name="returns_recall_first",
+        old="return float(precision), float(recall)",
+        new="return float(recall), float(precision)",
+        why="the pair in the wrong order",
+    ),
+    # ------------------------------------------------------------------------------------------ epoch_trainer
+    dict(
         cell="epoch_trainer",
         name="no_eval_strategy",
         old='eval_strategy="epoch",',
@@ -49,6 +165,46 @@ WRONG = [
         new="",
         why="evaluation reports only the loss",
         fails=["test_epoch_trainer", "test_epoch_metrics"],
+    ),
+    dict(
+        cell="epoch_trainer",
+        name="old_keyword",
+        old='eval_strategy="epoch",',
+        new='evaluation_strategy="epoch",',
+        why="evaluation_strategy was removed from TrainingArguments (transformers 5): TypeError",
+        fails=["test_epoch_trainer", "test_epoch_metrics"],
+    ),
+    dict(
+        cell="epoch_trainer",
+        name="steps_strategy",
+        old='eval_strategy="epoch",',
+        new='eval_strategy="steps",',
+        why="evaluates every eval_steps (= logging_steps, 500): never in a short run",
+        fails=["test_epoch_trainer", "test_epoch_metrics"],
+    ),
+    dict(
+        cell="epoch_trainer",
+        name="logging_strategy_instead",
+        old='eval_strategy="epoch",',
+        new='logging_strategy="epoch",',
+        why="logs the loss every epoch but never evaluates",
+        fails=["test_epoch_trainer", "test_epoch_metrics"],
+    ),
+    dict(
+        cell="epoch_trainer",
+        name="evaluates_on_train",
+        old='eval_dataset=tokenized_datasets["validation"]',
+        new='eval_dataset=tokenized_datasets["train"]',
+        why="the per-epoch metrics measure the training data",
+        fails=["test_epoch_trainer"],
+    ),
+    dict(
+        cell="epoch_trainer",
+        name="no_processing_class",
+        old="    processing_class=tokenizer,\n",
+        new="",
+        why="the tokenizer is not saved with the model",
+        fails=["test_epoch_trainer"],
     ),
 ]
 
@@ -67,6 +223,30 @@ RIGHT = [
         old="logits, labels = eval_preds",
         new="logits, labels = eval_preds[0], eval_preds[1]",
     ),
+    # zero_division=0 matters: without it scikit-learn warns (stderr) on the all-negative test case and
+    # nbgrader gives the test cell 0 although every value is right (reported, see README.md).
+    dict(
+        cell="compute_metrics",
+        name="sklearn",
+        source=(
+            "from sklearn.metrics import accuracy_score, f1_score\n"
+            "\n"
+            "\n"
+            "def compute_metrics(eval_preds):\n"
+            "    logits, labels = eval_preds\n"
+            "    predictions = logits.argmax(axis=1)\n"
+            "    return {\"accuracy\": float(accuracy_score(labels, predictions)),\n"
+            "            \"f1\": float(f1_score(labels, predictions, zero_division=0))}\n"
+        ),
+    ),
+    dict(
+        cell="compute_metrics",
+        name="lambda",
+        source=(
+            "compute_metrics = lambda eval_preds: metric.compute(predictions=np.argmax(eval_preds[0], axis=-1),\n"
+            "                                                    references=eval_preds[1])\n"
+        ),
+    ),
     dict(
         cell="precision_recall",
         name="sklearn",
@@ -77,5 +257,36 @@ RIGHT = [
             "    return (float(precision_score(references, predictions, zero_division=0)),\n"
             "            float(recall_score(references, predictions, zero_division=0)))\n"
         ),
+    ),
+    dict(
+        cell="precision_recall",
+        name="python_loop",
+        source=(
+            "def precision_recall(predictions, references):\n"
+            "    tp = fp = fn = 0\n"
+            "    for p, r in zip(predictions, references):\n"
+            "        if p == 1 and r == 1:\n"
+            "            tp += 1\n"
+            "        elif p == 1:\n"
+            "            fp += 1\n"
+            "        elif r == 1:\n"
+            "            fn += 1\n"
+            "    precision = tp / (tp + fp) if tp + fp > 0 else 0.0\n"
+            "    recall = tp / (tp + fn) if tp + fn > 0 else 0.0\n"
+            "    return precision, recall\n"
+        ),
+    ),
+    dict(
+        cell="epoch_trainer",
+        name="keyword_arguments_enum",
+        replace=[
+            ('eval_strategy="epoch",', "eval_strategy=IntervalStrategy.EPOCH,"),
+            (
+                "training_args = TrainingArguments(",
+                "from transformers import IntervalStrategy\n\ntraining_args = TrainingArguments(",
+            ),
+            ("    model,\n", "    model=model,\n"),
+            ("    training_args,\n", "    args=training_args,\n"),
+        ],
     ),
 ]

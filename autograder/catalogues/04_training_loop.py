@@ -2,6 +2,7 @@
 # ruff: noqa: C408
 
 WRONG = [
+    # ------------------------------------------------------------------------------------------ prepare_columns
     dict(
         cell="prepare_columns",
         name="keeps_idx",
@@ -16,6 +17,49 @@ WRONG = [
         new="",
         why="the model computes a loss only from a labels argument",
     ),
+    dict(
+        cell="prepare_columns",
+        name="keeps_text_columns",
+        old='["sentence1", "sentence2", "idx"]',
+        new='["idx"]',
+        why="text columns left in: the collator cannot turn strings into tensors",
+    ),
+    dict(
+        cell="prepare_columns",
+        name="no_set_format",
+        old='tokenized_datasets.set_format("torch")\n',
+        new="",
+        why="the data set returns lists, not tensors",
+    ),
+    dict(
+        cell="prepare_columns",
+        name="numpy_format",
+        old='set_format("torch")',
+        new='set_format("numpy")',
+        why="NumPy arrays, not PyTorch tensors",
+    ),
+    dict(
+        cell="prepare_columns",
+        name="not_reassigned",
+        old="tokenized_datasets = tokenized_datasets.remove_columns(",
+        new="tokenized_datasets.remove_columns(",
+        why="remove_columns returns a new DatasetDict: without assigning it the columns stay",
+    ),
+    dict(
+        cell="prepare_columns",
+        name="rename_reversed",
+        old='rename_column("label", "labels")',
+        new='rename_column("labels", "label")',
+        why="arguments in the wrong order: there is no labels column to rename (error)",
+    ),
+    dict(
+        cell="prepare_columns",
+        name="removes_token_type_ids",
+        old='["sentence1", "sentence2", "idx"]',
+        new='["sentence1", "sentence2", "idx", "token_type_ids"]',
+        why="token_type_ids is a model input: the pair structure is lost",
+    ),
+    # ------------------------------------------------------------------------------------------ training_step
     dict(
         cell="training_step",
         name="no_zero_grad",
@@ -38,6 +82,49 @@ WRONG = [
         why="keeps the graph alive; not a float",
     ),
     dict(
+        cell="training_step",
+        name="batch_not_moved",
+        old="    batch = {k: v.to(device) for k, v in batch.items()}\n",
+        new="",
+        why="the batch stays on the CPU while the model is on the device",
+    ),
+    dict(
+        cell="training_step",
+        name="no_backward",
+        old="    loss.backward()\n",
+        new="",
+        why="no gradients: optimizer.step() changes nothing",
+    ),
+    dict(
+        cell="training_step",
+        name="no_optimizer_step",
+        old="    optimizer.step()\n",
+        new="",
+        why="the weights are never updated",
+    ),
+    dict(
+        cell="training_step",
+        name="zero_grad_before_step",
+        old="    loss.backward()\n    optimizer.step()\n    lr_scheduler.step()\n    optimizer.zero_grad()\n",
+        new="    loss.backward()\n    optimizer.zero_grad()\n    optimizer.step()\n    lr_scheduler.step()\n",
+        why="clears the gradients between backward() and step(): the update uses zero gradients",
+    ),
+    dict(
+        cell="training_step",
+        name="batch_not_unpacked",
+        old="outputs = model(**batch)",
+        new="outputs = model(batch)",
+        why="passes the dict as input_ids instead of keyword arguments",
+    ),
+    dict(
+        cell="training_step",
+        name="item_not_called",
+        old="return loss.item()",
+        new="return loss.item",
+        why="returns the bound method, not the number",
+    ),
+    # ------------------------------------------------------------------------------------------ evaluate_model
+    dict(
         cell="evaluate_model",
         name="no_eval_mode",
         old="    model.eval()\n",
@@ -50,6 +137,50 @@ WRONG = [
         old="        with torch.no_grad():\n            outputs = model(**batch)",
         new="        outputs = model(**batch)",
         why="builds the autograd graph for nothing",
+    ),
+    dict(
+        cell="evaluate_model",
+        name="train_mode",
+        old="    model.eval()\n",
+        new="    model.train()\n",
+        why="training mode: dropout on",
+    ),
+    dict(
+        cell="evaluate_model",
+        name="batch_not_moved",
+        old="        batch = {k: v.to(device) for k, v in batch.items()}\n",
+        new="",
+        why="the batch stays on the CPU while the model is on the device",
+    ),
+    dict(
+        cell="evaluate_model",
+        name="argmax_over_batch",
+        old="torch.argmax(outputs.logits, dim=-1)",
+        new="torch.argmax(outputs.logits, dim=0)",
+        why="argmax over the examples of the batch instead of the classes",
+    ),
+    dict(
+        cell="evaluate_model",
+        name="logits_as_predictions",
+        old="metric.add_batch(predictions=predictions,",
+        new="metric.add_batch(predictions=outputs.logits,",
+        why="logits, not class ids",
+    ),
+    dict(
+        cell="evaluate_model",
+        name="last_batch_only",
+        replace=[
+            ('        metric.add_batch(predictions=predictions, references=batch["labels"])\n', ""),
+            ("    return metric.compute()", '    return metric.compute(predictions=predictions, references=batch["labels"])'),
+        ],
+        why="computes the metric on the last batch only",
+    ),
+    dict(
+        cell="evaluate_model",
+        name="returns_inside_loop",
+        old="    return metric.compute()",
+        new="        return metric.compute()",
+        why="indented into the loop: returns after the first batch",
     ),
 ]
 
@@ -65,5 +196,33 @@ RIGHT = [
             ("    lr_scheduler.step()\n    optimizer.zero_grad()\n", "    lr_scheduler.step()\n"),
         ],
     ),
+    dict(
+        cell="training_step",
+        name="compact_float_set_to_none",
+        source=(
+            "def training_step(model, batch, optimizer, lr_scheduler, device):\n"
+            "    loss = model(**{name: tensor.to(device) for name, tensor in batch.items()}).loss\n"
+            "    loss.backward()\n"
+            "    optimizer.step()\n"
+            "    optimizer.zero_grad(set_to_none=True)\n"
+            "    lr_scheduler.step()\n"
+            "    return float(loss.detach())\n"
+        ),
+    ),
     dict(cell="evaluate_model", name="inference_mode", old="with torch.no_grad():", new="with torch.inference_mode():"),
+    dict(
+        cell="evaluate_model",
+        name="collect_then_compute",
+        source=(
+            "def evaluate_model(model, dataloader, metric, device):\n"
+            "    model.eval()\n"
+            "    all_predictions, all_labels = [], []\n"
+            "    with torch.no_grad():\n"
+            "        for batch in dataloader:\n"
+            "            batch = {k: v.to(device) for k, v in batch.items()}\n"
+            "            all_predictions.append(model(**batch).logits.argmax(dim=1).cpu())\n"
+            "            all_labels.append(batch[\"labels\"].cpu())\n"
+            "    return metric.compute(predictions=torch.cat(all_predictions), references=torch.cat(all_labels))\n"
+        ),
+    ),
 ]
