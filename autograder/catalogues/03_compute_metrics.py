@@ -223,8 +223,8 @@ RIGHT = [
         old="logits, labels = eval_preds",
         new="logits, labels = eval_preds[0], eval_preds[1]",
     ),
-    # zero_division=0 matters: without it scikit-learn warns (stderr) on the all-negative test case and
-    # nbgrader gives the test cell 0 although every value is right (reported, see README.md).
+    # zero_division=0 matters: without it scikit-learn's f1_score warns (UndefinedMetricWarning, on stderr)
+    # on the hidden all-negative case and nbgrader scores the test cell 0 although every value is right.
     dict(
         cell="compute_metrics",
         name="sklearn",

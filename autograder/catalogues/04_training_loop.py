@@ -118,6 +118,14 @@ WRONG = [
     ),
     dict(
         cell="training_step",
+        name="scheduler_before_optimizer",
+        old="    optimizer.step()\n    lr_scheduler.step()\n",
+        new="    lr_scheduler.step()\n    optimizer.step()\n",
+        why="skips the first learning rate of the schedule; caught only because PyTorch's UserWarning "
+        "reaches stderr in the test cell (the weights and step count checks pass)",
+    ),
+    dict(
+        cell="training_step",
         name="item_not_called",
         old="return loss.item()",
         new="return loss.item",
@@ -185,6 +193,27 @@ WRONG = [
 ]
 
 RIGHT = [
+    dict(
+        cell="prepare_columns",
+        name="select_columns_with_format",
+        source=(
+            'tokenized_datasets = tokenized_datasets.select_columns(["input_ids", "token_type_ids", "attention_mask", "label"])\n'
+            'tokenized_datasets = tokenized_datasets.rename_column("label", "labels").with_format("torch")\n'
+            'tokenized_datasets["train"].column_names\n'
+        ),
+    ),
+    dict(
+        cell="prepare_columns",
+        name="rename_first_computed_columns",
+        source=(
+            'tokenized_datasets = tokenized_datasets.rename_column("label", "labels")\n'
+            "keep = set(tokenizer.model_input_names) | {\"labels\"}\n"
+            'tokenized_datasets = tokenized_datasets.remove_columns(\n'
+            '    [c for c in tokenized_datasets["train"].column_names if c not in keep])\n'
+            'tokenized_datasets.set_format("pt")\n'
+            'tokenized_datasets["train"].column_names\n'
+        ),
+    ),
     dict(
         cell="training_step",
         name="zero_grad_first",

@@ -1,14 +1,108 @@
 """Wrong answers and correct alternatives for 05_sst2 (format: autograder/catalogue.py)."""
 # ruff: noqa: C408
 
+_SOLUTION_TOKENIZE = 'tokenizer(example["sentence"], truncation=True)'
+
 WRONG = [
+    # ------------------------------------------------------------------------------------------ sst2_data
+    dict(
+        cell="sst2_data",
+        name="mrpc_config",
+        old='"nyu-mll/glue"), "sst2")',
+        new='"nyu-mll/glue"), "mrpc")',
+        why="copied from the MRPC notebooks: the wrong GLUE task (no sentence column)",
+        fails=["test_sst2_data", "test_sst2_tokenize", "test_sst2_train"],
+    ),
+    dict(
+        cell="sst2_data",
+        name="mrpc_sizes",
+        old='run.train_size("sst2"), run.eval_size("sst2")',
+        new='run.train_size("mrpc"), run.eval_size("mrpc")',
+        why="the profile's MRPC sizes, not SST-2's",
+    ),
+    dict(
+        cell="sst2_data",
+        name="sizes_swapped",
+        old='run.train_size("sst2"), run.eval_size("sst2")',
+        new='run.eval_size("sst2"), run.train_size("sst2")',
+        why="train and validation sizes in the wrong order",
+    ),
+    dict(
+        cell="sst2_data",
+        name="full_validation",
+        old='run.train_size("sst2"), run.eval_size("sst2")',
+        new='run.train_size("sst2"), None',
+        why="cuts only the training split",
+    ),
+    dict(
+        cell="sst2_data",
+        name="shuffled_subset",
+        source=(
+            "from datasets import load_dataset\n"
+            "\n"
+            'full = load_dataset(run.dataset("nyu-mll/glue"), "sst2")\n'
+            "raw_datasets = full\n"
+            'raw_datasets["train"] = full["train"].shuffle(seed=42).select(range(run.train_size("sst2")))\n'
+            'raw_datasets["validation"] = full["validation"].shuffle(seed=42).select(range(run.eval_size("sst2")))\n'
+            "raw_datasets\n"
+        ),
+        why="a random subset where the first examples were asked for",
+    ),
+    # ------------------------------------------------------------------------------------------ sst2_tokenize
     dict(
         cell="sst2_tokenize",
         name="no_truncation",
-        old='tokenizer(example["sentence"], truncation=True)',
+        old=_SOLUTION_TOKENIZE,
         new='tokenizer(example["sentence"])',
         why="sentences longer than the model are kept",
     ),
+    dict(
+        cell="sst2_tokenize",
+        name="mrpc_pair_columns",
+        old=_SOLUTION_TOKENIZE,
+        new='tokenizer(example["sentence1"], example["sentence2"], truncation=True)',
+        why="the MRPC pair function: SST-2 has one sentence column (KeyError)",
+        fails=["test_sst2_tokenize", "test_sst2_train"],
+    ),
+    dict(
+        cell="sst2_tokenize",
+        name="sentence_as_pair",
+        old=_SOLUTION_TOKENIZE,
+        new='tokenizer(example["sentence"], example["sentence"], truncation=True)',
+        why="tokenizes the single sentence as a pair (with itself)",
+    ),
+    dict(
+        cell="sst2_tokenize",
+        name="pads_in_map",
+        old=_SOLUTION_TOKENIZE,
+        new='tokenizer(example["sentence"], truncation=True, padding=True)',
+        why="static padding in map() where dynamic padding (the collator) was asked",
+    ),
+    dict(
+        cell="sst2_tokenize",
+        name="no_return",
+        old="    return tokenizer(",
+        new="    tokenizer(",
+        why="the function returns None: map() adds no input_ids",
+        fails=["test_sst2_tokenize", "test_sst2_train"],
+    ),
+    dict(
+        cell="sst2_tokenize",
+        name="train_split_only",
+        old="tokenized_datasets = raw_datasets.map(",
+        new='tokenized_datasets = raw_datasets["train"].map(',
+        why="maps one split: tokenized_datasets is a Dataset, not a DatasetDict",
+        fails=["test_sst2_tokenize", "test_sst2_train"],
+    ),
+    dict(
+        cell="sst2_tokenize",
+        name="returns_tensors",
+        old=_SOLUTION_TOKENIZE,
+        new='tokenizer(example["sentence"], truncation=True, return_tensors="pt")',
+        why="tensors need equal lengths: fails without padding",
+        fails=["test_sst2_tokenize", "test_sst2_train"],
+    ),
+    # ------------------------------------------------------------------------------------------ sst2_train
     dict(
         cell="sst2_train",
         name="accuracy_on_train",
@@ -16,6 +110,56 @@ WRONG = [
         new='predictions = trainer.predict(tokenized_datasets["train"])',
         why="reports the training accuracy",
     ),
+    dict(
+        cell="sst2_train",
+        name="never_trained",
+        old="trainer.train()\n",
+        new="",
+        why="forgets trainer.train(): the classification head is random",
+    ),
+    dict(
+        cell="sst2_train",
+        name="compares_logits",
+        old="predictions.predictions.argmax(-1) == predictions.label_ids",
+        new="predictions.predictions == predictions.label_ids",
+        why="compares logits (n, 2) with labels (n,): no argmax",
+    ),
+    dict(
+        cell="sst2_train",
+        name="argmax_over_examples",
+        old="predictions.predictions.argmax(-1)",
+        new="predictions.predictions.argmax(0)",
+        why="argmax over the examples instead of the classes",
+    ),
+    dict(
+        cell="sst2_train",
+        name="percentage",
+        old="validation_accuracy = float((predictions.predictions.argmax(-1) == predictions.label_ids).mean())",
+        new="validation_accuracy = 100 * float((predictions.predictions.argmax(-1) == predictions.label_ids).mean())",
+        why="a percentage, not a share in [0, 1]",
+    ),
+    dict(
+        cell="sst2_train",
+        name="no_collator_no_tokenizer",
+        replace=[
+            ("    data_collator=DataCollatorWithPadding(tokenizer=tokenizer),\n", ""),
+            ("    processing_class=tokenizer,\n", ""),
+        ],
+        why="without a padding collator the Trainer cannot batch sentences of different lengths",
+    ),
+    dict(
+        cell="sst2_train",
+        name="evaluate_without_metrics",
+        replace=[
+            ('predictions = trainer.predict(tokenized_datasets["validation"])\n', ""),
+            (
+                "validation_accuracy = float((predictions.predictions.argmax(-1) == predictions.label_ids).mean())",
+                'validation_accuracy = trainer.evaluate(tokenized_datasets["validation"])["eval_accuracy"]',
+            ),
+        ],
+        why="trainer.evaluate() reports only the loss without compute_metrics (KeyError)",
+    ),
+    # ------------------------------------------------------------------------------------------ preprocess_glue
     dict(
         cell="preprocess_glue",
         name="ignores_second_text",
@@ -32,9 +176,115 @@ WRONG = [
         ],
         why="an unknown task raises KeyError without naming the known tasks",
     ),
+    dict(
+        cell="preprocess_glue",
+        name="error_without_known_tasks",
+        old="raise ValueError(f\"unknown GLUE task {task!r}; known: {', '.join(GLUE_TEXT_COLUMNS)}\")",
+        new='raise ValueError(f"unknown GLUE task {task!r}")',
+        why="the error does not say which tasks exist",
+    ),
+    dict(
+        cell="preprocess_glue",
+        name="missing_stsb",
+        old='"stsb": ("sentence1", "sentence2"), ',
+        new="",
+        why="forgets a task (STS-B)",
+    ),
+    dict(
+        cell="preprocess_glue",
+        name="mnli_columns_guessed",
+        old='"mnli": ("premise", "hypothesis")',
+        new='"mnli": ("sentence1", "sentence2")',
+        why="MNLI's columns are premise and hypothesis",
+    ),
+    dict(
+        cell="preprocess_glue",
+        name="pads_pairs",
+        old="return tokenizer(examples[first], examples[second], truncation=True)",
+        new="return tokenizer(examples[first], examples[second], truncation=True, padding=True)",
+        why="pads in preprocessing instead of per batch",
+    ),
+    dict(
+        cell="preprocess_glue",
+        name="pair_swapped",
+        old="return tokenizer(examples[first], examples[second], truncation=True)",
+        new="return tokenizer(examples[second], examples[first], truncation=True)",
+        why="the pair in the wrong order",
+    ),
 ]
 
 RIGHT = [
+    dict(
+        cell="sst2_data",
+        name="select_range",
+        source=(
+            "from datasets import load_dataset\n"
+            "\n"
+            'full = load_dataset(run.dataset("nyu-mll/glue"), "sst2")\n'
+            "raw_datasets = full\n"
+            'n_train = run.train_size("sst2") or len(full["train"])\n'
+            'n_eval = run.eval_size("sst2") or len(full["validation"])\n'
+            'raw_datasets["train"] = full["train"].select(range(n_train))\n'
+            'raw_datasets["validation"] = full["validation"].select(range(n_eval))\n'
+            "raw_datasets\n"
+        ),
+    ),
+    dict(
+        cell="sst2_data",
+        name="split_slicing",
+        source=(
+            "from datasets import DatasetDict, load_dataset\n"
+            "\n"
+            'n_train, n_eval = run.train_size("sst2"), run.eval_size("sst2")\n'
+            'splits = [f"train[:{n_train}]" if n_train else "train", f"validation[:{n_eval}]" if n_eval else "validation"]\n'
+            'train, validation = load_dataset(run.dataset("nyu-mll/glue"), "sst2", split=splits)\n'
+            'raw_datasets = DatasetDict(train=train, validation=validation)\n'
+            "raw_datasets\n"
+        ),
+    ),
+    dict(
+        cell="sst2_tokenize",
+        name="lambda_remove_columns",
+        replace=[
+            (
+                "def tokenize_function(example):\n    return " + _SOLUTION_TOKENIZE + "\n",
+                'tokenize_function = lambda batch: tokenizer(batch["sentence"], truncation=True)\n',
+            ),
+            (
+                "raw_datasets.map(tokenize_function, batched=True)",
+                'raw_datasets.map(tokenize_function, batched=True, remove_columns=["sentence", "idx"])',
+            ),
+        ],
+    ),
+    dict(
+        cell="sst2_train",
+        name="sklearn_accuracy_keywords",
+        replace=[
+            ("trainer = Trainer(\n    model,\n", "trainer = Trainer(\n    model=model,\n    args="),
+            (
+                "validation_accuracy = float((predictions.predictions.argmax(-1) == predictions.label_ids).mean())",
+                "from sklearn.metrics import accuracy_score\n"
+                "validation_accuracy = float(accuracy_score(predictions.label_ids, np.argmax(predictions.predictions, axis=1)))",
+            ),
+        ],
+    ),
+    dict(
+        cell="sst2_train",
+        name="evaluate_with_compute_metrics",
+        replace=[
+            (
+                "    processing_class=tokenizer,\n)",
+                "    processing_class=tokenizer,\n"
+                '    compute_metrics=lambda p: {"accuracy": float((p.predictions.argmax(-1) == p.label_ids).mean())},\n'
+                ")",
+            ),
+            ('predictions = trainer.predict(tokenized_datasets["validation"])\n', ""),
+            (
+                "validation_accuracy = float((predictions.predictions.argmax(-1) == predictions.label_ids).mean())",
+                'validation_accuracy = trainer.evaluate(tokenized_datasets["validation"])["eval_accuracy"]',
+            ),
+        ],
+    ),
     dict(
         cell="preprocess_glue",
         name="star_args",
@@ -47,5 +297,15 @@ RIGHT = [
             "    texts = (examples[first],) if second is None else (examples[first], examples[second])\n"
             "    return tokenizer(*texts, truncation=True)"
         ),
+    ),
+    dict(
+        cell="preprocess_glue",
+        name="text_pair_none",
+        old=(
+            "    if second is None:\n"
+            "        return tokenizer(examples[first], truncation=True)\n"
+            "    return tokenizer(examples[first], examples[second], truncation=True)"
+        ),
+        new="    return tokenizer(examples[first], text_pair=examples[second] if second else None, truncation=True)",
     ),
 ]
