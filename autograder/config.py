@@ -8,7 +8,7 @@ from pathlib import Path
 from traitlets.config import Config, PyFileConfigLoader
 
 CONFIG_FILE = "nbgrader_config.py"
-SKIP_DIRS = {".ipynb_checkpoints", "__pycache__"}
+SKIP_DIRS = {"outputs", ".ipynb_checkpoints", "__pycache__"}  # outputs/: what a notebook writes when run in its folder
 
 # Autograder settings (section ``c.Autograder`` of nbgrader_config.py) and their defaults.
 AUTOGRADER_DEFAULTS = {
