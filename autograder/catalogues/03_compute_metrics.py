@@ -278,6 +278,18 @@ RIGHT = [
     ),
     dict(
         cell="epoch_trainer",
+        name="kwargs_dict",
+        old=(
+            'training_args = TrainingArguments(output_dir=str(run.output_dir / "test-trainer"), eval_strategy="epoch",\n'
+            "                                  **run.training_kwargs())"
+        ),
+        new=(
+            'args = dict(run.training_kwargs(), eval_strategy="epoch", output_dir=str(run.output_dir / "test-trainer"))\n'
+            "training_args = TrainingArguments(**args)"
+        ),
+    ),
+    dict(
+        cell="epoch_trainer",
         name="keyword_arguments_enum",
         replace=[
             ('eval_strategy="epoch",', "eval_strategy=IntervalStrategy.EPOCH,"),

@@ -257,6 +257,12 @@ RIGHT = [
         ],
     ),
     dict(
+        cell="sst2_tokenize",
+        name="keyword_text_explicit_max_length",
+        old=_SOLUTION_TOKENIZE,
+        new='tokenizer(text=example["sentence"], truncation=True, max_length=tokenizer.model_max_length)',
+    ),
+    dict(
         cell="sst2_train",
         name="sklearn_accuracy_keywords",
         replace=[

@@ -1,7 +1,10 @@
 """Wrong answers and correct alternatives for 06_yelp (format: autograder/catalogue.py)."""
 # ruff: noqa: C408
 
+_SOLUTION_TOKENIZE = 'tokenizer(examples["text"], truncation=True, max_length=run.profile.max_length)'
+
 WRONG = [
+    # ------------------------------------------------------------------------------------------ tokenize_dynamic
     dict(
         cell="tokenize_dynamic",
         name="pads_to_max_length",
@@ -12,10 +15,39 @@ WRONG = [
     dict(
         cell="tokenize_dynamic",
         name="no_truncation",
-        old='tokenizer(examples["text"], truncation=True, max_length=run.profile.max_length)',
+        old=_SOLUTION_TOKENIZE,
         new='tokenizer(examples["text"])',
         why="long reviews are kept whole",
     ),
+    dict(
+        cell="tokenize_dynamic",
+        name="truncates_to_model_maximum",
+        old=_SOLUTION_TOKENIZE,
+        new='tokenizer(examples["text"], truncation=True)',
+        why="truncates to the model's 512 tokens, not to run.profile.max_length like the padded data set",
+    ),
+    dict(
+        cell="tokenize_dynamic",
+        name="pads_per_map_batch",
+        old=_SOLUTION_TOKENIZE,
+        new='tokenizer(examples["text"], truncation=True, max_length=run.profile.max_length, padding=True)',
+        why="pads every map() batch to its longest review: not dynamic padding",
+    ),
+    dict(
+        cell="tokenize_dynamic",
+        name="no_shuffle",
+        old='dataset["train"].shuffle(seed=42).select(range(n_train))',
+        new='dataset["train"].select(range(n_train))',
+        why="other reviews than small_train_dataset: the timing comparison is unfair",
+    ),
+    dict(
+        cell="tokenize_dynamic",
+        name="test_split",
+        old='dataset["train"].shuffle(seed=42)',
+        new='dataset["test"].shuffle(seed=42)',
+        why="the held-out split instead of the training split",
+    ),
+    # ------------------------------------------------------------------------------------------ yelp_compute_metrics
     dict(
         cell="yelp_compute_metrics",
         name="argmax_over_examples",
@@ -23,13 +55,77 @@ WRONG = [
         new="axis=0",
         why="argmax over the examples instead of the five classes",
     ),
+    dict(
+        cell="yelp_compute_metrics",
+        name="passes_logits",
+        old="accuracy_metric.compute(predictions=predictions, references=labels)",
+        new="accuracy_metric.compute(predictions=logits, references=labels)",
+        why="logits instead of class ids",
+    ),
+    dict(
+        cell="yelp_compute_metrics",
+        name="mrpc_metric",
+        old='evaluate.load(course.metrics.metric_source("accuracy"))',
+        new='evaluate.load(course.metrics.metric_source("glue"), "mrpc")',
+        why="copied from MRPC: a binary F1 metric on five classes",
+    ),
+    dict(
+        cell="yelp_compute_metrics",
+        name="returns_float",
+        old="return accuracy_metric.compute(predictions=predictions, references=labels)",
+        new='return accuracy_metric.compute(predictions=predictions, references=labels)["accuracy"]',
+        why="the Trainer needs a dict of metrics",
+    ),
+    dict(
+        cell="yelp_compute_metrics",
+        name="stars_from_one",
+        old="predictions = np.argmax(logits, axis=-1)",
+        new="predictions = np.argmax(logits, axis=-1) + 1",
+        why="shifts predictions to 1-5 stars while the labels are 0-4",
+    ),
+    dict(
+        cell="yelp_compute_metrics",
+        name="attribute_access_only",
+        old="logits, labels = eval_pred",
+        new="logits, labels = eval_pred.predictions, eval_pred.label_ids",
+        why="works with an EvalPrediction only, not with the (logits, labels) tuple the function is given",
+    ),
+    dict(
+        cell="yelp_compute_metrics",
+        name="renamed_key",
+        old="return accuracy_metric.compute(predictions=predictions, references=labels)",
+        new='return {"acc": accuracy_metric.compute(predictions=predictions, references=labels)["accuracy"]}',
+        why="the metric must be called accuracy (eval_accuracy in the Trainer's logs)",
+    ),
 ]
 
 RIGHT = [
+    dict(
+        cell="tokenize_dynamic",
+        name="lambda",
+        old="def tokenize_dynamic(examples):\n    return " + _SOLUTION_TOKENIZE + "\n",
+        new="tokenize_dynamic = lambda examples: " + _SOLUTION_TOKENIZE + "\n",
+    ),
+    dict(
+        cell="tokenize_dynamic",
+        name="map_then_shuffle",
+        old='dataset["train"].shuffle(seed=42).select(range(n_train)).map(tokenize_dynamic, batched=True)',
+        new='dataset["train"].map(tokenize_dynamic, batched=True).shuffle(seed=42).select(range(n_train))',
+    ),
     dict(
         cell="yelp_compute_metrics",
         name="numpy_mean",
         old="return accuracy_metric.compute(predictions=predictions, references=labels)",
         new='return {"accuracy": float((predictions == labels).mean())}',
+    ),
+    dict(
+        cell="yelp_compute_metrics",
+        name="sklearn_lambda",
+        source=(
+            "import numpy as np\n"
+            "from sklearn.metrics import accuracy_score\n"
+            "\n"
+            "compute_metrics = lambda eval_pred: {\"accuracy\": float(accuracy_score(eval_pred[1], eval_pred[0].argmax(axis=1)))}\n"
+        ),
     ),
 ]
