@@ -27,6 +27,14 @@ A submission for an entry is the released notebook with every answer cell filled
 (the source cell without the ``### BEGIN/END SOLUTION`` marker lines) and the entry's patch applied to
 its cell.  A patch whose ``old`` text is no longer in the solution raises :class:`CatalogueError`, so a
 catalogue cannot silently rot when a notebook changes.
+
+:func:`grade_catalogue` has two modes. ``full`` grades one whole notebook per entry and compares every
+autograded test with its expected score (cascades included). ``focused`` (the default, what CI runs) checks
+the same claims at a fraction of the cost: a wrong answer's notebook is cut after the last test of its own
+exercise (every later code cell that is not a test is emptied, so nothing after it trains) and the tests up
+to the cut are compared; correct alternatives on different answer cells are graded together, one
+submission per round, and a round that does not get full marks is graded again entry by entry to name the
+culprit.  The grader is nbgrader itself in both modes.
 """
 
 from __future__ import annotations
@@ -210,6 +218,41 @@ def make_submission(course_root, entry: Entry, release_dir=None) -> dict:
     return out
 
 
+def combined_submission(course_root, entries: list[Entry], release_dir=None) -> dict:
+    """One submission carrying the patches of several entries, each on its own answer cell."""
+    cells = [(e.notebook, e.cell) for e in entries]
+    if len(set(cells)) != len(cells):
+        raise CatalogueError(f"entries patch the same answer cell twice: {[str(e) for e in entries]}")
+    out = make_submission(course_root, entries[0], release_dir)
+    for e in entries[1:]:
+        patched = make_submission(course_root, e, release_dir)[e.notebook]
+        source = next(c.source for c in patched.cells if _gid(c) == e.cell)
+        next(c for c in out[e.notebook].cells if _gid(c) == e.cell).source = source
+    return out
+
+
+def right_rounds(entries: list[Entry]) -> list[list[Entry]]:
+    """Correct alternatives in rounds: round k holds the k-th alternative of every answer cell."""
+    by_cell: dict[tuple[str, str], list[Entry]] = {}
+    for e in entries:
+        by_cell.setdefault((e.notebook, e.cell), []).append(e)
+    rounds = max((len(v) for v in by_cell.values()), default=0)
+    return [[v[k] for v in by_cell.values() if k < len(v)] for k in range(rounds)]
+
+
+def cut_after_exercise(nb, cell: str) -> list[str]:
+    """Empty every code cell after the last test of answer ``cell`` except autograded tests (nbgrader
+    restores those anyway; they fail fast on the missing names).  Returns the tests up to the cut."""
+    own = exercise_tests(nb).get(cell, [])
+    ids = [_gid(c) for c in nb.cells]
+    last = max((ids.index(t) for t in own), default=ids.index(cell))
+    tests = autograded_tests(nb)
+    for c in nb.cells[last + 1 :]:
+        if c.cell_type == "code" and _gid(c) not in tests:
+            c.source = ""
+    return [t for t in tests if ids.index(t) <= last]
+
+
 def autograded_tests(nb) -> dict[str, float]:
     """Autograded test cells (grade, not solution, code) -> points, in notebook order."""
     out = {}
@@ -284,39 +327,70 @@ def grade_catalogue(
     jobs: int = 2,
     out_dir=None,
     entries: list[Entry] | None = None,
+    mode: str = "focused",
     **grade_kwargs,
 ) -> list[EntryResult]:
-    """Grade one submission per catalogue entry (in one batch, ``jobs`` in parallel) and compare each
-    autograded test cell with the expected score."""
+    """Grade the catalogue entries (``jobs`` submissions in parallel, in one batch) and compare autograded
+    test cells with their expected scores; one result per entry, in order.  ``mode``: ``focused`` or
+    ``full`` (see the module's docstring)."""
+    if mode not in ("focused", "full"):
+        raise ValueError(f"mode must be 'focused' or 'full', not {mode!r}")
+    cat = load_catalogue(course_root, assignment)
+    todo = entries if entries is not None else [e for e in cat.entries if e.kind in kinds]
+    # (student id, notebooks, [(entry, expected scores)]) per submission
+    plan = []
+    for e in todo:
+        if mode == "focused" and e.kind == "right":
+            continue
+        subs = make_submission(course_root, e)
+        expected = expected_scores(course_root, e)
+        if mode == "focused" and e.kind == "wrong":
+            kept = cut_after_exercise(subs[e.notebook], e.cell)
+            expected = {t: v for t, v in expected.items() if t in kept}
+        plan.append((e.student, subs, [(e, expected)]))
+    rights = [e for e in todo if e.kind == "right"] if mode == "focused" else []
+    rounds = right_rounds(rights)
+    for k, group in enumerate(rounds):
+        plan.append(
+            (
+                f"right-round-{k + 1}",
+                combined_submission(course_root, group),
+                [(e, expected_scores(course_root, e)) for e in group],
+            )
+        )
+    results = dict(_grade_plan(course_root, assignment, plan, jobs, out_dir, grade_kwargs))
+    # a failed round: grade its alternatives one by one to name the culprit
+    retry = [e for group in rounds for e in group if not results[id(e)].ok]
+    if retry:
+        plan = [(e.student, make_submission(course_root, e), [(e, expected_scores(course_root, e))]) for e in retry]
+        results.update(_grade_plan(course_root, assignment, plan, jobs, None, grade_kwargs))
+    return [results[id(e)] for e in todo]
+
+
+def _grade_plan(course_root, assignment, plan, jobs, out_dir, grade_kwargs):
+    """Grade the planned submissions in one batch; yields (id(entry), EntryResult)."""
+    from .config import course_id, load_course_config
     from .grade import grade
     from .gradebook import scores as gradebook_scores
 
-    cat = load_catalogue(course_root, assignment)
-    todo = entries if entries is not None else [e for e in cat.entries if e.kind in kinds]
     with tempfile.TemporaryDirectory(prefix="ag-catalogue-") as tmp:
         subs = Path(tmp) / "submitted"
-        expected = {}
-        for e in todo:
-            write_nbgrader_layout(subs, e.student, assignment, make_submission(course_root, e))
-            expected[e.student] = expected_scores(course_root, e)
+        for student, notebooks, _ in plan:
+            write_nbgrader_layout(subs, student, assignment, notebooks)
         out = Path(out_dir) if out_dir else Path(tmp) / "out"
-        grade_kwargs.setdefault("progress", False)
-        grade_kwargs.setdefault("protect", [])
-        run = grade(subs, out, jobs=jobs, course_root=course_root, assignment=assignment, **grade_kwargs)
-        from .config import course_id, load_course_config
-
+        kwargs = {"progress": False, "protect": [], **grade_kwargs}
+        run = grade(subs, out, jobs=jobs, course_root=course_root, assignment=assignment, **kwargs)
         rows = {
             r["student"]: r
             for r in gradebook_scores(run.gradebook, course_id(load_course_config(course_root)))
             if r["assignment"] == assignment
         }
-        results = []
-        for e in todo:
-            o = run.outcome(e.student, assignment)
-            cells = rows.get(e.student, {}).get("cells", {})
-            actual = {k: v["score"] for k, v in cells.items() if k in expected[e.student]}
-            results.append(EntryResult(e, expected[e.student], actual, o["status"], o.get("reason", "")))
-    return results
+        for student, _, checks in plan:
+            o = run.outcome(student, assignment)
+            cells = rows.get(student, {}).get("cells", {})
+            for entry, exp in checks:
+                actual = {k: v["score"] for k, v in cells.items() if k in exp}
+                yield id(entry), EntryResult(entry, exp, actual, o["status"], o.get("reason", ""))
 
 
 def baseline_entries(course_root, assignment: str) -> list[Entry]:

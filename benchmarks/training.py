@@ -1,9 +1,13 @@
 """One training variant in its own process: per-step times, tokens, peak memory, model FLOPs.
 
 ``python -m benchmarks.training VARIANT --steps N --warmup W --batch-size B --examples E`` prints one JSON
-line. Variants: trainer, loop, accelerate, loop_max_length, trainer_group_by_length. Every variant trains
-the same model on the same MRPC examples with the same batch size; only the training machinery (or the
-padding) differs.
+line. Variants: trainer, loop, accelerate, loop_max_length (pairs padded to 128 tokens, above the longest
+MRPC pair), loop_max_length_model (padded to the tokenizer's maximum, what ``padding="max_length"`` without
+``max_length`` does: 512 tokens), loop_bf16 (the loop under ``torch.autocast`` with bfloat16: on a CPU
+with AMX or AVX512-BF16 the matrix multiplies run in bf16) and trainer_group_by_length. Every variant
+trains the same model on the same MRPC examples, in the same order (no shuffling, so every variant sees the
+same batches) with the same batch size; only the training machinery, the padding, the precision or
+(group_by_length) the order differs.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import statistics
 import sys
 import time
 
-VARIANTS = ("trainer", "loop", "accelerate", "loop_max_length", "trainer_group_by_length")
+VARIANTS = ("trainer", "loop", "accelerate", "loop_max_length", "loop_max_length_model", "loop_bf16",
+            "trainer_group_by_length")
 MAX_LENGTH = 128  # MRPC pairs are at most ~100 tokens for this vocabulary
 
 
@@ -27,7 +32,8 @@ def model_flops(config, batch_tokens: int, seq_len: int, batch_size: int) -> flo
     return 6 * dense * batch_tokens + 3 * attention
 
 
-def prepare(examples: int, max_length: bool):
+def prepare(examples: int, max_length: int | None):
+    """MRPC train pairs tokenized with truncation; padded to ``max_length`` when given (0: the tokenizer's max)."""
     from transformers import AutoTokenizer
 
     import course
@@ -36,7 +42,7 @@ def prepare(examples: int, max_length: bool):
     tokenizer = AutoTokenizer.from_pretrained(run.checkpoint)
     raw = course.data.load_mrpc(run)["train"]
     raw = raw.select(range(min(examples, len(raw))))
-    kwargs = {"padding": "max_length", "max_length": MAX_LENGTH} if max_length else {}
+    kwargs = {} if max_length is None else {"padding": "max_length", "max_length": max_length or None}
     tokenized = raw.map(lambda b: tokenizer(b["sentence1"], b["sentence2"], truncation=True, **kwargs),
                         batched=True, remove_columns=["sentence1", "sentence2", "idx"])
     return run, tokenizer, tokenized.rename_column("label", "labels")
@@ -65,7 +71,7 @@ def run_trainer(args, timer, group_by_length=False):
         TrainingArguments,
     )
 
-    run, tokenizer, data = prepare(args.examples, max_length=False)
+    run, tokenizer, data = prepare(args.examples, max_length=None)
     model = AutoModelForSequenceClassification.from_pretrained(run.checkpoint, num_labels=2)
     collator = DataCollatorWithPadding(tokenizer=tokenizer)
     shapes = []
@@ -85,21 +91,22 @@ def run_trainer(args, timer, group_by_length=False):
     targs = TrainingArguments(output_dir="/tmp/bench-trainer", max_steps=args.steps + args.warmup,
                               per_device_train_batch_size=args.batch_size, learning_rate=5e-5, report_to="none",
                               save_strategy="no", logging_strategy="no", disable_tqdm=True, seed=42,
-                              train_sampling_strategy="group_by_length" if group_by_length else "random",
+                              train_sampling_strategy="group_by_length" if group_by_length else "sequential",
                               dataloader_num_workers=0)
     Trainer(model, targs, train_dataset=data, data_collator=collate, processing_class=tokenizer,
             callbacks=[Timing()]).train()
     return model.config
 
 
-def run_loop(args, timer, max_length=False, accelerate=False):
+def run_loop(args, timer, max_length=None, accelerate=False, bf16=False):
+    import torch
     from torch.optim import AdamW
     from torch.utils.data import DataLoader
     from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, get_scheduler
 
     run, tokenizer, data = prepare(args.examples, max_length=max_length)
     data.set_format("torch")
-    loader = DataLoader(data, shuffle=True, batch_size=args.batch_size,
+    loader = DataLoader(data, shuffle=False, batch_size=args.batch_size,
                         collate_fn=DataCollatorWithPadding(tokenizer=tokenizer))
     model = AutoModelForSequenceClassification.from_pretrained(run.checkpoint, num_labels=2)
     optimizer = AdamW(model.parameters(), lr=5e-5)
@@ -118,7 +125,8 @@ def run_loop(args, timer, max_length=False, accelerate=False):
             timer.begin()
             if not accelerate:
                 batch = {k: v.to(device) for k, v in batch.items()}
-            loss = model(**batch).loss
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                loss = model(**batch).loss
             accelerator.backward(loss) if accelerate else loss.backward()
             optimizer.step()
             scheduler.step()
@@ -145,8 +153,9 @@ def main(argv=None) -> int:
     if args.variant.startswith("trainer"):
         config = run_trainer(args, timer, group_by_length=args.variant.endswith("group_by_length"))
     else:
-        config = run_loop(args, timer, max_length=args.variant.endswith("max_length"),
-                          accelerate=args.variant == "accelerate")
+        padding = {"loop_max_length": MAX_LENGTH, "loop_max_length_model": 0}.get(args.variant)
+        config = run_loop(args, timer, max_length=padding, accelerate=args.variant == "accelerate",
+                          bf16=args.variant == "loop_bf16")
     times, shapes = timer.times[args.warmup:], timer.shapes[args.warmup:]
     padded = sum(b * s for (b, s), _ in shapes)
     real = sum(r for _, r in shapes)

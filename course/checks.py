@@ -83,9 +83,11 @@ def _unmoved_tensor_class():
 
 
 def tiny_batch(batch_size: int = 8, seq_len: int = 6, vocab: int = 50, num_labels: int = 2, seed: int = 0,
-               unmoved: bool = True) -> dict:
-    """A padded batch like the collator's; with ``unmoved`` the model rejects it unless moved to the device."""
+               unmoved: bool = True):
+    """A padded batch like the collator's (a ``BatchEncoding``, so ``batch.to(device)`` works as on a real
+    batch); with ``unmoved`` the model rejects it unless moved to the device."""
     import torch
+    from transformers import BatchEncoding
 
     g = torch.Generator().manual_seed(seed)
     batch = {
@@ -96,7 +98,7 @@ def tiny_batch(batch_size: int = 8, seq_len: int = 6, vocab: int = 50, num_label
     if unmoved:
         cls = _unmoved_tensor_class()
         batch = {k: v.as_subclass(cls) for k, v in batch.items()}
-    return batch
+    return BatchEncoding(batch)
 
 
 def tiny_model(vocab: int = 50, num_labels: int = 2, seed: int = 0):

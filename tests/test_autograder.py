@@ -348,10 +348,52 @@ def test_graders_on_catalogue(course, assignment):
     alternative gets full marks."""
     cat = load_catalogue(course, assignment)
     entries = baseline_entries(course, assignment) + cat.entries
-    results = grade_catalogue(course, assignment, entries=entries, jobs=2)
+    # the real notebooks in the focused mode (what it checks: autograder/catalogue.py), the toy in full
+    mode = "full" if course == TOY else "focused"
+    results = grade_catalogue(course, assignment, entries=entries, jobs=2, mode=mode)
+    caught = sum(r.ok for r in results if r.entry.kind == "wrong")
+    print(
+        f"{assignment}: catch rate {caught}/{len(cat.wrong)} wrong answers; "
+        f"{sum(r.ok for r in results if r.entry.kind == 'right')}/{len(cat.right)} alternatives with full marks"
+    )
     failures = [r.describe() for r in results if not r.ok]
     assert not failures, "\n".join(failures)
     assert len(results) == len(entries)
+
+
+def test_focused_cut_keeps_the_exercise_and_empties_what_follows():
+    cat = load_catalogue(TOY, TOY_ASSIGNMENT)
+    e = cat.wrong[0]
+    nb = make_submission(TOY, e)[e.notebook]
+    before = [c.source for c in nb.cells]
+    kept = cat_mod.cut_after_exercise(nb, e.cell)
+    release = read_release(TOY, TOY_ASSIGNMENT, e.notebook)
+    tests = cat_mod.autograded_tests(release)
+    own = exercise_tests(release)[e.cell]
+    assert set(own) <= set(kept) and kept == [t for t in tests if t in kept]
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+    last = max(ids.index(t) for t in own)
+    assert [c.source for c in nb.cells[: last + 1]] == before[: last + 1]
+    for c, old in zip(nb.cells[last + 1 :], before[last + 1 :]):
+        if c.cell_type == "code" and ids[nb.cells.index(c)] not in tests:
+            assert c.source == ""
+        else:
+            assert c.source == old
+
+
+def test_alternatives_are_graded_in_rounds_of_different_cells():
+    right = load_catalogue(TOY, TOY_ASSIGNMENT).right
+    rounds = cat_mod.right_rounds(right)
+    assert sorted(map(str, (e for r in rounds for e in r))) == sorted(map(str, right))
+    for r in rounds:
+        assert len({e.cell for e in r}) == len(r)
+        nb = cat_mod.combined_submission(TOY, r)[r[0].notebook]
+        for e in r:
+            alone = make_submission(TOY, e)[e.notebook]
+            src = next(c.source for c in alone.cells if c.metadata.get("nbgrader", {}).get("grade_id") == e.cell)
+            assert src in [c.source for c in nb.cells]
+    with pytest.raises(CatalogueError, match="twice"):
+        cat_mod.combined_submission(TOY, [right[0], right[0]])
 
 
 # =============================================================================== grading a class

@@ -18,11 +18,18 @@ def test_quick_benchmark_writes_results(tmp_path, mirror_dir):
     assert result.returncode == 0, result.stderr[-3000:]
     data = json.loads((tmp_path / "results.json").read_text())
     assert data["matmul"]["flops_per_s"] > 0
-    variants = {"trainer", "loop", "accelerate", "loop_max_length", "trainer_group_by_length"}
+    variants = {"trainer", "loop", "accelerate", "loop_max_length", "loop_max_length_model", "loop_bf16",
+                "trainer_group_by_length"}
     assert set(data["training"]) == variants
     for r in data["training"].values():
         for key in ("examples_per_s", "tokens_per_s", "padding_share", "peak_rss_mb", "flops_per_s"):
             assert math.isfinite(r[key]) and r[key] >= 0, key
     # the same examples padded to max_length carry more padding than dynamically padded batches
     assert data["training"]["loop_max_length"]["padding_share"] > data["training"]["loop"]["padding_share"]
+    assert (data["training"]["loop_max_length_model"]["padding_share"]
+            > data["training"]["loop_max_length"]["padding_share"])
+    # the Trainer, the pure loop and Accelerate see the very same batches (same order, same padding)
+    t = data["training"]
+    assert t["trainer"]["padding_share"] == pytest.approx(t["loop"]["padding_share"])
+    assert t["accelerate"]["padding_share"] == pytest.approx(t["loop"]["padding_share"])
     assert "| loop |" in (tmp_path / "results.md").read_text()

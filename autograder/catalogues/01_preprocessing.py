@@ -6,44 +6,58 @@ WRONG = [
     dict(
         cell="try_labels",
         name="label_id_not_name",
-        old='raw_datasets["validation"].features["label"].int2str(validation_87_label)',
-        new="str(validation_87_label)",
-        why="prints the id instead of the class name",
+        old='return dataset.features["label"].int2str(label)',
+        new="return str(label)",
+        why="returns the id instead of the class name",
     ),
     dict(
         cell="try_labels",
-        name="validation_label_from_train",
-        old='validation_87_label = raw_datasets["validation"][87]["label"]',
-        new='validation_87_label = raw_datasets["train"][87]["label"]',
+        name="validation_element_from_train",
+        old='validation_87 = raw_datasets["validation"][87]',
+        new='validation_87 = raw_datasets["train"][87]',
         why="wrong split: element 87 of the training set",
     ),
     dict(
         cell="try_labels",
         name="one_based_index",
-        old='raw_datasets["validation"][87]["label"]',
-        new='raw_datasets["validation"][86]["label"]',
+        old='raw_datasets["validation"][87]',
+        new='raw_datasets["validation"][86]',
         why="counts elements from 1: element 86 is the 87th",
     ),
     dict(
         cell="try_labels",
+        name="neighbouring_train_element",
+        old='raw_datasets["train"][15]',
+        new='raw_datasets["train"][14]',
+        why="element 14 (the same label as 15, so only the element itself shows the slip)",
+    ),
+    dict(
+        cell="try_labels",
         name="whole_element",
-        old='train_15_label = raw_datasets["train"][15]["label"]',
-        new='train_15_label = raw_datasets["train"][15]',
+        old='train_15_label = train_15["label"]',
+        new="train_15_label = train_15",
         why="the whole element (a dict), not its label",
     ),
     dict(
         cell="try_labels",
         name="guessed_names_order",
-        old='raw_datasets["validation"].features["label"].int2str(validation_87_label)',
-        new='["equivalent", "not_equivalent"][validation_87_label]',
+        old='return dataset.features["label"].int2str(label)',
+        new='return ["equivalent", "not_equivalent"][label]',
         why="hard-codes the names in the wrong order: label 0 is not_equivalent",
     ),
     dict(
         cell="try_labels",
         name="train_label_as_name",
-        old='train_15_label = raw_datasets["train"][15]["label"]',
-        new='train_15_label = raw_datasets["train"].features["label"].int2str(raw_datasets["train"][15]["label"])',
+        old='train_15_label = train_15["label"]',
+        new='train_15_label = raw_datasets["train"].features["label"].int2str(train_15["label"])',
         why="the name instead of the integer label",
+    ),
+    dict(
+        cell="try_labels",
+        name="name_of_a_global_label",
+        old='return dataset.features["label"].int2str(label)',
+        new='return dataset.features["label"].int2str(train_15_label)',
+        why="names the label of another element (train_15_label happens to equal validation 87's label)",
     ),
     # ------------------------------------------------------------------------------------------ try_pair
     dict(
@@ -189,13 +203,13 @@ WRONG = [
 ]
 
 RIGHT = [
-    dict(cell="try_labels", name="names_list", old=".int2str(validation_87_label)", new=".names[validation_87_label]"),
+    dict(cell="try_labels", name="names_list", old=".int2str(label)", new=".names[label]"),
     dict(
         cell="try_labels",
         name="column_indexing",
         replace=[
-            ('raw_datasets["train"][15]["label"]', 'raw_train_dataset["label"][15]'),
-            ('raw_datasets["validation"][87]["label"]', 'raw_datasets["validation"]["label"][87]'),
+            ('train_15_label = train_15["label"]', 'train_15_label = raw_datasets["train"]["label"][15]'),
+            ('label = dataset[index]["label"]', 'label = dataset["label"][index]'),
         ],
     ),
     dict(

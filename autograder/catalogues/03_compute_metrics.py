@@ -223,8 +223,21 @@ RIGHT = [
         old="logits, labels = eval_preds",
         new="logits, labels = eval_preds[0], eval_preds[1]",
     ),
-    # zero_division=0 matters: without it scikit-learn's f1_score warns (UndefinedMetricWarning, on stderr)
-    # on the hidden all-negative case and nbgrader scores the test cell 0 although every value is right.
+    # scikit-learn without zero_division warns (UndefinedMetricWarning, on stderr) on the hidden cases
+    # with no predicted positive; the test cell catches warnings, so a right answer keeps its marks.
+    dict(
+        cell="compute_metrics",
+        name="sklearn_default_zero_division",
+        source=(
+            "from sklearn.metrics import accuracy_score, f1_score\n"
+            "\n"
+            "\n"
+            "def compute_metrics(eval_preds):\n"
+            "    logits, labels = eval_preds\n"
+            "    predictions = np.argmax(logits, axis=-1)\n"
+            "    return {\"accuracy\": float(accuracy_score(labels, predictions)), \"f1\": float(f1_score(labels, predictions))}\n"
+        ),
+    ),
     dict(
         cell="compute_metrics",
         name="sklearn",

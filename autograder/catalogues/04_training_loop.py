@@ -121,8 +121,8 @@ WRONG = [
         name="scheduler_before_optimizer",
         old="    optimizer.step()\n    lr_scheduler.step()\n",
         new="    lr_scheduler.step()\n    optimizer.step()\n",
-        why="skips the first learning rate of the schedule; caught only because PyTorch's UserWarning "
-        "reaches stderr in the test cell (the weights and step count checks pass)",
+        why="skips the first learning rate of the schedule: the first step moves the weights with the second "
+        "learning rate",
     ),
     dict(
         cell="training_step",
@@ -224,6 +224,12 @@ RIGHT = [
             ),
             ("    lr_scheduler.step()\n    optimizer.zero_grad()\n", "    lr_scheduler.step()\n"),
         ],
+    ),
+    dict(
+        cell="training_step",
+        name="batch_encoding_to",
+        old="    batch = {k: v.to(device) for k, v in batch.items()}\n",
+        new="    batch = batch.to(device)\n",
     ),
     dict(
         cell="training_step",

@@ -159,6 +159,20 @@ WRONG = [
         ],
         why="trainer.evaluate() reports only the loss without compute_metrics (KeyError)",
     ),
+    dict(
+        cell="sst2_train",
+        name="trained_on_validation",
+        old='train_dataset=tokenized_datasets["train"]',
+        new='train_dataset=tokenized_datasets["validation"]',
+        why="trains on the split it then evaluates: a flattering accuracy",
+    ),
+    dict(
+        cell="sst2_train",
+        name="three_labels",
+        old="num_labels=2",
+        new="num_labels=3",
+        why="copies num_labels=3 from an MNLI example: SST-2 has two classes",
+    ),
     # ------------------------------------------------------------------------------------------ preprocess_glue
     dict(
         cell="preprocess_glue",
@@ -196,6 +210,18 @@ WRONG = [
         old='"mnli": ("premise", "hypothesis")',
         new='"mnli": ("sentence1", "sentence2")',
         why="MNLI's columns are premise and hypothesis",
+    ),
+    dict(
+        cell="preprocess_glue",
+        name="no_truncation",
+        replace=[
+            ("return tokenizer(examples[first], truncation=True)", "return tokenizer(examples[first])"),
+            (
+                "return tokenizer(examples[first], examples[second], truncation=True)",
+                "return tokenizer(examples[first], examples[second])",
+            ),
+        ],
+        why="long texts exceed the model's maximum length",
     ),
     dict(
         cell="preprocess_glue",

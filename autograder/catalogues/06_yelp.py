@@ -28,6 +28,13 @@ WRONG = [
     ),
     dict(
         cell="tokenize_dynamic",
+        name="hard_coded_max_length",
+        old="max_length=run.profile.max_length)",
+        new="max_length=128)",
+        why="a hard-coded length: differs from the padded data set whenever the profile's max_length is not 128",
+    ),
+    dict(
+        cell="tokenize_dynamic",
         name="pads_per_map_batch",
         old=_SOLUTION_TOKENIZE,
         new='tokenizer(examples["text"], truncation=True, max_length=run.profile.max_length, padding=True)',

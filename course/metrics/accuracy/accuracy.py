@@ -6,11 +6,12 @@ It is computed with numpy only (no scikit-learn import), so loading it is cheap.
 Load it with ``evaluate.load(course.metrics.metric_source("accuracy"))``.
 """
 
-import os
-
-import datasets
 import evaluate
 import numpy as np
+
+from course.metrics.common import checked_compute as _checked_compute
+from course.metrics.common import label_features
+from course.metrics.common import no_predictions_error as _no_predictions_error
 
 _DESCRIPTION = """
 Accuracy is the proportion of correct predictions among the total number of cases processed:
@@ -64,41 +65,6 @@ def _as_2d(values, name):
     return array
 
 
-def _no_predictions_error(name):
-    return ValueError(
-        f"{name} got no predictions: pass at least one prediction and reference, with "
-        "compute(predictions=..., references=...) or add()/add_batch() before compute()"
-    )
-
-
-def _checked_compute(module, parent_compute, predictions, references, kwargs):
-    """Run evaluate's ``compute`` with a clear error when nothing was added, and no cache files left behind.
-
-    evaluate 0.4 says "Evaluation module cache file doesn't exist" when compute() is called with nothing
-    added; and when ``_compute`` raises (bad labels, empty input) it leaves the cache file and its lock held,
-    so the next compute() of that object waits 1 s for the lock and writes another file. Both are fixed here.
-    """
-    name = module.name if module.config_name == "default" else f"{module.name} ({module.config_name})"
-    nothing_added = getattr(module, "writer", True) is None  # single-process only: in distributed runs
-    if predictions is None and references is None and module.num_process == 1 and nothing_added:
-        raise _no_predictions_error(name)
-    module.file_paths = None  # set again by evaluate once the cache files are locked for reading
-    try:
-        return parent_compute(predictions=predictions, references=references, **kwargs)
-    except BaseException:
-        paths, locks = getattr(module, "file_paths", None), getattr(module, "filelocks", None)
-        if paths and locks and module.process_id == 0 and not module.keep_in_memory:
-            module.data = None
-            for lock, path in reversed(list(zip(locks, paths))):
-                try:
-                    os.remove(path)
-                except OSError:
-                    pass
-                lock.release()
-            module.file_paths = module.filelocks = None
-        raise
-
-
 def accuracy_score(references, predictions, normalize=True, sample_weight=None, multilabel=False):
     """Accuracy of ``predictions`` against ``references`` (scikit-learn's ``accuracy_score``)."""
     y_true = _as_2d(references, "references") if multilabel else np.asarray(references).reshape(-1)
@@ -129,25 +95,12 @@ class Accuracy(evaluate.Metric):
             description=_DESCRIPTION,
             citation=_CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {
-                    "predictions": datasets.Sequence(datasets.Value("int32")),
-                    "references": datasets.Sequence(datasets.Value("int32")),
-                }
-                if self.config_name == "multilabel"
-                else {
-                    "predictions": datasets.Value("int32"),
-                    "references": datasets.Value("int32"),
-                }
-            ),
+            **label_features(self.config_name),
             reference_urls=["https://scikit-learn.org/stable/modules/generated/sklearn.metrics.accuracy_score.html"],
-            # evaluate allows the fast numpy format only for flat (non-Sequence) features
-            format=None if self.config_name == "multilabel" else "numpy",
         )
 
     def compute(self, *, predictions=None, references=None, **kwargs):
-        """Compute the metric on ``predictions``/``references`` plus everything added with ``add``/``add_batch``.
-        """
+        """Compute the metric on ``predictions``/``references`` plus everything added with ``add``/``add_batch``."""
         return _checked_compute(self, super().compute, predictions, references, kwargs)
 
     def _compute(self, predictions, references, normalize=True, sample_weight=None):

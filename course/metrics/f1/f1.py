@@ -7,12 +7,14 @@ Computed with numpy only (no scikit-learn import); results equal scikit-learn's 
 Load it with ``evaluate.load(course.metrics.metric_source("f1"))``.
 """
 
-import os
 import warnings
 
-import datasets
 import evaluate
 import numpy as np
+
+from course.metrics.common import checked_compute as _checked_compute
+from course.metrics.common import label_features
+from course.metrics.common import no_predictions_error as _no_predictions_error
 
 _DESCRIPTION = """
 The F1 score is the harmonic mean of the precision and recall. It can be computed with the equation:
@@ -70,41 +72,6 @@ _CITATION = """
 _AVERAGES = (None, "micro", "macro", "weighted", "samples")
 
 
-def _no_predictions_error(name):
-    return ValueError(
-        f"{name} got no predictions: pass at least one prediction and reference, with "
-        "compute(predictions=..., references=...) or add()/add_batch() before compute()"
-    )
-
-
-def _checked_compute(module, parent_compute, predictions, references, kwargs):
-    """Run evaluate's ``compute`` with a clear error when nothing was added, and no cache files left behind.
-
-    evaluate 0.4 says "Evaluation module cache file doesn't exist" when compute() is called with nothing
-    added; and when ``_compute`` raises (bad labels, empty input) it leaves the cache file and its lock held,
-    so the next compute() of that object waits 1 s for the lock and writes another file. Both are fixed here.
-    """
-    name = module.name if module.config_name == "default" else f"{module.name} ({module.config_name})"
-    nothing_added = getattr(module, "writer", True) is None  # single-process only: in distributed runs
-    if predictions is None and references is None and module.num_process == 1 and nothing_added:
-        raise _no_predictions_error(name)
-    module.file_paths = None  # set again by evaluate once the cache files are locked for reading
-    try:
-        return parent_compute(predictions=predictions, references=references, **kwargs)
-    except BaseException:
-        paths, locks = getattr(module, "file_paths", None), getattr(module, "filelocks", None)
-        if paths and locks and module.process_id == 0 and not module.keep_in_memory:
-            module.data = None
-            for lock, path in reversed(list(zip(locks, paths))):
-                try:
-                    os.remove(path)
-                except OSError:
-                    pass
-                lock.release()
-            module.file_paths = module.filelocks = None
-        raise
-
-
 def _as_2d(values, name):
     try:
         array = np.asarray(values)
@@ -152,8 +119,7 @@ def _counts_single_label(y_true, y_pred, labels, weights):
     return tp[chosen], pred[chosen], true[chosen]
 
 
-def f1_score(references, predictions, labels=None, pos_label=1, average="binary", sample_weight=None,
-             multilabel=False):
+def f1_score(references, predictions, labels=None, pos_label=1, average="binary", sample_weight=None, multilabel=False):
     """F1 of ``predictions`` against ``references``: scikit-learn's ``f1_score`` with zero_division=0."""
     if average not in _AVERAGES and average != "binary":
         raise ValueError("average has to be one of " + str(_AVERAGES))
@@ -199,7 +165,8 @@ def f1_score(references, predictions, labels=None, pos_label=1, average="binary"
     if multilabel:
         if labels.size and (labels.max() >= y_true.shape[1] or labels.min() < 0):
             raise ValueError(
-                f"All labels must be in [0, n labels) for multilabel targets, n labels = {y_true.shape[1]}")
+                f"All labels must be in [0, n labels) for multilabel targets, n labels = {y_true.shape[1]}"
+            )
         t = y_true[:, labels].astype(bool)
         p = y_pred[:, labels].astype(bool)
         axis = 1 if average == "samples" else 0
@@ -239,25 +206,12 @@ class F1(evaluate.Metric):
             description=_DESCRIPTION,
             citation=_CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {
-                    "predictions": datasets.Sequence(datasets.Value("int32")),
-                    "references": datasets.Sequence(datasets.Value("int32")),
-                }
-                if self.config_name == "multilabel"
-                else {
-                    "predictions": datasets.Value("int32"),
-                    "references": datasets.Value("int32"),
-                }
-            ),
+            **label_features(self.config_name),
             reference_urls=["https://scikit-learn.org/stable/modules/generated/sklearn.metrics.f1_score.html"],
-            # evaluate allows the fast numpy format only for flat (non-Sequence) features
-            format=None if self.config_name == "multilabel" else "numpy",
         )
 
     def compute(self, *, predictions=None, references=None, **kwargs):
-        """Compute the metric on ``predictions``/``references`` plus everything added with ``add``/``add_batch``.
-        """
+        """Compute the metric on ``predictions``/``references`` plus everything added with ``add``/``add_batch``."""
         return _checked_compute(self, super().compute, predictions, references, kwargs)
 
     def _compute(self, predictions, references, labels=None, pos_label=1, average="binary", sample_weight=None):

@@ -7,11 +7,12 @@ scipy lazily for Pearson/Spearman. Load it with
 ``evaluate.load(course.metrics.metric_source("glue"), "mrpc")``.
 """
 
-import os
-
 import datasets
 import evaluate
 import numpy as np
+
+from course.metrics.common import checked_compute as _checked_compute
+from course.metrics.common import no_predictions_error as _no_predictions_error
 
 _CITATION = """\
 @inproceedings{wang2019glue,
@@ -65,8 +66,21 @@ Examples:
 
 _ACCURACY_CONFIGS = ("sst2", "mnli", "mnli_mismatched", "mnli_matched", "qnli", "rte", "wnli", "ax", "hans")
 _ACCURACY_F1_CONFIGS = ("mrpc", "qqp")
-CONFIGS = ("sst2", "mnli", "mnli_mismatched", "mnli_matched", "cola", "stsb", "mrpc", "qqp", "qnli", "rte",
-           "wnli", "ax", "hans")
+CONFIGS = (
+    "sst2",
+    "mnli",
+    "mnli_mismatched",
+    "mnli_matched",
+    "cola",
+    "stsb",
+    "mrpc",
+    "qqp",
+    "qnli",
+    "rte",
+    "wnli",
+    "ax",
+    "hans",
+)
 
 
 class GlueConfigError(KeyError):
@@ -82,41 +96,6 @@ def _config_error(config_name):
     else:
         start = f"Unknown glue configuration {config_name!r}. "
     return GlueConfigError(start + "You should supply a configuration name selected in " + str(list(CONFIGS)))
-
-
-def _no_predictions_error(name):
-    return ValueError(
-        f"{name} got no predictions: pass at least one prediction and reference, with "
-        "compute(predictions=..., references=...) or add()/add_batch() before compute()"
-    )
-
-
-def _checked_compute(module, parent_compute, predictions, references, kwargs):
-    """Run evaluate's ``compute`` with a clear error when nothing was added, and no cache files left behind.
-
-    evaluate 0.4 says "Evaluation module cache file doesn't exist" when compute() is called with nothing
-    added; and when ``_compute`` raises (bad labels, empty input) it leaves the cache file and its lock held,
-    so the next compute() of that object waits 1 s for the lock and writes another file. Both are fixed here.
-    """
-    name = module.name if module.config_name == "default" else f"{module.name} ({module.config_name})"
-    nothing_added = getattr(module, "writer", True) is None  # single-process only: in distributed runs
-    if predictions is None and references is None and module.num_process == 1 and nothing_added:
-        raise _no_predictions_error(name)
-    module.file_paths = None  # set again by evaluate once the cache files are locked for reading
-    try:
-        return parent_compute(predictions=predictions, references=references, **kwargs)
-    except BaseException:
-        paths, locks = getattr(module, "file_paths", None), getattr(module, "filelocks", None)
-        if paths and locks and module.process_id == 0 and not module.keep_in_memory:
-            module.data = None
-            for lock, path in reversed(list(zip(locks, paths))):
-                try:
-                    os.remove(path)
-                except OSError:
-                    pass
-                lock.release()
-            module.file_paths = module.filelocks = None
-        raise
 
 
 def simple_accuracy(preds, labels):
@@ -191,8 +170,7 @@ class Glue(evaluate.Metric):
         )
 
     def compute(self, *, predictions=None, references=None, **kwargs):
-        """Compute the metric on ``predictions``/``references`` plus everything added with ``add``/``add_batch``.
-        """
+        """Compute the metric on ``predictions``/``references`` plus everything added with ``add``/``add_batch``."""
         return _checked_compute(self, super().compute, predictions, references, kwargs)
 
     def _compute(self, predictions, references):
