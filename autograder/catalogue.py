@@ -378,7 +378,7 @@ def _grade_plan(course_root, assignment, plan, jobs, out_dir, grade_kwargs):
         for student, notebooks, _ in plan:
             write_nbgrader_layout(subs, student, assignment, notebooks)
         out = Path(out_dir) if out_dir else Path(tmp) / "out"
-        kwargs = {"progress": False, "protect": [], **grade_kwargs}
+        kwargs = {"progress": False, "protect": [], "feedback": False, "report": False, **grade_kwargs}
         run = grade(subs, out, jobs=jobs, course_root=course_root, assignment=assignment, **kwargs)
         rows = {
             r["student"]: r

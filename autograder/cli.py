@@ -58,6 +58,7 @@ def cmd_grade(args) -> int:
             course_root=root,
             assignment=args.assignment,
             hide_hidden_tests=args.hide_hidden_tests,
+            feedback=args.feedback,
             timeout=args.timeout,
             job_timeout=args.job_timeout,
             keep_workdirs=args.keep_workdirs,
@@ -138,6 +139,7 @@ def register(subparsers) -> None:
     g.add_argument(
         "--show-hidden-tests", dest="hide_hidden_tests", action="store_false", help="keep hidden tests in the feedback"
     )
+    g.add_argument("--no-feedback", dest="feedback", action="store_false", help="grades only, no feedback HTML")
     g.add_argument("--timeout", type=int, help="per-cell timeout in seconds (default: Execute.timeout)")
     g.add_argument("--job-timeout", type=int, help="per-submission limit in seconds (default: Autograder.job_timeout)")
     g.add_argument("--course-root", help="course directory (default: found from the current directory)")

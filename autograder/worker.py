@@ -68,7 +68,15 @@ def run(job: dict) -> dict:
         "notebooks": {},
         "failed_tests": {},
         "log": "",
+        "phases": {},  # seconds per step: where a submission's grading time goes
     }
+    last = [t0]
+
+    def phase(name):
+        now = time.monotonic()
+        result["phases"][name] = round(now - last[0], 2)
+        last[0] = now
+
     sub_dir = W / "submitted" / s / a
     sub_dir.mkdir(parents=True, exist_ok=True)
     release_dir = Path(job["release_dir"])
@@ -131,6 +139,8 @@ def run(job: dict) -> dict:
         section, trait = dotted.rsplit(".", 1)
         setattr(getattr(cfg, section), trait, value)
 
+    phase("prepare")
+
     # ---------------------------------------------------------------- 3. autograde
     try:
         result["log"] += run_converter(Autograde, cfg, force=True, create_student=True)
@@ -142,6 +152,7 @@ def run(job: dict) -> dict:
         result["reason"] = "nbgrader could not grade the notebook: " + (detail or (errors[0] if errors else str(e)))
         return result
 
+    phase("autograde")
     graded_dir = W / "autograded" / s / a
     tampered = [
         rel for rel, h in helper_hashes.items() if not (graded_dir / rel).is_file() or _sha(graded_dir / rel) != h
@@ -189,26 +200,31 @@ def run(job: dict) -> dict:
             result["notes"].append(f"{nb_name}: cell(s) {', '.join(timeouts)} hit the per-cell timeout")
     result["graded"] = True
 
+    phase("read_grades")
+
     # ---------------------------------------------------------------- 5. feedback (optionally redacted)
-    fb_src = W / "feedback_src" / s / a
-    shutil.copytree(graded_dir, fb_src)
-    for p in fb_src.rglob("*"):
-        if p.is_file():
-            os.chmod(p, 0o644)
-    if job.get("hide_hidden_tests"):
-        for nb_name in valid:
-            path = fb_src / f"{nb_name}.ipynb"
-            nb = nbformat.read(path, as_version=4)
-            release_nb = nbformat.read(release_dir / f"{nb_name}.ipynb", as_version=4)
-            redact_hidden(nb, job.get("hidden_lines", []), release_nb)
-            nbformat.write(nb, path)
-    try:
-        result["log"] += run_converter(
-            GenerateFeedback, course_config(cfg, W, autograded_directory="feedback_src"), force=True
-        )
-    except NbgraderFailed as e:
-        result["log"] += e.log
-        result["notes"].append(f"feedback could not be generated: {e}")
+    if job.get("feedback", True):
+        fb_src = W / "feedback_src" / s / a
+        shutil.copytree(graded_dir, fb_src)
+        for p in fb_src.rglob("*"):
+            if p.is_file():
+                os.chmod(p, 0o644)
+        if job.get("hide_hidden_tests"):
+            for nb_name in valid:
+                path = fb_src / f"{nb_name}.ipynb"
+                nb = nbformat.read(path, as_version=4)
+                release_nb = nbformat.read(release_dir / f"{nb_name}.ipynb", as_version=4)
+                redact_hidden(nb, job.get("hidden_lines", []), release_nb)
+                nbformat.write(nb, path)
+        try:
+            result["log"] += run_converter(
+                GenerateFeedback, course_config(cfg, W, autograded_directory="feedback_src"), force=True
+            )
+        except NbgraderFailed as e:
+            result["log"] += e.log
+            result["notes"].append(f"feedback could not be generated: {e}")
+
+    phase("feedback")
 
     # ---------------------------------------------------------------- 6. status
     if tampered:

@@ -1,13 +1,18 @@
 """One training variant in its own process: per-step times, tokens, peak memory, model FLOPs.
 
 ``python -m benchmarks.training VARIANT --steps N --warmup W --batch-size B --examples E`` prints one JSON
-line. Variants: trainer, loop, accelerate, loop_max_length (pairs padded to 128 tokens, above the longest
-MRPC pair), loop_max_length_model (padded to the tokenizer's maximum, what ``padding="max_length"`` without
-``max_length`` does: 512 tokens), loop_bf16 (the loop under ``torch.autocast`` with bfloat16: on a CPU
-with AMX or AVX512-BF16 the matrix multiplies run in bf16) and trainer_group_by_length. Every variant
-trains the same model on the same MRPC examples, in the same order (no shuffling, so every variant sees the
-same batches) with the same batch size; only the training machinery, the padding, the precision or
-(group_by_length) the order differs.
+line. Variants:
+
+* trainer; loop (notebook 4's loop, fused AdamW like the Trainer's default); loop_foreach (the course's plain
+  ``AdamW(model.parameters())``); accelerate (notebook 4's Accelerate loop);
+* loop_max_length (pairs padded to 128 tokens, above the longest MRPC pair) and loop_max_length_model
+  (padded to the tokenizer's maximum, what ``padding="max_length"`` without ``max_length`` does: 512);
+* loop_bf16 (under ``torch.autocast`` with bfloat16: on a CPU with AMX or AVX512-BF16 the matrix
+  multiplies run in bf16) and trainer_group_by_length.
+
+Every variant trains the same model on the same MRPC examples in the same order (no shuffling: every
+variant sees the same batches) with the same batch size; only the training machinery, the padding, the
+precision or (group_by_length) the order differs.
 """
 
 from __future__ import annotations
@@ -19,8 +24,8 @@ import statistics
 import sys
 import time
 
-VARIANTS = ("trainer", "loop", "accelerate", "loop_max_length", "loop_max_length_model", "loop_bf16",
-            "trainer_group_by_length")
+VARIANTS = ("trainer", "loop", "loop_foreach", "accelerate", "loop_max_length", "loop_max_length_model",
+            "loop_bf16", "trainer_group_by_length")
 MAX_LENGTH = 128  # MRPC pairs are at most ~100 tokens for this vocabulary
 
 
@@ -34,13 +39,14 @@ def model_flops(config, batch_tokens: int, seq_len: int, batch_size: int) -> flo
 
 def prepare(examples: int, max_length: int | None):
     """MRPC train pairs tokenized with truncation; padded to ``max_length`` when given (0: the tokenizer's max)."""
+    from datasets import load_dataset
     from transformers import AutoTokenizer
 
     import course
 
-    run = course.start(profile="smoke", quiet=True)
+    run = course.start(profile="smoke", quiet=True)  # the default checkpoint and the data source only
     tokenizer = AutoTokenizer.from_pretrained(run.checkpoint)
-    raw = course.data.load_mrpc(run)["train"]
+    raw = load_dataset(run.dataset("nyu-mll/glue"), "mrpc")["train"]  # the whole split, not the smoke slice
     raw = raw.select(range(min(examples, len(raw))))
     kwargs = {} if max_length is None else {"padding": "max_length", "max_length": max_length or None}
     tokenized = raw.map(lambda b: tokenizer(b["sentence1"], b["sentence2"], truncation=True, **kwargs),
@@ -74,12 +80,9 @@ def run_trainer(args, timer, group_by_length=False):
     run, tokenizer, data = prepare(args.examples, max_length=None)
     model = AutoModelForSequenceClassification.from_pretrained(run.checkpoint, num_labels=2)
     collator = DataCollatorWithPadding(tokenizer=tokenizer)
-    shapes = []
-
-    def collate(features):
-        batch = collator(features)
-        shapes.append(batch["input_ids"])
-        return batch
+    shapes = []  # the input_ids of every forward pass: the batch each step really trained on (the
+    # Trainer's data loader runs one batch ahead, so what the collator saw last is the next step's batch)
+    model.register_forward_pre_hook(lambda module, args, kwargs: shapes.append(kwargs["input_ids"]), with_kwargs=True)
 
     class Timing(TrainerCallback):
         def on_step_begin(self, *a, **k):
@@ -93,12 +96,12 @@ def run_trainer(args, timer, group_by_length=False):
                               save_strategy="no", logging_strategy="no", disable_tqdm=True, seed=42,
                               train_sampling_strategy="group_by_length" if group_by_length else "sequential",
                               dataloader_num_workers=0)
-    Trainer(model, targs, train_dataset=data, data_collator=collate, processing_class=tokenizer,
+    Trainer(model, targs, train_dataset=data, data_collator=collator, processing_class=tokenizer,
             callbacks=[Timing()]).train()
     return model.config
 
 
-def run_loop(args, timer, max_length=None, accelerate=False, bf16=False):
+def run_loop(args, timer, max_length=None, accelerate=False, bf16=False, fused=True):
     import torch
     from torch.optim import AdamW
     from torch.utils.data import DataLoader
@@ -109,7 +112,7 @@ def run_loop(args, timer, max_length=None, accelerate=False, bf16=False):
     loader = DataLoader(data, shuffle=False, batch_size=args.batch_size,
                         collate_fn=DataCollatorWithPadding(tokenizer=tokenizer))
     model = AutoModelForSequenceClassification.from_pretrained(run.checkpoint, num_labels=2)
-    optimizer = AdamW(model.parameters(), lr=5e-5)
+    optimizer = AdamW(model.parameters(), lr=5e-5, fused=fused)
     total = args.steps + args.warmup
     if accelerate:
         from accelerate import Accelerator
@@ -155,7 +158,7 @@ def main(argv=None) -> int:
     else:
         padding = {"loop_max_length": MAX_LENGTH, "loop_max_length_model": 0}.get(args.variant)
         config = run_loop(args, timer, max_length=padding, accelerate=args.variant == "accelerate",
-                          bf16=args.variant == "loop_bf16")
+                          bf16=args.variant == "loop_bf16", fused=args.variant != "loop_foreach")
     times, shapes = timer.times[args.warmup:], timer.shapes[args.warmup:]
     padded = sum(b * s for (b, s), _ in shapes)
     real = sum(r for _, r in shapes)

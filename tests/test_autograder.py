@@ -580,6 +580,21 @@ def test_changed_assignment_is_refused_not_mixed(tmp_path):
     assert snapshot(out / "gradebook.db") == snapshot(tmp_path / "before.db")
 
 
+@pytest.mark.slow
+def test_no_feedback_grades_only(tmp_path):
+    from autograder.grade import grade
+
+    subs = tmp_path / "subs"
+    sol = make_submission(TOY, baseline_entries(TOY, TOY_ASSIGNMENT)[0])
+    cat_mod.write_nbgrader_layout(subs, "ann", TOY_ASSIGNMENT, sol)
+    course = copy_course(tmp_path / "c")
+    run = grade(subs, tmp_path / "out", course_root=course, protect=[], progress=False, feedback=False)
+    o = run.outcome("ann", TOY_ASSIGNMENT)
+    assert o["status"] == "ok" and "feedback" in o["phases"] and o["phases"]["autograde"] > 0
+    assert (tmp_path / "out" / "autograded" / "ann" / TOY_ASSIGNMENT).is_dir()
+    assert not (tmp_path / "out" / "feedback").exists()
+
+
 # =============================================================================== sharding a class
 @pytest.mark.slow
 def test_sharded_grading_merges_to_the_same_gradebook(tmp_path):

@@ -18,8 +18,8 @@ def test_quick_benchmark_writes_results(tmp_path, mirror_dir):
     assert result.returncode == 0, result.stderr[-3000:]
     data = json.loads((tmp_path / "results.json").read_text())
     assert data["matmul"]["flops_per_s"] > 0
-    variants = {"trainer", "loop", "accelerate", "loop_max_length", "loop_max_length_model", "loop_bf16",
-                "trainer_group_by_length"}
+    variants = {"trainer", "loop", "loop_foreach", "accelerate", "loop_max_length", "loop_max_length_model",
+                "loop_bf16", "trainer_group_by_length"}
     assert set(data["training"]) == variants
     for r in data["training"].values():
         for key in ("examples_per_s", "tokens_per_s", "padding_share", "peak_rss_mb", "flops_per_s"):

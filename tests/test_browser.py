@@ -28,6 +28,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -173,7 +174,12 @@ def wait_kernels_idle(base: str, token: str, timeout: float) -> list[dict]:
     deadline = time.monotonic() + timeout
     kernels: list[dict] = []
     while time.monotonic() < deadline:
-        kernels = api(base, token, "/api/kernels")
+        try:
+            kernels = api(base, token, "/api/kernels")
+        except urllib.error.HTTPError as e:  # a 500 while the previous notebook's kernel is shutting down
+            if e.code < 500:
+                raise
+            kernels = [{"execution_state": f"HTTP {e.code} from /api/kernels"}]
         if kernels and all(k["execution_state"] == "idle" for k in kernels):
             return kernels
         time.sleep(0.5)
