@@ -6,7 +6,7 @@ Design (see README.md, "Parallel grading"):
    assignment);
 2. each assignment is built once with ``generate_assignment`` into a template gradebook, kept in
    memory;
-3. every job runs in its own process (``python -m autograder.worker``, a new session) in its own
+3. every job runs in its own process (:data:`WORKER_COMMAND`, a new session) in its own
    temporary course directory with its own copy of the template gradebook: jobs share no file, so they
    can run ``jobs`` at a time, and a crash, a hang (wall-clock ``job_timeout``, whole process tree
    killed) or a hostile notebook only affects its own job;
@@ -189,9 +189,9 @@ class _Live:
 _LIVE_WORKERS = _Live()
 
 
-# ``python -m autograder.worker``, with one second less start-up: jsonschema imports the optional
-# rfc3987_syntax when it is installed (jupyter-events asks for it) and that module builds a grammar at import
-# time, 0.9 of the 1.9 s it takes to import nbgrader here. Nothing the worker validates uses IRI formats.
+# How a grading worker starts: ``autograder.worker.main()`` with the optional ``rfc3987_syntax`` blocked.
+# jsonschema imports it when it is installed (jupyter-events asks for it) and it builds a grammar at import
+# time: 0.9 of the 1.9 s it takes to import nbgrader here. Nothing the worker validates uses IRI formats.
 WORKER_COMMAND = [
     sys.executable,
     "-c",

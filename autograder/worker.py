@@ -1,6 +1,6 @@
 """Grades ONE (student, assignment) in its own throw-away course directory.
 
-Run by :func:`autograder.grade.grade` as ``python -m autograder.worker`` with the job description as
+Run by :func:`autograder.grade.grade` (``autograder.grade.WORKER_COMMAND``) with the job description as
 JSON on stdin (not in a file: the student's kernel runs inside the work directory), in a new session so
 that the parent can kill it and everything it started.  Writes ``<workdir>/result.json``.
 
@@ -43,16 +43,46 @@ def _first_error(cell) -> str | None:
     return None
 
 
+def _write_feedback(job, cfg, W: Path, graded_dir: Path, release_dir: Path, valid: list, result: dict) -> None:
+    """nbgrader's feedback HTML from a copy of the graded notebooks, hidden tests removed when asked."""
+    import nbformat
+    from nbgrader.converters import GenerateFeedback
+
+    from .nbgrader_run import NbgraderFailed, course_config, run_converter
+    from .repair import redact_hidden
+
+    s, a = job["student"], job["assignment"]
+    fb_src = W / "feedback_src" / s / a
+    shutil.copytree(graded_dir, fb_src)
+    for p in fb_src.rglob("*"):
+        if p.is_file():
+            os.chmod(p, 0o644)
+    if job.get("hide_hidden_tests"):
+        for nb_name in valid:
+            path = fb_src / f"{nb_name}.ipynb"
+            nb = nbformat.read(path, as_version=4)
+            release_nb = nbformat.read(release_dir / f"{nb_name}.ipynb", as_version=4)
+            redact_hidden(nb, job.get("hidden_lines", []), release_nb)
+            nbformat.write(nb, path)
+    try:
+        result["log"] += run_converter(
+            GenerateFeedback, course_config(cfg, W, autograded_directory="feedback_src"), force=True
+        )
+    except NbgraderFailed as e:
+        result["log"] += e.log
+        result["notes"].append(f"feedback could not be generated: {e}")
+
+
 def run(job: dict) -> dict:
     import nbformat
     from nbgrader.api import Gradebook
-    from nbgrader.converters import Autograde, GenerateFeedback
+    from nbgrader.converters import Autograde
     from nbgrader.utils import parse_utc
 
     from .config import load_course_config
     from .execute import GONE_ENAME, autograde_preprocessors
     from .nbgrader_run import NbgraderFailed, course_config, run_converter
-    from .repair import InvalidNotebook, parse, redact_hidden, repair
+    from .repair import InvalidNotebook, parse, repair
 
     t0 = time.monotonic()
     W = Path(job["workdir"])
@@ -204,25 +234,7 @@ def run(job: dict) -> dict:
 
     # ---------------------------------------------------------------- 5. feedback (optionally redacted)
     if job.get("feedback", True):
-        fb_src = W / "feedback_src" / s / a
-        shutil.copytree(graded_dir, fb_src)
-        for p in fb_src.rglob("*"):
-            if p.is_file():
-                os.chmod(p, 0o644)
-        if job.get("hide_hidden_tests"):
-            for nb_name in valid:
-                path = fb_src / f"{nb_name}.ipynb"
-                nb = nbformat.read(path, as_version=4)
-                release_nb = nbformat.read(release_dir / f"{nb_name}.ipynb", as_version=4)
-                redact_hidden(nb, job.get("hidden_lines", []), release_nb)
-                nbformat.write(nb, path)
-        try:
-            result["log"] += run_converter(
-                GenerateFeedback, course_config(cfg, W, autograded_directory="feedback_src"), force=True
-            )
-        except NbgraderFailed as e:
-            result["log"] += e.log
-            result["notes"].append(f"feedback could not be generated: {e}")
+        _write_feedback(job, cfg, W, graded_dir, release_dir, valid, result)
 
     phase("feedback")
 

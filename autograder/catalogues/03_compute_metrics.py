@@ -1,6 +1,18 @@
 """Wrong answers and correct alternatives for 03_compute_metrics (format: autograder/catalogue.py)."""
 # ruff: noqa: C408
 
+# compute_metrics with scikit-learn; the F1 arguments make the entry right or wrong
+_SKLEARN_COMPUTE_METRICS = (
+    "from sklearn.metrics import accuracy_score, f1_score\n"
+    "\n"
+    "\n"
+    "def compute_metrics(eval_preds):\n"
+    "    logits, labels = eval_preds\n"
+    "    predictions = np.argmax(logits, axis=-1)\n"
+    '    return {{"accuracy": float(accuracy_score(labels, predictions)),\n'
+    '            "f1": float(f1_score(labels, predictions{f1_args}))}}\n'
+)
+
 WRONG = [
     # ------------------------------------------------------------------------------------------ compute_metrics
     dict(
@@ -22,31 +34,13 @@ WRONG = [
     dict(
         cell="compute_metrics",
         name="f1_of_class_0",
-        source=(
-            "from sklearn.metrics import accuracy_score, f1_score\n"
-            "\n"
-            "\n"
-            "def compute_metrics(eval_preds):\n"
-            "    logits, labels = eval_preds\n"
-            "    predictions = np.argmax(logits, axis=-1)\n"
-            "    return {\"accuracy\": float(accuracy_score(labels, predictions)),\n"
-            "            \"f1\": float(f1_score(labels, predictions, pos_label=0, zero_division=0))}\n"
-        ),
+        source=_SKLEARN_COMPUTE_METRICS.format(f1_args=", pos_label=0, zero_division=0"),
         why="F1 of the wrong class (MRPC's positive class is 1, equivalent)",
     ),
     dict(
         cell="compute_metrics",
         name="macro_f1",
-        source=(
-            "from sklearn.metrics import accuracy_score, f1_score\n"
-            "\n"
-            "\n"
-            "def compute_metrics(eval_preds):\n"
-            "    logits, labels = eval_preds\n"
-            "    predictions = np.argmax(logits, axis=-1)\n"
-            "    return {\"accuracy\": float(accuracy_score(labels, predictions)),\n"
-            "            \"f1\": float(f1_score(labels, predictions, average=\"macro\", zero_division=0))}\n"
-        ),
+        source=_SKLEARN_COMPUTE_METRICS.format(f1_args=', average="macro", zero_division=0'),
         why="macro F1 (mean over both classes) instead of the F1 of the positive class GLUE reports",
     ),
     dict(
@@ -228,15 +222,7 @@ RIGHT = [
     dict(
         cell="compute_metrics",
         name="sklearn_default_zero_division",
-        source=(
-            "from sklearn.metrics import accuracy_score, f1_score\n"
-            "\n"
-            "\n"
-            "def compute_metrics(eval_preds):\n"
-            "    logits, labels = eval_preds\n"
-            "    predictions = np.argmax(logits, axis=-1)\n"
-            "    return {\"accuracy\": float(accuracy_score(labels, predictions)), \"f1\": float(f1_score(labels, predictions))}\n"
-        ),
+        source=_SKLEARN_COMPUTE_METRICS.format(f1_args=""),
     ),
     dict(
         cell="compute_metrics",
