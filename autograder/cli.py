@@ -47,6 +47,7 @@ def cmd_release(args) -> int:
 
 def cmd_grade(args) -> int:
     from .grade import grade
+    from .sandbox import SandboxUnavailable
     from .shards import parse_shard
 
     root = _root(args)
@@ -63,11 +64,14 @@ def cmd_grade(args) -> int:
             job_timeout=args.job_timeout,
             keep_workdirs=args.keep_workdirs,
             protect=[] if args.no_protect else None,
+            sandbox=args.sandbox,
             shard=parse_shard(args.shard) if args.shard else None,
         )
-    except (ValueError, FileNotFoundError) as e:
+    except (ValueError, FileNotFoundError, SandboxUnavailable) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    if not run.sandboxed:
+        print("WARNING: graded WITHOUT a sandbox (--no-sandbox): submissions could read and change anything you can")
     status = Counter(o["status"] for o in run.outcomes)
     print(
         f"graded {len(run.outcomes)} submission(s) in {run.seconds:.0f} s: "
@@ -148,6 +152,12 @@ def register(subparsers) -> None:
         "--no-protect",
         action="store_true",
         help="do not watch source/, the course packages and site-packages for tampering",
+    )
+    g.add_argument(
+        "--no-sandbox",
+        dest="sandbox",
+        action="store_false",
+        help="run the kernels without the bubblewrap sandbox (trusted notebooks only; the report says so)",
     )
     g.add_argument("--shard", metavar="K/N", help="grade only shard K of N of the class (merge with `course merge`)")
     g.set_defaults(func=cmd_grade)

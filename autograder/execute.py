@@ -198,18 +198,21 @@ class ScrubBeforeExecute(NbGraderPreprocessor):
 
 
 def autograde_preprocessors(scrub: bool = False) -> list:
-    """nbgrader's ``Autograde.autograde_preprocessors`` with Execute replaced by ContainedExecute
-    (and, for throw-away grading directories, ScrubBeforeExecute inserted before it)."""
+    """nbgrader's ``Autograde.autograde_preprocessors`` with Execute replaced by
+    :class:`autograder.judge.JudgedExecute` (and, for throw-away grading directories, ScrubBeforeExecute
+    inserted before it)."""
     from nbgrader.converters import Autograde
+
+    from .judge import JudgedExecute
 
     result = []
     for pp in Autograde.class_traits()["autograde_preprocessors"].default():
         if pp is Execute:
             if scrub:
                 result.append(ScrubBeforeExecute)
-            result.append(ContainedExecute)
+            result.append(JudgedExecute)
         else:
             result.append(pp)
-    if ContainedExecute not in result:  # pragma: no cover - nbgrader changed its pipeline
+    if JudgedExecute not in result:  # pragma: no cover - nbgrader changed its pipeline
         raise RuntimeError("nbgrader's autograde pipeline has no Execute step; update autograder.execute")
     return result

@@ -78,6 +78,7 @@ class GradingRun:
     seconds: float
     jobs: int
     files: dict[str, Path] = field(default_factory=dict)
+    sandboxed: bool = True
 
     @property
     def gradebook(self) -> Path:
@@ -265,6 +266,7 @@ def run_job(job: Job, tpl: Template, settings: dict, scratch: Path) -> tuple[dic
         "hide_hidden_tests": settings["hide_hidden_tests"],
         "feedback": settings["feedback"],
         "hidden_lines": tpl.hidden_lines,
+        "sandbox": settings.get("sandbox", False),
     }
     log_path = private / "worker.log"
     with open(log_path, "wb") as log:
@@ -304,6 +306,8 @@ def run_job(job: Job, tpl: Template, settings: dict, scratch: Path) -> tuple[dic
         tail = log_path.read_text(errors="replace")[-2000:] if log_path.exists() else ""
         result = _fail(job, "error", f"grader process ended without a result (exit code {proc.returncode})", log=tail)
     result.pop("token", None)
+    # the result belongs to the job that was launched, whatever it says
+    result["student"], result["assignment"] = job.student, job.assignment
     result["seconds"] = round(time.monotonic() - t0, 2)
     shutil.rmtree(private, ignore_errors=True)
     return result, workdir
@@ -365,6 +369,7 @@ def grade(
     keep_workdirs: bool = False,
     shard: tuple[int, int] | None = None,
     feedback: bool = True,
+    sandbox: bool = True,
 ) -> GradingRun:
     """Autograde every submission found in ``submissions_dir`` (see :mod:`autograder.collect` for the
     accepted layouts) into ``out_dir`` (default: the course root), ``jobs`` at a time.
@@ -383,6 +388,12 @@ def grade(
     from .protect import Protector, default_protected
 
     t_start = time.monotonic()
+    if sandbox:
+        from .sandbox import SandboxUnavailable, sandbox_problem
+
+        problem = sandbox_problem()
+        if problem:
+            raise SandboxUnavailable(problem + " To grade without a sandbox anyway: course grade --no-sandbox.")
     course_root = Path(course_root).resolve() if course_root else find_course_root()
     out_dir = Path(out_dir).resolve() if out_dir else course_root
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -410,6 +421,7 @@ def grade(
         "job_timeout": int(job_timeout or autograder_setting(cfg, "job_timeout")),
         "max_notebook_bytes": int(autograder_setting(cfg, "max_notebook_bytes")),
         "threads": max(1, (os.cpu_count() or 1) // max(1, int(jobs))),
+        "sandbox": bool(sandbox),
     }
     scratch = Path(tempfile.mkdtemp(prefix="ag-grading-"))
     outcomes: list[dict] = []
@@ -527,7 +539,7 @@ def grade(
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
-    run = GradingRun(out_dir, outcomes, problems, time.monotonic() - t_start, int(jobs))
+    run = GradingRun(out_dir, outcomes, problems, time.monotonic() - t_start, int(jobs), sandboxed=bool(sandbox))
     if report:
         from .report import write_reports
 

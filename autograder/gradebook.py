@@ -123,6 +123,16 @@ def has_submission(gb: Gradebook, assignment: str, student: str) -> bool:
         return False
 
 
+def trusted_auto_score(value, cell_type: str, max_score: float):
+    """A job's automatic score as the class gradebook accepts it: a number clamped to 0..max_score for a test
+    cell; for a written (markdown) answer only "unanswered" (0) or "a person grades it" (None), never points."""
+    if cell_type == "markdown":
+        return 0.0 if value == 0 else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        return 0.0
+    return float(min(max(value, 0.0), float(max_score or 0.0)))
+
+
 def merge_result(gb: Gradebook, d: dict, result: dict, timestamp=None) -> str:
     """Write one job's outcome into the class gradebook.  Returns what was done."""
     assignment, student = result["assignment"], result["student"]
@@ -150,7 +160,7 @@ def merge_result(gb: Gradebook, d: dict, result: dict, timestamp=None) -> str:
             rg = r["grades"].get(g.cell.name)
             if rg is None:
                 continue
-            g.auto_score = rg["auto_score"]
+            g.auto_score = trusted_auto_score(rg.get("auto_score"), g.cell.cell_type, g.max_score)
             g.needs_manual_grade = (g.manual_score is not None) or (g.auto_score is None)
         for c in snb.comments:
             if c.cell.name in r["comments"]:

@@ -222,6 +222,19 @@ def _blocks(source: str, begin: str, end: str) -> list[str]:
     return out
 
 
+def _block_line_numbers(source: str, begin: str, end: str) -> set[int]:
+    """Numbers of the lines of ``source`` inside begin/end blocks, the marker lines included."""
+    out, inside = set(), False
+    for i, line in enumerate(source.splitlines()):
+        if begin in line:
+            inside = True
+        if inside:
+            out.add(i)
+        if end in line:
+            inside = False
+    return out
+
+
 def secret_lines(source_nb) -> tuple[set[str], set[str]]:
     """(hidden-test lines, solution lines) of a source notebook that are specific enough to search
     for: stripped, at least 8 characters, not comments, and not appearing outside the secret blocks."""
@@ -236,8 +249,13 @@ def secret_lines(source_nb) -> tuple[set[str], set[str]]:
             s |= {l.strip() for l in src.splitlines()}  # whole markdown answer is the solution
         hidden |= h
         solution |= s
-        public |= {l.strip() for l in src.splitlines()} - h - s
-    keep = lambda lines: {l for l in lines - public if len(l) >= 8 and not l.startswith("#")}
+        inside = {i for b, e in ((HIDDEN_BEGIN, HIDDEN_END), (SOLUTION_BEGIN, SOLUTION_END),
+                                 (MARK_SCHEME_BEGIN, MARK_SCHEME_END)) for i in _block_line_numbers(src, b, e)}
+        if not (is_solution_cell and cell.cell_type == "markdown" and SOLUTION_BEGIN not in src):
+            public |= {l.strip() for i, l in enumerate(src.splitlines()) if i not in inside}
+    public_text = "\n".join(public)
+    # a secret line that is also part of a public line (an assert message repeated by a judge) is no secret
+    keep = lambda lines: {l for l in lines - public if len(l) >= 8 and not l.startswith("#") and l not in public_text}
     return keep(hidden), keep(solution)
 
 

@@ -13,8 +13,10 @@ is done here, and every change becomes a note in the student's outcome:
 * the cell tagged ``parameters`` is reset to the released version (students cannot switch the grading
   profile), and papermill's ``injected-parameters`` cells are dropped;
 * outputs are cleared;
-* code that tampers with the grading machinery is reported as *suspicious* (the grade is not changed;
-  the notebook is flagged for a human to look at).
+* cell tags and metadata other than nbgrader's are dropped (``skip-execution``, ``raises-exception``...), and
+  the notebook's metadata (kernelspec included) is the release's;
+* code the student wrote that reaches into the grading machinery is reported as *suspicious*
+  (:mod:`autograder.review`; the grade is not changed, the notebook is flagged for a human to look at).
 """
 
 from __future__ import annotations
@@ -26,22 +28,7 @@ import uuid
 
 import nbformat
 
-SUSPICIOUS = [
-    (r"\bos\._exit\b", "os._exit"),
-    (r"\bsys\.exit\b|\bexit\(\)|\bquit\(\)", "exits the interpreter"),
-    (r"\bget_ipython\b", "get_ipython (can rewrite later cells)"),
-    (r"input_transformers|ast_transformers|events\.register", "IPython hooks"),
-    (r"\bsys\.settrace\b|\bsys\.setprofile\b|\bsys\.modules\b", "interpreter internals"),
-    (r"\b__builtins__\b|\bimport builtins\b|\bbuiltins\.", "builtins patching"),
-    (r"\bsubprocess\b|\bos\.system\b|\bos\.popen\b|\bpty\b", "runs other programs"),
-    (r"\bsignal\.", "signal handling"),
-    (r"\bctypes\b", "ctypes"),
-    (r"\bsqlite3\b|gradebook", "reads the gradebook"),
-    (r"\.ipynb\b", "opens notebook files"),
-    (r"\bshutil\.rmtree\b|\bos\.remove\b|\bos\.unlink\b|\bos\.chmod\b", "deletes/changes files"),
-    (r"open\([^)]*['\"][wa]\+?['\"]", "writes files"),
-    (r"\bsite-packages\b|\.pth\b|sitecustomize", "touches the Python installation"),
-]
+from .review import review, summarize
 
 
 class InvalidNotebook(Exception):
@@ -232,20 +219,24 @@ def repair(nb, release_nb) -> tuple[object, list[str], list[str]]:
     if renumbered:
         notes.append(f"{renumbered} duplicated/invalid cell id(s) renumbered")
 
-    # kernelspec comes from the gradebook anyway (nbgrader OverwriteKernelspec)
-    nb.metadata["kernelspec"] = copy.deepcopy(release_nb.metadata.get("kernelspec", nb.metadata.get("kernelspec", {})))
+    # nothing but the instructor's metadata decides how a cell runs: tags such as skip-execution or
+    # raises-exception, papermill or jupyter settings are dropped (the parameters cell keeps its tag)
+    dropped = set()
+    params_source = rel_params[0].source if rel_params else None
+    for cell in nb.cells:
+        keep = {k: v for k, v in cell.metadata.items() if k in ("nbgrader", "editable", "deletable")}
+        tags = set(cell.metadata.get("tags", []))
+        if "parameters" in tags and cell.source == params_source:
+            keep["tags"] = ["parameters"]
+        dropped |= tags - set(keep.get("tags", []))
+        cell.metadata = nbformat.from_dict(keep)
+    if dropped:
+        notes.append("cell tags dropped before grading: " + ", ".join(sorted(dropped)[:10]))
+    nb.metadata = copy.deepcopy(release_nb.metadata)
 
-    # suspicious code in the cells a student may edit
-    for i, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
-            continue
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("locked") and _grade_id(cell) in by_gid:
-            continue  # locked cells are overwritten with the instructor's source
-        where = _grade_id(cell) or f"cell {i}"
-        for pattern, what in SUSPICIOUS:
-            if re.search(pattern, cell.source):
-                suspicious.append(f"{where}: {what}")
+    # what the student wrote that reaches into the grading machinery (reported; the sandbox and the judges
+    # decide the grade)
+    suspicious.extend(summarize(review(nb, release_nb)))
     try:
         nbformat.validate(nb)
     except nbformat.ValidationError as e:

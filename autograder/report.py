@@ -145,6 +145,15 @@ def write_reports(run, course_id: str) -> dict[str, Path]:
     lines = [
         "# Grading report",
         "",
+        *(
+            []
+            if getattr(run, "sandboxed", True)
+            else [
+                "**Graded without a sandbox (`--no-sandbox`): the submissions' code could read and change anything "
+                "the grader's user can, so these grades are only as trustworthy as the students.**",
+                "",
+            ]
+        ),
         (
             f"{len(run.outcomes)} submission(s) of {len({o['student'] for o in run.outcomes})} student(s) "
             f"graded in {run.seconds:.0f} s with {run.jobs} parallel job(s)."

@@ -73,6 +73,31 @@ def _write_feedback(job, cfg, W: Path, graded_dir: Path, release_dir: Path, vali
         result["notes"].append(f"feedback could not be generated: {e}")
 
 
+def sandbox_readonly_paths() -> list[str]:
+    """What a sandboxed kernel may read besides the system and the Python installation: the ``course``
+    package, the data mirror, the checkpoint folder and the Hugging Face hub cache (never the course root)."""
+    import course
+    from course import sources
+
+    paths = [str(Path(course.__file__).resolve().parent)]
+    mirror = sources.data_dir()
+    if mirror is not None:
+        paths.append(str(Path(mirror).resolve()))
+    checkpoint = os.environ.get(sources.CHECKPOINT_ENV)
+    if checkpoint and Path(checkpoint).is_dir():
+        paths.append(str(Path(checkpoint).resolve()))
+    if _hub_cache():
+        paths.append(_hub_cache())
+    return paths
+
+
+def _hub_cache() -> str | None:
+    from huggingface_hub import constants
+
+    path = Path(constants.HF_HUB_CACHE).resolve()
+    return str(path) if path.is_dir() else None
+
+
 def run(job: dict) -> dict:
     import nbformat
     from nbgrader.api import Gradebook
@@ -164,6 +189,13 @@ def run(job: dict) -> dict:
     cfg = course_config(base, W, assignment_id=a, student_id=s)
     cfg.Autograde.autograde_preprocessors = autograde_preprocessors(scrub=True)
     cfg.ScrubBeforeExecute.enabled = True
+    cfg.JudgedExecute.helper_dir = str(src_dir)  # judges import helpers from here, never from the kernel's folder
+    if job.get("sandbox"):
+        cfg.JudgedExecute.sandbox = True
+        cfg.SandboxedKernelManager.readonly_paths = sandbox_readonly_paths()
+        hub_cache = _hub_cache()
+        if hub_cache:  # checkpoints downloaded before grading stay usable, read-only
+            cfg.SandboxedKernelManager.extra_env = {"HF_HUB_CACHE": hub_cache}
     cfg.OverwriteCells.add_missing_cells = False  # done by repair(), which handles every layout
     for dotted, value in (job.get("overrides") or {}).items():
         section, trait = dotted.rsplit(".", 1)

@@ -1,0 +1,212 @@
+"""Verdicts decided outside the student's kernel.
+
+nbgrader scores a test cell by looking at what the kernel sent back: no error output means full marks. The
+kernel runs the student's code, so it can send back anything (an input transformer that rewrites the tests, a
+custom exception handler, ``__eq__`` that is always true...). :class:`JudgedExecute` therefore runs each graded
+test cell in two parts:
+
+1. the **visible** part (what students see) runs in the kernel, as before; if it raises, the test fails;
+2. the **hidden** part (between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``) is the *judge*: it runs
+   here, in the grader's process, with fresh trusted objects (``run``, the data, the tokenizer it loads itself)
+   and :data:`course.grading.student`, which asks the kernel questions and receives plain data only
+   (:mod:`course.grading`).
+
+The test cell's outputs are then replaced by the verdict: nothing the kernel printed can give points (nbgrader's
+partial credit from an ``execute_result`` included). A test cell without a hidden part has no judge and scores 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+import tempfile
+from pathlib import Path
+
+from nbformat.v4 import new_code_cell, new_output
+from traitlets import Bool, Unicode
+
+from course import grading
+
+from .execute import GONE_ENAME, ContainedExecute
+
+BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+VERDICT_ENAME = "TestFailed"
+MAX_TENSOR_FILE = 2 * 1024**3
+
+
+def split_hidden(source: str) -> tuple[str, str]:
+    """(visible part, hidden part) of a test cell's source."""
+    visible, hidden, inside = [], [], False
+    for line in source.splitlines(keepends=True):
+        if line.strip() == BEGIN:
+            inside = True
+        elif line.strip() == END:
+            inside = False
+        else:
+            (hidden if inside else visible).append(line)
+    return "".join(visible), "".join(hidden)
+
+
+def is_test_cell(cell) -> bool:
+    meta = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def first_line(text: str, limit: int = 300) -> str:
+    lines = [line for line in str(text).strip().splitlines() if line.strip()]
+    return lines[0][:limit] if lines else ""
+
+
+class RemoteBackend:
+    """``course.grading.student`` in the judge: each question is one request executed in the kernel."""
+
+    def __init__(self, executor: JudgedExecute):
+        self.executor = executor
+
+    def _ask(self, op: str, code: str, inputs: dict | None = None, **extra):
+        request = {"op": op, "code": code, "inputs": {k: grading.to_plain(v) for k, v in (inputs or {}).items()}}
+        request.update(extra)
+        cell = self.executor.run_probe(
+            f"import course.grading as _course_grading\n_course_grading._probe({json.dumps(request)!r})\n"
+        )
+        gone = [o for o in cell.outputs if o.get("output_type") == "error" and o.get("ename") in
+                (GONE_ENAME, "CellTimeoutError")]
+        if gone:
+            raise grading.StudentError(f"`{code}` did not finish: {first_line(gone[0].get('evalue', ''))}")
+        replies = [o["data"][grading.MIME] for o in cell.outputs
+                   if o.get("output_type") == "display_data" and grading.MIME in o.get("data", {})]
+        if len(replies) != 1 or not isinstance(replies[0], dict):
+            raise grading.StudentError(f"`{code}` gave no answer (the kernel answered {len(replies)} times)")
+        reply = replies[0]
+        if reply.get("ok") is not True:
+            ename, evalue = str(reply.get("ename", "Error"))[:60], first_line(reply.get("evalue", ""))
+            raise grading.StudentError(f"`{code}` raised {ename}" + (f": {evalue}" if evalue else ""), ename, evalue)
+        return grading.from_plain(reply.get("value"))
+
+    def value(self, expr: str, inputs: dict):
+        return self._ask("value", expr, inputs)
+
+    def run(self, code: str, inputs: dict) -> None:
+        self._ask("run", code, inputs)
+
+    def tensors(self, expr: str) -> dict:
+        from safetensors.torch import load_file
+
+        path = Path(self.executor.kernel_cwd) / f".judge-{secrets.token_hex(8)}.safetensors"
+        try:
+            self._ask("tensors", expr, path=str(path))
+            if not path.is_file() or path.is_symlink() or path.stat().st_size > MAX_TENSOR_FILE:
+                raise grading.StudentError(f"`{expr}` gave no tensors")
+            try:
+                return load_file(str(path))
+            except Exception as e:  # noqa: BLE001 - a malformed file is the student's answer
+                raise grading.StudentError(f"`{expr}` gave unreadable tensors ({type(e).__name__})") from None
+        finally:
+            path.unlink(missing_ok=True)
+
+
+class JudgedExecute(ContainedExecute):
+    """:class:`ContainedExecute` whose test cells are scored by their judges (see the module docstring)."""
+
+    sandbox = Bool(
+        False, help="Start the kernel in a bubblewrap sandbox (autograder.sandbox.SandboxedKernelManager)."
+    ).tag(config=True)
+
+    helper_dir = Unicode(
+        "", help="A trusted folder holding the assignment's helper files (importable by judges); never the "
+        "kernel's folder, which the student's code can write."
+    ).tag(config=True)
+
+    def __init__(self, **kwargs):
+        config = kwargs.get("config")
+        if config is not None and config.JudgedExecute.get("sandbox", False):
+            from .sandbox import SandboxedKernelManager
+
+            kwargs["kernel_manager_class"] = SandboxedKernelManager  # nbgrader's Execute would pass its own
+        super().__init__(**kwargs)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self.kernel_cwd = (resources or {}).get("metadata", {}).get("path") or os.getcwd()
+        self._judge_run = None
+        self._judge_outputs = tempfile.TemporaryDirectory(prefix="judge-")
+        try:
+            return super().preprocess(nb, resources, km=km)
+        finally:
+            self._judge_outputs.cleanup()
+
+    def run_probe(self, source: str):
+        """Execute one question in the kernel as a cell of its own; returns that cell with its outputs."""
+        cell = new_code_cell(source)
+        self.nb.cells.append(cell)
+        index = len(self.nb.cells) - 1
+        try:
+            cell, _ = ContainedExecute.preprocess_cell(self, cell, self.resources, index)
+        finally:
+            del self.nb.cells[index:]
+        return cell
+
+    def trusted_run(self):
+        """The judge's own ``run`` (profile, checkpoint, data), made here and never by the kernel."""
+        if self._judge_run is None:
+            import course
+
+            self._judge_run = course.start(quiet=True, output_dir=self._judge_outputs.name)
+        return self._judge_run
+
+    def preprocess_cell(self, cell, resources, index):
+        if not is_test_cell(cell):
+            return super().preprocess_cell(cell, resources, index)
+        full = cell.source
+        visible, hidden = split_hidden(full)
+        cell.source = visible
+        try:
+            cell, resources = super().preprocess_cell(cell, resources, index)
+        finally:
+            cell.source = full
+        kernel_outputs = list(cell.get("outputs", []))
+        reason = self._kernel_failure(kernel_outputs)
+        if reason is None:
+            reason = self.judge(cell, hidden)
+        kept = [o for o in kernel_outputs if o.get("output_type") in ("stream", "display_data")
+                and o.get("name") != "stderr" and grading.MIME not in o.get("data", {})]
+        if reason is not None:
+            kept.append(
+                new_output("error", ename=VERDICT_ENAME, evalue=reason, traceback=[f"{VERDICT_ENAME}: {reason}"])
+            )
+        cell.outputs = kept
+        return cell, self.resources
+
+    @staticmethod
+    def _kernel_failure(outputs) -> str | None:
+        for out in outputs:
+            if out.get("output_type") == "error":
+                ename, evalue = str(out.get("ename", "Error"))[:60], first_line(out.get("evalue", ""), 200)
+                if ename in (GONE_ENAME, "CellTimeoutError"):
+                    return evalue or ename
+                return f"the visible test failed: {ename}" + (f": {evalue}" if evalue else "")
+        return None
+
+    def judge(self, cell, hidden: str) -> str | None:
+        """Run the hidden part here; None when it passed, else the reason."""
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id", "?")
+        if not hidden.strip():
+            return "this test has no hidden part to decide it (an instructor error): scored 0"
+        namespace = {"__name__": "__judge__", "run": self.trusted_run(), "student": grading.student}
+        previous = grading.use_backend(RemoteBackend(self))
+        added = self.helper_dir and self.helper_dir not in sys.path
+        if added:
+            sys.path.insert(0, self.helper_dir)
+        try:
+            exec(compile(hidden, f"<hidden tests of {gid}>", "exec"), namespace)  # noqa: S102 - instructor code
+        except AssertionError as e:
+            return first_line(e) or "a hidden check failed"
+        except Exception as e:  # noqa: BLE001 - e.g. comparing an answer of the wrong type
+            detail = first_line(e)
+            return f"checking the answer raised {type(e).__name__}" + (f": {detail}" if detail else "")
+        finally:
+            grading.use_backend(previous)
+            if added:
+                sys.path.remove(self.helper_dir)
+        return None

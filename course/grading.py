@@ -1,0 +1,331 @@
+"""What hidden tests use to look at a student's work: ``student.value(...)``, ``student.run(...)``.
+
+A hidden test (the part of a test cell between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``) is a
+*judge*: it asks the student's namespace for plain data and decides with its own, trusted objects::
+
+    from course.grading import student
+
+    got = student.value("compute_metrics((logits, labels))", logits=my_logits, labels=my_labels)
+    assert abs(got["accuracy"] - accuracy_score(my_labels, my_logits.argmax(-1))) < 1e-9, "..."
+
+When a notebook simply runs (JupyterLab, ``course run``), ``student`` looks into the notebook's own namespace.
+When the autograder grades a submission, the judge runs in the grader's process, outside the sandboxed kernel,
+and ``student`` sends each question to the kernel and gets back *data only*: numbers, strings, lists, dicts,
+tuples and arrays of a checked dtype, decoded here into fresh built-in objects. A student's object never reaches
+the judge, so no ``__eq__`` trick, patched helper or rewritten test can make a check pass; the kernel can only
+answer the questions, and to answer them right it has to compute the right values.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import math
+import sys
+from dataclasses import dataclass
+
+MIME = "application/vnd.course.probe+json"
+MAX_DEPTH = 32
+_DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+           "float16", "float32", "float64"}
+
+
+class StudentError(AssertionError):
+    """The student's code raised, or answered with something that is not plain data."""
+
+    def __init__(self, message: str, ename: str = "", evalue: str = ""):
+        super().__init__(message)
+        self.ename, self.evalue = ename, evalue
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """Stands for a value that is not plain data (a model, a Trainer, a function): its type and a short repr."""
+
+    type_name: str
+    text: str
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name}: {self.text}>"
+
+
+# --------------------------------------------------------------------------------------------- encoding
+def to_plain(obj, depth: int = 0):
+    """Encode ``obj`` as JSON-able data (runs where the student's objects live)."""
+    if depth > MAX_DEPTH:
+        raise ValueError("value nested too deeply")
+    t = type(obj)
+    if obj is None or t in (bool, str):
+        return obj
+    if t is int:
+        return obj if abs(obj) < 2**53 else {"__int__": str(obj)}
+    if t is float:
+        return obj if math.isfinite(obj) else {"__float__": repr(obj)}
+    if t is tuple:
+        return {"__tuple__": [to_plain(x, depth + 1) for x in obj]}
+    if t is list:
+        return [to_plain(x, depth + 1) for x in obj]
+    if t in (set, frozenset):
+        return {"__set__": [to_plain(x, depth + 1) for x in obj]}
+    array = _as_array(obj)
+    if array is not None:
+        return array
+    if isinstance(obj, dict) or (hasattr(obj, "keys") and hasattr(obj, "__getitem__") and not isinstance(obj, type)):
+        items = [(k, obj[k]) for k in list(obj.keys())]
+        if all(type(k) is str and not k.startswith("__") for k, _ in items):
+            return {k: to_plain(v, depth + 1) for k, v in items}
+        return {"__dict__": [[to_plain(k, depth + 1), to_plain(v, depth + 1)] for k, v in items]}
+    if isinstance(obj, (list, tuple)):  # subclasses (NamedTuple, ...) as their plain counterpart
+        return to_plain(list(obj) if isinstance(obj, list) else tuple(obj), depth)
+    return {"__opaque__": [t.__module__ + "." + t.__qualname__, repr(obj)[:200]]}
+
+
+def _as_array(obj):
+    """numpy arrays and scalars, torch tensors (as numpy), or None."""
+    module = type(obj).__module__.split(".")[0]
+    if module == "torch":
+        import torch
+
+        if isinstance(obj, torch.Tensor):
+            tensor = obj.detach().cpu()
+            if tensor.dtype == torch.bfloat16:
+                tensor = tensor.float()
+            return dict(_encode_ndarray(tensor.numpy()), torch=True)
+        return None
+    if module != "numpy":
+        return None
+    import numpy as np
+
+    if isinstance(obj, np.ndarray):
+        return _encode_ndarray(obj)
+    if isinstance(obj, np.generic) and obj.dtype.name in _DTYPES:
+        return {"__np__": obj.dtype.name, "v": obj.item() if math.isfinite(float(obj)) else repr(obj.item())}
+    return None
+
+
+def _encode_ndarray(a) -> dict:
+    import numpy as np
+
+    if a.dtype.name not in _DTYPES:
+        raise ValueError(f"arrays of dtype {a.dtype} cannot be compared")
+    return {"__nd__": a.dtype.name, "shape": list(a.shape),
+            "b64": base64.b64encode(np.ascontiguousarray(a).tobytes()).decode()}
+
+
+def from_plain(data, depth: int = 0):
+    """Decode what :func:`to_plain` produced into fresh built-in objects (runs in the judge: trusts nothing)."""
+    if depth > MAX_DEPTH:
+        raise StudentError("the answer is nested too deeply")
+    t = type(data)
+    if data is None or t in (bool, int, float, str):
+        return data
+    if t is list:
+        return [from_plain(x, depth + 1) for x in data]
+    if t is not dict:
+        raise StudentError(f"the answer holds a {t.__name__}, which is not plain data")
+    if "__tuple__" in data:
+        return tuple(from_plain(x, depth + 1) for x in _list(data["__tuple__"]))
+    if "__set__" in data:
+        return set(_hashable(from_plain(x, depth + 1)) for x in _list(data["__set__"]))
+    if "__dict__" in data:
+        out = {}
+        for pair in _list(data["__dict__"]):
+            if type(pair) is not list or len(pair) != 2:
+                raise StudentError("malformed mapping in the answer")
+            out[_hashable(from_plain(pair[0], depth + 1))] = from_plain(pair[1], depth + 1)
+        return out
+    if "__nd__" in data:
+        return _decode_ndarray(data)
+    if "__np__" in data:
+        import numpy as np
+
+        dtype, value = data["__np__"], data.get("v")
+        if dtype not in _DTYPES or type(value) not in (bool, int, float, str):
+            raise StudentError("malformed numpy scalar in the answer")
+        return np.dtype(dtype).type(float(value) if type(value) is str else value)
+    if "__int__" in data:
+        return int(_str(data["__int__"]))
+    if "__float__" in data:
+        return float(_str(data["__float__"]))
+    if "__opaque__" in data:
+        pair = _list(data["__opaque__"])
+        return Opaque(_str(pair[0])[:200], _str(pair[1])[:200]) if len(pair) == 2 else Opaque("?", "?")
+    return {_str(k): from_plain(v, depth + 1) for k, v in data.items()}
+
+
+def _decode_ndarray(data: dict):
+    import numpy as np
+
+    dtype, shape, raw = data.get("__nd__"), data.get("shape"), data.get("b64")
+    if dtype not in _DTYPES or type(shape) is not list or not all(type(n) is int and n >= 0 for n in shape):
+        raise StudentError("malformed array in the answer")
+    try:
+        buf = base64.b64decode(_str(raw), validate=True)
+        array = np.frombuffer(buf, dtype=np.dtype(dtype)).reshape(shape).copy()
+    except (ValueError, TypeError) as e:
+        raise StudentError(f"malformed array in the answer ({e})") from None
+    if data.get("torch") is True:
+        import torch
+
+        return torch.from_numpy(array)
+    return array
+
+
+def _list(x) -> list:
+    if type(x) is not list:
+        raise StudentError("malformed answer")
+    return x
+
+
+def _str(x) -> str:
+    if type(x) is not str:
+        raise StudentError("malformed answer")
+    return x
+
+
+def _hashable(x):
+    try:
+        hash(x)
+    except TypeError:
+        raise StudentError("unhashable value in a set or mapping key") from None
+    return x
+
+
+def roundtrip(value):
+    """What a judge receives for ``value``: encoded, sent as JSON, decoded."""
+    return from_plain(json.loads(json.dumps(to_plain(value))))
+
+
+# --------------------------------------------------------------------------------------------- backends
+def _user_namespace() -> dict:
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:  # pragma: no cover - the course always has IPython
+        shell = None
+    return shell.user_ns if shell is not None else sys.modules["__main__"].__dict__
+
+
+def _describe(expr: str, e: BaseException) -> StudentError:
+    text = str(e).strip().splitlines()[0][:300] if str(e).strip() else ""
+    return StudentError(f"`{expr}` raised {type(e).__name__}" + (f": {text}" if text else ""),
+                        type(e).__name__, text)
+
+
+class LocalBackend:
+    """The notebook's own namespace (a notebook that simply runs; the same data round trip as grading)."""
+
+    def value(self, expr: str, inputs: dict):
+        ns = dict(_user_namespace())
+        ns.update({k: roundtrip(v) for k, v in inputs.items()})
+        try:
+            result = eval(expr, ns)  # noqa: S307 - the notebook's own code, in its own kernel
+        except Exception as e:  # noqa: BLE001 - becomes the test's reason
+            raise _describe(expr, e) from None
+        try:
+            return roundtrip(result)
+        except ValueError as e:
+            raise StudentError(f"`{expr}` gave a value that cannot be checked: {e}") from None
+
+    def run(self, code: str, inputs: dict) -> None:
+        ns = _user_namespace()
+        ns.update({k: roundtrip(v) for k, v in inputs.items()})
+        try:
+            exec(code, ns)  # noqa: S102
+        except Exception as e:  # noqa: BLE001
+            raise _describe(code.strip().splitlines()[-1] if code.strip() else code, e) from None
+
+    def tensors(self, expr: str) -> dict:
+        state = self.value_raw(expr)
+        return {str(k): v.detach().cpu().clone() for k, v in state.items()}
+
+    def value_raw(self, expr: str):
+        try:
+            return eval(expr, dict(_user_namespace()))  # noqa: S307
+        except Exception as e:  # noqa: BLE001
+            raise _describe(expr, e) from None
+
+
+_backend = LocalBackend()
+
+
+def use_backend(backend):
+    """Make ``student`` ask ``backend`` (the grader's remote kernel); returns the previous backend."""
+    global _backend
+    previous, _backend = _backend, backend
+    return previous
+
+
+class Student:
+    """The student's work, as hidden tests see it (see the module docstring)."""
+
+    def value(self, expr: str, /, **inputs):
+        """The value of ``expr`` in the student's namespace, with ``inputs`` bound, as plain data."""
+        return _backend.value(expr, inputs)
+
+    def run(self, code: str, /, **inputs) -> None:
+        """Execute statements in the student's namespace (to build objects that later ``value`` calls use)."""
+        _backend.run(code, inputs)
+
+    def tensors(self, expr: str) -> dict:
+        """A mapping of names to tensors (for example ``model.state_dict()``) as fresh CPU tensors."""
+        return _backend.tensors(expr)
+
+    def defines(self, name: str) -> bool:
+        """Whether the student's namespace has ``name``."""
+        return bool(self.value(f"{name!r} in globals()"))
+
+
+student = Student()
+
+
+# --------------------------------------------------------------------------------------------- references
+@functools.cache
+def reference_tokenizer(checkpoint: str):
+    """A tokenizer loaded here from ``checkpoint`` (never the student's), loaded once per process."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(checkpoint)
+
+
+@functools.cache
+def reference_dataset(path: str, config: str | None = None):
+    """A ``DatasetDict`` loaded here (never the student's), loaded once per process."""
+    from datasets import load_dataset
+
+    return load_dataset(path, config)
+
+
+# --------------------------------------------------------------------------------------------- kernel side
+def _probe(request: str) -> None:
+    """Answer one question of a remote judge (runs in the student's kernel; its answer is not trusted)."""
+    from IPython.display import display
+
+    try:
+        req = json.loads(request)
+        op, code = req["op"], req["code"]
+        inputs = {k: from_plain(v) for k, v in req.get("inputs", {}).items()}
+        ns = _user_namespace()
+        if op == "value":
+            scope = dict(ns)
+            scope.update(inputs)
+            value = to_plain(eval(code, scope))  # noqa: S307
+        elif op == "run":
+            ns.update(inputs)
+            exec(code, ns)  # noqa: S102
+            value = None
+        elif op == "tensors":
+            from safetensors.torch import save_file
+
+            state = eval(code, dict(ns))  # noqa: S307
+            save_file({str(k): v.detach().cpu().contiguous().clone() for k, v in state.items()}, req["path"])
+            value = None
+        else:
+            raise ValueError(f"unknown question {op!r}")
+        reply = {"ok": True, "value": value}
+    except Exception as e:  # noqa: BLE001 - the judge turns this into the test's reason
+        text = str(e).strip().splitlines()[0][:300] if str(e).strip() else ""
+        reply = {"ok": False, "ename": type(e).__name__, "evalue": text}
+    display({MIME: reply}, raw=True)

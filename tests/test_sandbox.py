@@ -1,0 +1,394 @@
+"""The bubblewrap sandbox of grading kernels (autograder/sandbox.py), tested from inside it.
+
+Most tests run ``python -c`` in :func:`run_sandboxed` and check what it could see and do; one executes a
+notebook in a :class:`SandboxedKernelManager` through nbclient, one interrupts a sandboxed kernel, and one
+prints the start-up overhead against a plain kernel.  The whole module is skipped where bwrap cannot run
+(``.ci/run`` installs bubblewrap, so CI runs it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import tempfile
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import nbclient
+import nbformat
+import pytest
+from jupyter_client.manager import KernelManager
+from traitlets.config import Config
+
+from autograder.sandbox import (
+    SandboxedKernelManager,
+    allocate_uid,
+    bwrap_argv,
+    run_sandboxed,
+    sandbox_env,
+    sandbox_problem,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+IS_ROOT = os.geteuid() == 0
+
+pytestmark = pytest.mark.skipif(
+    sandbox_problem() is not None, reason=f"no bubblewrap sandbox here: {sandbox_problem()}"
+)
+
+
+def sandboxed_python(code: str, cwd: Path, **kwargs) -> dict:
+    """Run ``code`` in the sandbox; it reports by assigning to the dict ``out``, which comes back."""
+    script = "import json, os, sys\nout = {}\n" + textwrap.dedent(code) + "\nprint('OUT=' + json.dumps(out))\n"
+    proc = run_sandboxed([sys.executable, "-c", script], cwd=str(cwd), timeout=60, **kwargs)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("OUT=")]
+    assert lines, f"exit {proc.returncode}\nstdout: {proc.stdout}\nstderr: {proc.stderr}"
+    return json.loads(lines[-1][4:])
+
+
+def processes_matching(*, uid: int | None = None, text: str | None = None) -> list[int]:
+    """Host pids running as ``uid`` or with ``text`` in their command line (a /proc scan)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        real_uid = int(next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1])
+        if (uid is not None and real_uid == uid) or (text is not None and text in cmdline):
+            found.append(int(pid))
+    return found
+
+
+def wait_until_gone(**match) -> list[int]:
+    deadline = time.monotonic() + 5
+    while (left := processes_matching(**match)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
+
+@pytest.fixture
+def cwd(tmp_path) -> Path:
+    work = tmp_path / "work"
+    work.mkdir()
+    return work
+
+
+def test_command_line_binds_only_what_is_asked(tmp_path):
+    argv = bwrap_argv(["true"], cwd=str(tmp_path), readonly=[str(REPO / "course"), "/no/such/path"])
+    pairs = {(argv[i], argv[i + 1]) for i in range(len(argv) - 1)}
+    assert ("--ro-bind", str(REPO / "course")) in pairs and ("--bind", str(tmp_path)) in pairs
+    sources = {argv[i + 1] for i, a in enumerate(argv) if a in ("--bind", "--ro-bind")}
+    assert str(REPO) not in sources and str(REPO / "source") not in sources and "/no/such/path" not in sources
+    assert not any(s in ("/", "/root", "/home", "/tmp") for s in sources)
+    for flag in ("--unshare-pid", "--unshare-net", "--die-with-parent", "--new-session", "--clearenv"):
+        assert flag in argv
+
+
+def test_cannot_see_or_signal_host_processes(cwd):
+    out = sandboxed_python(
+        f"""
+        out["pids"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+        try:
+            os.kill({os.getpid()}, 0)
+            out["kill"] = "delivered"
+        except OSError as exc:
+            out["kill"] = type(exc).__name__
+        """,
+        cwd,
+    )
+    assert len(out["pids"]) <= 3 and os.getpid() not in out["pids"], out
+    assert out["kill"] == "ProcessLookupError"
+
+
+def test_cannot_read_unbound_files(tmp_path, cwd, tmp_path_factory):
+    (tmp_path / "source").mkdir()
+    (tmp_path / "source" / "secret.txt").write_text("the answers")
+    other = tmp_path_factory.mktemp("other") / "secret.txt"
+    other.write_text("another grader's data")
+    bound = [sys.base_prefix, sys.prefix]  # /root may hold the Python installation, nothing else of it
+    hidden_root = [f"/root/{n}" for n in os.listdir("/root") if not any(p.startswith(f"/root/{n}") for p in bound)]
+    probes = [
+        str(tmp_path / "source" / "secret.txt"),
+        str(other),
+        str(REPO / "README.md"),
+        str(REPO / "source"),
+        str(REPO / "autograder" / "__init__.py"),
+        *hidden_root,
+        *[f"/home/{n}" for n in os.listdir("/home")],
+    ]
+    out = sandboxed_python(
+        f"""
+        out["visible"] = [p for p in {probes!r} if os.path.lexists(p)]
+        out["next_to_cwd"] = os.listdir({str(tmp_path)!r})
+        try:
+            out["read"] = open({str(tmp_path / "source" / "secret.txt")!r}).read()
+        except OSError as exc:
+            out["read"] = type(exc).__name__
+        """,
+        cwd,
+    )
+    assert out == {"visible": [], "next_to_cwd": ["work"], "read": "FileNotFoundError"}
+
+
+def test_no_network_to_the_host(cwd):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(0.5)
+    port = server.getsockname()[1]
+    try:
+        out = sandboxed_python(
+            f"""
+            import socket
+            try:
+                socket.create_connection(("127.0.0.1", {port}), timeout=3).close()
+                out["connect"] = "connected"
+            except OSError as exc:
+                out["connect"] = type(exc).__name__
+            """,
+            cwd,
+        )
+        assert out["connect"] in ("ConnectionRefusedError", "OSError", "TimeoutError"), out
+        with pytest.raises(TimeoutError):
+            server.accept()
+    finally:
+        server.close()
+
+
+def test_writes_only_to_cwd_and_private_tmp(tmp_path, cwd):
+    data = tmp_path / "data"
+    data.mkdir()
+    marker = f"sandbox-{uuid.uuid4().hex}"
+    targets = [f"{sys.prefix}/x", str(data / "x"), "/etc/x", "/usr/x", "/x", str(REPO / "x")]
+    out = sandboxed_python(
+        f"""
+        out["denied"] = []
+        for path in {targets!r}:
+            try:
+                open(path, "w").write("x")
+            except OSError:
+                out["denied"].append(path)
+        open("result.txt", "w").write("written")
+        open("/tmp/{marker}", "w").write("private")
+        open(os.path.join(os.environ["HOME"], "x"), "w").write("home")
+        out["home"] = os.environ["HOME"]
+        import multiprocessing
+        multiprocessing.Lock()  # a semaphore in the private /dev/shm
+        """,
+        cwd,
+        readonly=[str(data)],
+    )
+    assert out["denied"] == targets
+    assert not (data / "x").exists() and not (REPO / "x").exists()
+    assert (cwd / "result.txt").read_text() == "written"
+    assert not Path(tempfile.gettempdir(), marker).exists() and not Path("/tmp", marker).exists()
+    assert out["home"].startswith("/tmp/")
+    (cwd / "result.txt").unlink()  # what the sandbox wrote, the caller can remove
+
+
+def test_detached_daemon_dies_with_the_sandbox(cwd):
+    mark = f"{time.time() % 1000:.0f}.{uuid.uuid4().int % 10**8}"  # `sleep 123.45678901`: findable by cmdline
+    out = sandboxed_python(
+        f"""
+        import time
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                os.execvp("sleep", ["sleep", "{mark}"])
+            os._exit(0)
+        time.sleep(0.5)
+        cmdlines = [open(f"/proc/{{p}}/cmdline").read() for p in os.listdir("/proc") if p.isdigit()]
+        out["daemon_running"] = any("{mark}" in c for c in cmdlines)
+        """,
+        cwd,
+    )
+    assert out["daemon_running"]
+    assert wait_until_gone(text=mark) == []
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="RLIMIT_NPROC needs a uid of the sandbox's own (grader running as root)")
+def test_fork_bomb_is_bounded(cwd):
+    uid = allocate_uid()
+    out = sandboxed_python(
+        """
+        import time
+        out["forked"] = 0
+        try:
+            for _ in range(2000):
+                if os.fork() == 0:
+                    time.sleep(60)
+                    os._exit(0)
+                out["forked"] += 1
+        except OSError as exc:
+            out["error"] = type(exc).__name__
+        """,
+        cwd,
+        uid=uid,
+        max_processes=50,
+    )
+    assert out.get("error") == "BlockingIOError" and out["forked"] < 50, out
+    assert wait_until_gone(uid=uid) == []
+
+
+def test_memory_bomb_fails(cwd):
+    out = sandboxed_python(
+        """
+        try:
+            block = bytearray(2 * 2**30)
+            out["allocated"] = len(block)
+        except MemoryError:
+            out["allocated"] = "MemoryError"
+        """,
+        cwd,
+        memory_bytes=2**30,
+    )
+    assert out["allocated"] == "MemoryError"
+
+
+def test_file_size_is_limited(cwd):
+    out = sandboxed_python(
+        """
+        try:
+            with open("big.bin", "wb") as f:
+                for _ in range(20):
+                    f.write(b"x" * 10**6)
+            out["written"] = "all"
+        except OSError as exc:
+            out["written"] = exc.errno
+        """,
+        cwd,
+        max_file_bytes=10**7,
+    )
+    assert out["written"] == 27  # EFBIG
+    assert (cwd / "big.bin").stat().st_size <= 10**7
+
+
+def test_environment_is_filtered(cwd):
+    host = {
+        **os.environ,
+        "GITHUB_TOKEN": "t",
+        "HF_TOKEN": "t",
+        "MY_API_KEY": "k",
+        "DB_PASSWORD": "p",
+        "AWS_SECRET_ACCESS_KEY": "s",
+        "PROXY_AUTH": "a",
+        "GOOGLE_APPLICATION_CREDENTIALS": "/root/key.json",
+        "HOME": "/root",
+        "COURSE_PROFILE": "ci",
+        "TOKENIZERS_PARALLELISM": "false",
+        "UNRELATED_SETTING": "x",
+    }
+    out = sandboxed_python(
+        """
+        out["env"] = dict(os.environ)
+        open(os.path.join(os.environ["HOME"], "probe"), "w").write("x")
+        """,
+        cwd,
+        env=host,
+        extra_env={"COURSE_CHECKPOINT": "/ckpt", "COURSE_API_KEY": "k"},
+    )
+    env = out["env"]
+    for name in ("GITHUB_TOKEN", "HF_TOKEN", "MY_API_KEY", "DB_PASSWORD", "AWS_SECRET_ACCESS_KEY", "PROXY_AUTH"):
+        assert name not in env
+    assert "GOOGLE_APPLICATION_CREDENTIALS" not in env and "COURSE_API_KEY" not in env
+    assert "UNRELATED_SETTING" not in env and env["JPY_PARENT_PID"] == "1"
+    assert env["COURSE_PROFILE"] == "ci" and env["TOKENIZERS_PARALLELISM"] == "false"
+    assert env["COURSE_CHECKPOINT"] == "/ckpt"
+    assert env["HOME"] == "/tmp/home" and env["HF_HOME"].startswith("/tmp/home/")
+    assert sandbox_env({"HOME": "/root", "SSH_AUTH_SOCK": "/x"})["HOME"] == "/tmp/home"
+
+
+class RecordingKernelManager(SandboxedKernelManager):
+    """Keeps the managers nbclient creates, to look at them after it has shut them down."""
+
+    made: list[SandboxedKernelManager] = []
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.made.append(self)
+
+
+def test_notebook_runs_in_a_sandboxed_kernel(tmp_path, cwd):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("import course, numpy, torch\nprint(1 + 1)"),
+        nbformat.v4.new_code_cell("import autograder"),
+        nbformat.v4.new_code_cell("import os\nopen('made-by-kernel.txt', 'w').write(str(os.getuid()))"),
+    ]
+    cfg = Config()
+    cfg.SandboxedKernelManager.readonly_paths = [str(REPO / "course")]
+    RecordingKernelManager.made.clear()
+    client = nbclient.NotebookClient(
+        nb,
+        kernel_manager_class=RecordingKernelManager,
+        resources={"metadata": {"path": str(cwd)}},
+        allow_errors=True,
+        timeout=120,
+        config=cfg,
+    )
+    client.execute()
+    assert nb.cells[0].outputs[0]["text"] == "2\n"
+    assert nb.cells[1].outputs[0]["ename"] == "ModuleNotFoundError"
+    (km,) = RecordingKernelManager.made
+    assert km.transport == "ipc" and km.readonly_paths == [str(REPO / "course")]
+    kernel_uid = int((cwd / "made-by-kernel.txt").read_text())
+    if IS_ROOT:
+        assert kernel_uid == km.sandbox_uid != 0
+        assert wait_until_gone(uid=km.sandbox_uid) == []
+    assert wait_until_gone(text=km.connection_file) == []
+    assert not os.path.exists(os.path.dirname(km.connection_file))  # the ipc folder is cleaned up
+    (cwd / "made-by-kernel.txt").unlink()
+
+
+def test_interrupt_reaches_the_kernel(cwd):
+    km = SandboxedKernelManager(kernel_name="python3")
+    km.start_kernel(cwd=str(cwd))
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        msg_id = kc.execute("import time\ntime.sleep(60)")
+        time.sleep(1.5)
+        km.interrupt_kernel()
+        reply = kc.get_shell_msg(timeout=20)
+        assert reply["parent_header"]["msg_id"] == msg_id
+        assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    assert wait_until_gone(text=km.connection_file) == []
+
+
+def _start_run_stop(manager_class, cwd: Path) -> tuple[float, float]:
+    start = time.perf_counter()
+    km = manager_class(kernel_name="python3")
+    km.start_kernel(cwd=str(cwd))
+    kc = km.client()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=60)
+    reply = kc.execute_interactive("1+1", timeout=30)
+    ready = time.perf_counter() - start
+    assert reply["content"]["status"] == "ok"
+    kc.stop_channels()
+    km.shutdown_kernel()
+    return ready, time.perf_counter() - start
+
+
+def test_overhead_is_reported(cwd, capsys):
+    """Start a kernel and run ``1+1``, sandboxed or not, 3 times each; prints the timings (no assertion)."""
+    timings = {
+        name: [_start_run_stop(cls, cwd) for _ in range(3)]
+        for name, cls in (("plain", KernelManager), ("sandboxed", SandboxedKernelManager))
+    }
+    with capsys.disabled():
+        for name, runs in timings.items():
+            ready = ", ".join(f"{r:.2f}" for r, _ in runs)
+            total = ", ".join(f"{t:.2f}" for _, t in runs)
+            print(f"\n{name:>9} kernel: start + 1+1 in {ready} s; with shutdown {total} s", end="")
+        print()
