@@ -170,7 +170,7 @@ def test_find_leaks_detects_markers_hidden_tests_and_outputs(tmp_path):
     course = copy_course(tmp_path / "c")
     nb_path = course / "release" / TOY_ASSIGNMENT / "toy.ipynb"
     nb = nbformat.read(nb_path, as_version=4)
-    nb.cells[5].source += "\nassert add(0.5, 0.25) == 0.75"  # a hidden test
+    nb.cells[5].source += "\nfor (a, b), want in (((1, 2), 3), ((-1, 1), 0), ((0.5, 0.25), 0.75)):"  # a hidden test
     nb.cells[4].source += "\n    ### BEGIN SOLUTION"
     nb.cells[7].outputs = [nbformat.v4.new_output("stream", name="stdout", text="0.5")]
     nb.cells[10].source = nb.cells[10].source.replace(
