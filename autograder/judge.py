@@ -120,12 +120,11 @@ class JudgedExecute(ContainedExecute):
     ).tag(config=True)
 
     def __init__(self, **kwargs):
-        config = kwargs.get("config")
-        if config is not None and config.JudgedExecute.get("sandbox", False):
+        super().__init__(**kwargs)
+        if self.sandbox:  # after __init__: nbgrader's Execute passes its own kernel_manager_class
             from .sandbox import SandboxedKernelManager
 
-            kwargs["kernel_manager_class"] = SandboxedKernelManager  # nbgrader's Execute would pass its own
-        super().__init__(**kwargs)
+            self.kernel_manager_class = SandboxedKernelManager
 
     def preprocess(self, nb, resources=None, km=None):
         self.kernel_cwd = (resources or {}).get("metadata", {}).get("path") or os.getcwd()
