@@ -79,7 +79,10 @@ class RemoteBackend:
                    if o.get("output_type") == "display_data" and grading.MIME in o.get("data", {})]
         if len(replies) != 1 or not isinstance(replies[0], dict):
             raise grading.StudentError(f"`{code}` gave no answer (the kernel answered {len(replies)} times)")
-        reply = replies[0]
+        try:  # nbformat hands back NotebookNode (a dict subclass): plain built-in JSON first
+            reply = json.loads(json.dumps(replies[0]))
+        except (TypeError, ValueError):
+            raise grading.StudentError(f"`{code}` gave an answer that is not JSON") from None
         if reply.get("ok") is not True:
             ename, evalue = str(reply.get("ename", "Error"))[:60], first_line(reply.get("evalue", ""))
             raise grading.StudentError(f"`{code}` raised {ename}" + (f": {evalue}" if evalue else ""), ename, evalue)
