@@ -78,6 +78,11 @@ except ImportError:  # pragma: no cover - only without `pip install -e .`
     pass
 else:
     c.Autograde.autograde_preprocessors = _autograde_preprocessors()
+    # nbgrader's own Generate Feedback (formgrader button, `nbgrader generate_feedback`): hidden tests removed,
+    # unmarked written answers shown as pending -- the same HTML as `course grade` / `course feedback`
+    from autograder.feedback import feedback_preprocessors as _feedback_preprocessors
+
+    c.GenerateFeedback.preprocessors = _feedback_preprocessors()
 
 # --------------------------------------------------------------------------- autograder (course grade)
 # Read by the autograder package only (nbgrader ignores unknown sections).

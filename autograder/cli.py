@@ -85,18 +85,35 @@ def cmd_grade(args) -> int:
     return 0 if run.outcomes else 2
 
 
-def cmd_merge(args) -> int:
-    from .shards import merge_shards
-
+def _report_files(make, summary) -> int:
+    """Run ``make()`` (a GradingRun with report files); print ``summary(run)`` and the files, or the error."""
     try:
-        run = merge_shards(args.shards, args.out, course_root=_root(args))
+        run = make()
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    print(f"merged {len(run.outcomes)} submission(s) from {len(args.shards)} shard(s) into {run.out_dir}")
+    print(summary(run))
     for name, path in sorted(run.files.items()):
         print(f"{name}: {path}")
     return 0
+
+
+def cmd_merge(args) -> int:
+    from .shards import merge_shards
+
+    return _report_files(
+        lambda: merge_shards(args.shards, args.out, course_root=_root(args)),
+        lambda run: f"merged {len(run.outcomes)} submission(s) from {len(args.shards)} shard(s) into {run.out_dir}",
+    )
+
+
+def cmd_feedback(args) -> int:
+    from .feedback import refresh
+
+    return _report_files(
+        lambda: refresh(args.out or _root(args), course_root=_root(args), hide_hidden_tests=args.hide_hidden_tests),
+        lambda run: f"feedback, grades and report made again from {run.gradebook} ({len(run.outcomes)} submission(s))",
+    )
 
 
 def register(subparsers) -> None:
@@ -161,6 +178,19 @@ def register(subparsers) -> None:
     )
     g.add_argument("--shard", metavar="K/N", help="grade only shard K of N of the class (merge with `course merge`)")
     g.set_defaults(func=cmd_grade)
+
+    f = subparsers.add_parser(
+        "feedback",
+        help="make feedback, grades.csv and the report again from the gradebook (after manual grading)",
+        description="Rebuild OUT/feedback/ (manual scores and comments included, hidden tests removed), "
+        "OUT/grading/grades.csv, report.md and scores.png from OUT/gradebook.db.  Executes nothing.",
+    )
+    f.add_argument("--out", help="the folder `course grade --out` wrote (default: the course directory)")
+    f.add_argument("--course-root", help="course directory (default: found from the current directory)")
+    f.add_argument(
+        "--show-hidden-tests", dest="hide_hidden_tests", action="store_false", help="keep hidden tests in the feedback"
+    )
+    f.set_defaults(func=cmd_feedback)
 
     m = subparsers.add_parser(
         "merge",

@@ -108,6 +108,7 @@ class Catalog:
     def split_suffix(self, stem: str) -> tuple[str, str, str] | None:
         """``alice_01_preprocessing`` -> ("alice", "assignment", "01_preprocessing");
         ``alice_preprocessing`` -> ("alice", "notebook", "preprocessing"); longest suffix wins."""
+        stem = _COPY_SUFFIX.sub("", stem.strip())  # "alice_preprocessing (1)" is alice's preprocessing
         low = stem.lower()
         best = None
         for a in self.by_assignment:
@@ -272,8 +273,9 @@ def discover(
                 )
                 continue
             sid = student(split[0], origin)
-            if sid is not None:
-                add(sid, split[2], Source(origin, entry, size=entry.stat().st_size), None)
+            if sid is not None:  # the notebook part keeps its copy suffix: an exact name wins over a copy
+                add(sid, entry.stem.strip()[len(split[0]) + 1 :], Source(origin, entry, size=entry.stat().st_size),
+                    None)
 
     jobs: dict[tuple[str, str], Job] = {}
     keys = set(candidates) | explicit

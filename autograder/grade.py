@@ -263,9 +263,6 @@ def run_job(job: Job, tpl: Template, settings: dict, scratch: Path) -> tuple[dic
         "helpers": tpl.helpers,
         "course_root": str(settings["course_root"]),
         "overrides": settings["overrides"],
-        "hide_hidden_tests": settings["hide_hidden_tests"],
-        "feedback": settings["feedback"],
-        "hidden_lines": tpl.hidden_lines,
         "sandbox": settings.get("sandbox", False),
     }
     log_path = private / "worker.log"
@@ -347,7 +344,7 @@ def collect_outputs(
     sub_src, sub_dest = workdir / "submitted" / s / a, out_dir / "submitted" / s / a
     if sub_src.is_dir() and (input_submitted is None or sub_dest.resolve() != (input_submitted / s / a).resolve()):
         _replace_tree(sub_src, sub_dest)
-    if feedback and not (out_dir / "feedback" / s / a).is_dir():
+    if feedback and not result.get("graded"):  # graded ones: refresh_feedback, from the class gradebook
         for nb in tpl.notebooks:
             _simple_feedback(out_dir / "feedback" / s / a / f"{nb}.html", s, a, result["status"], result["reason"])
 
@@ -417,12 +414,15 @@ def grade(
         "course_root": course_root,
         "overrides": overrides,
         "hide_hidden_tests": bool(hide_hidden_tests),
-        "feedback": bool(feedback),
         "job_timeout": int(job_timeout or autograder_setting(cfg, "job_timeout")),
         "max_notebook_bytes": int(autograder_setting(cfg, "max_notebook_bytes")),
         "threads": max(1, (os.cpu_count() or 1) // max(1, int(jobs))),
         "sandbox": bool(sandbox),
     }
+    if progress:  # building the templates takes a while: say what is happening from the first second
+        print(f"course grade: {len(job_list)} submission(s) of {len({j.student for j in job_list})} student(s) "
+              f"found, {len(problems)} file(s) not matched; preparing {len({j.assignment for j in job_list})} "
+              f"assignment(s)...", flush=True)
     scratch = Path(tempfile.mkdtemp(prefix="ag-grading-"))
     outcomes: list[dict] = []
     try:
@@ -466,7 +466,7 @@ def grade(
                 except Exception as e:  # noqa: BLE001 - never lose the rest of the class
                     result["merge"] = f"not merged: {type(e).__name__}: {e}"
                     result["status"], result["reason"] = "error", result["merge"]
-            collect_outputs(result, workdir, out_dir, tpl, input_submitted, settings["feedback"])
+            collect_outputs(result, workdir, out_dir, tpl, input_submitted, feedback)
             if not keep_workdirs:
                 _rmtree(workdir)
             else:
@@ -539,6 +539,16 @@ def grade(
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
+    if feedback:  # every kernel is gone: feedback from the class gradebook (manual grades included)
+        from .feedback import refresh_feedback
+
+        graded = {(o["student"], o["assignment"]) for o in outcomes if o.get("graded")}
+        failed = refresh_feedback(out_dir, course_root, only=graded, hide_hidden_tests=hide_hidden_tests,
+                                  progress=progress)
+        for o in outcomes:
+            problem = failed.get(f"{o['student']}/{o['assignment']}")
+            if problem:
+                o.setdefault("notes", []).append(f"feedback could not be generated: {problem}")
     run = GradingRun(out_dir, outcomes, problems, time.monotonic() - t_start, int(jobs), sandboxed=bool(sandbox))
     if report:
         from .report import write_reports

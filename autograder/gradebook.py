@@ -161,7 +161,8 @@ def merge_result(gb: Gradebook, d: dict, result: dict, timestamp=None) -> str:
             if rg is None:
                 continue
             g.auto_score = trusted_auto_score(rg.get("auto_score"), g.cell.cell_type, g.max_score)
-            g.needs_manual_grade = (g.manual_score is not None) or (g.auto_score is None)
+            # a written answer waits for a person until one grades it; a finished manual grade stays finished
+            g.needs_manual_grade = g.auto_score is None and g.manual_score is None
         for c in snb.comments:
             if c.cell.name in r["comments"]:
                 c.auto_comment = r["comments"][c.cell.name]
@@ -227,6 +228,7 @@ def scores(db_path: str | Path, course_id: str) -> list[dict]:
                     "auto_score": 0.0,
                     "auto_max": float(auto_max),
                     "needs_manual_grade": False,
+                    "pending_manual": 0.0,  # points of written answers no person has graded yet
                     "flagged": False,
                     "timestamp": "",
                     "cells": {},
@@ -244,11 +246,14 @@ def scores(db_path: str | Path, course_id: str) -> list[dict]:
                     row["flagged"] |= bool(snb.flagged)
                     for g in snb.grades:
                         auto = (snb.name, g.cell.name) not in answer
+                        pending = bool(g.needs_manual_grade) and g.manual_score is None
                         row["cells"][g.cell.name] = {
                             "score": float(g.score or 0),
                             "max_score": float(g.max_score),
                             "auto": auto,
+                            "pending": pending,
                         }
+                        row["pending_manual"] += float(g.max_score) if pending else 0.0
                         if auto:
                             row["auto_score"] += float(g.auto_score or 0)
                 rows.append(row)

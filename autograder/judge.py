@@ -125,9 +125,9 @@ class JudgedExecute(ContainedExecute):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         if self.sandbox:  # after __init__: nbgrader's Execute passes its own kernel_manager_class
-            from .sandbox import SandboxedKernelManager
+            from .sandbox import AsyncSandboxedKernelManager
 
-            self.kernel_manager_class = SandboxedKernelManager
+            self.kernel_manager_class = AsyncSandboxedKernelManager
 
     def preprocess(self, nb, resources=None, km=None):
         self.kernel_cwd = (resources or {}).get("metadata", {}).get("path") or os.getcwd()

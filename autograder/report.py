@@ -18,6 +18,7 @@ CSV_FIELDS = [
     "auto_score",
     "auto_max",
     "needs_manual_grade",
+    "pending_manual_points",
     "flagged",
     "reason",
 ]
@@ -42,14 +43,18 @@ def update_outcomes(path: Path, outcomes: list[dict]) -> dict:
     return data
 
 
-def write_csv(path: Path, rows: list[dict], outcomes: dict) -> None:
+def write_csv(path: Path, rows: list[dict], outcomes: dict, unmatched: dict | None = None) -> None:
+    """One row per (student, assignment); ``unmatched``: student -> files of theirs that matched nothing."""
+    unmatched = unmatched or {}
     with open(path, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
         w.writeheader()
         for r in rows:
             o = outcomes.get(f"{r['student']}/{r['assignment']}")
             if not r["submitted"]:
-                status, reason = "not_submitted", ""
+                status, reason = "not_submitted", "no notebook of this assignment was found"
+                if unmatched.get(r["student"]):
+                    reason += "; not matched: " + "; ".join(unmatched[r["student"]])
             elif o is None:
                 status, reason = "graded_elsewhere", "no autograder outcome recorded (nbgrader used directly?)"
             else:
@@ -64,6 +69,7 @@ def write_csv(path: Path, rows: list[dict], outcomes: dict) -> None:
                     "auto_score": f"{r['auto_score']:g}",
                     "auto_max": f"{r['auto_max']:g}",
                     "needs_manual_grade": int(r["needs_manual_grade"]),
+                    "pending_manual_points": f"{r.get('pending_manual', 0.0):g}",
                     "flagged": int(r["flagged"]),
                     "reason": reason,
                 }
@@ -79,8 +85,11 @@ def cell_stats(rows: list[dict]) -> dict[str, dict]:
     stats: dict[str, dict] = {}
     for r in rows:
         for name, c in r["cells"].items():
-            s = stats.setdefault(name, {"max": c["max_score"], "auto": c["auto"], "scores": []})
-            s["scores"].append(c["score"])
+            s = stats.setdefault(name, {"max": c["max_score"], "auto": c["auto"], "scores": [], "pending": 0})
+            if c.get("pending"):  # not graded yet: neither zero nor counted in the mean
+                s["pending"] += 1
+            else:
+                s["scores"].append(c["score"])
     for s in stats.values():
         sc, m = s["scores"], s["max"]
         s["mean"] = sum(sc) / len(sc) if sc else 0.0
@@ -93,9 +102,10 @@ def cell_stats(rows: list[dict]) -> dict[str, dict]:
 def write_figure(path: Path, per_assignment: dict[str, list[dict]]) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     n = max(1, len(per_assignment))
-    fig = Figure(figsize=(11, 3.2 * n))
+    fig = Figure(figsize=(11, 3.4 * n), layout="constrained")  # constrained: no label or title is cut off
     FigureCanvasAgg(fig)
     axes = fig.subplots(n, 2, squeeze=False)
     if not per_assignment:
@@ -104,9 +114,10 @@ def write_figure(path: Path, per_assignment: dict[str, list[dict]]) -> None:
         totals = [r["auto_score"] for r in rows]
         auto_max = rows[0]["auto_max"] if rows else 0
         row[0].hist(totals, bins=min(20, max(5, int(auto_max) + 1)), range=(0, max(auto_max, 1)), color="#4C72B0")
-        row[0].set_title(f"{a}: autograded score (max {auto_max:g})")
+        row[0].set_title(f"{a}\nautograded score (max {auto_max:g})", fontsize=10)
         row[0].set_xlabel("score")
         row[0].set_ylabel("students")
+        row[0].yaxis.set_major_locator(MaxNLocator(integer=True))  # students are counted in whole numbers
         stats = cell_stats(rows)
         names = [k for k, v in stats.items() if v["auto"]] + [k for k, v in stats.items() if not v["auto"]]
         fracs = [stats[k]["mean"] / stats[k]["max"] if stats[k]["max"] else 0 for k in names]
@@ -115,9 +126,42 @@ def write_figure(path: Path, per_assignment: dict[str, list[dict]]) -> None:
         row[1].set_yticks(range(len(names)), labels=names, fontsize=8)
         row[1].invert_yaxis()
         row[1].set_xlim(0, 1)
-        row[1].set_title(f"{a}: mean fraction of points per cell (red: manual)")
-    fig.tight_layout()
+        row[1].set_title(f"{a}\nmean share of the points per cell (red: graded by a person)", fontsize=10)
     fig.savefig(path, dpi=90)
+
+
+def next_steps(rows: list[dict], run) -> list[str]:
+    """What the instructor does next: manual grading, flagged submissions, files that matched nothing."""
+    pending = [r for r in rows if r["submitted"] and r.get("pending_manual")]
+    flagged = [r for r in rows if r["submitted"] and r["flagged"]]
+    failed = [o for o in run.outcomes if o["status"] != "ok"]
+    steps = []
+    if pending:
+        points = sum(r["pending_manual"] for r in pending)
+        steps.append(f"- **{len(pending)} submission(s) wait for manual grading** ({points:g} points of written "
+                     "answers): grade them in formgrader (`nbgrader formgrader`, see autograder/README.md), then "
+                     "run `course feedback --out OUT` to put the grades and comments into the feedback.")
+    if flagged:
+        steps.append(f"- {len(flagged)} submission(s) are flagged: read *Suspicious code* and *Submissions not "
+                     "(fully) graded* below.")
+    if failed:
+        steps.append(f"- {len(failed)} submission(s) were not (fully) graded: see the table below for why.")
+    if run.problems:
+        steps.append(f"- {len(run.problems)} file(s) matched no student or notebook: see *Files that were not "
+                     "graded*; rename them (`<student>_<notebook>.ipynb`) and grade again.")
+    return ["## Next steps", "", *(steps or ["Nothing to do: every submission is graded and none is flagged."])]
+
+
+def students_table(rows: list[dict], outcomes: dict) -> list[str]:
+    """One line per student and assignment: score, status, flags, points still pending."""
+    lines = ["## Students", "", "| student | assignment | score | status | flagged | pending manual points |",
+             "|---|---|---:|---|---|---:|"]
+    for r in rows:
+        o = outcomes.get(f"{r['student']}/{r['assignment']}") or {}
+        status = o.get("status") or ("not_submitted" if not r["submitted"] else "graded_elsewhere")
+        lines.append(f"| {r['student']} | {r['assignment']} | {r['score']:g} / {r['max_score']:g} | {status} | "
+                     f"{'yes' if r['flagged'] else ''} | {r.get('pending_manual', 0):g} |")
+    return lines + [""]
 
 
 def write_reports(run, course_id: str) -> dict[str, Path]:
@@ -132,7 +176,13 @@ def write_reports(run, course_id: str) -> dict[str, Path]:
     db = run.out_dir / "gradebook.db"
     outcomes_all = update_outcomes(files["outcomes_json"], run.outcomes)
     rows = scores(db, course_id) if db.exists() else []
-    write_csv(files["grades_csv"], rows, outcomes_all)
+    unmatched: dict[str, list[str]] = {}
+    for r in rows:
+        for p in run.problems:
+            if p.origin.lower().startswith(r["student"].lower()) and p.origin[len(r["student"]):][:1] in "_/- .":
+                unmatched.setdefault(r["student"], []).append(f"{p.origin} ({p.reason})")
+    unmatched = {k: sorted(set(v)) for k, v in unmatched.items()}
+    write_csv(files["grades_csv"], rows, outcomes_all, unmatched)
 
     this_run = {_key(o): o for o in run.outcomes}
     per_assignment: dict[str, list[dict]] = {}
@@ -156,8 +206,11 @@ def write_reports(run, course_id: str) -> dict[str, Path]:
         ),
         (
             f"{len(run.outcomes)} submission(s) of {len({o['student'] for o in run.outcomes})} student(s) "
-            f"graded in {run.seconds:.0f} s with {run.jobs} parallel job(s)."
+            + (f"graded in {run.seconds:.0f} s with {run.jobs} parallel job(s)." if run.jobs else
+               "made again from the gradebook by `course feedback` (nothing executed).")
         ),
+        "",
+        *next_steps(rows, run),
         "",
         "Status: " + ", ".join(f"{k}: {v}" for k, v in sorted(status.items())) if status else "Nothing graded.",
         "",
@@ -172,14 +225,15 @@ def write_reports(run, course_id: str) -> dict[str, Path]:
             "",
             f"{len(arows)} submission(s); mean autograded score {mean:.2f} / {auto_max:g}.",
             "",
-            "| cell | kind | points | mean | full | partial | zero |",
-            "|---|---|---:|---:|---:|---:|---:|",
+            "| cell | kind | points | mean | full | partial | zero | pending |",
+            "|---|---|---:|---:|---:|---:|---:|---:|",
         ]
         stats = cell_stats(arows)
         for name, s in stats.items():
             kind = "test" if s["auto"] else "manual"
             lines.append(
-                f"| {name} | {kind} | {s['max']:g} | {s['mean']:.2f} | {s['full']} | {s['partial']} | {s['zero']} |"
+                f"| {name} | {kind} | {s['max']:g} | {s['mean']:.2f} | {s['full']} | {s['partial']} | {s['zero']} "
+                f"| {s['pending']} |"
             )
         fails: Counter = Counter()
         errors: dict[str, Counter] = {}
@@ -201,6 +255,7 @@ def write_reports(run, course_id: str) -> dict[str, Path]:
             lines.append("No test failed.")
         lines.append("")
 
+    lines += students_table(rows, outcomes_all)
     bad = [o for o in run.outcomes if o["status"] != "ok"]
     lines += ["## Submissions not (fully) graded", ""]
     if bad:

@@ -47,9 +47,11 @@ import sys
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 
-from jupyter_client.manager import KernelManager
+from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from traitlets import Dict, Integer, List, Unicode, default
+
+from course.kernels import IpcKernelManager
 
 GiB = 1024**3
 DEFAULT_MEMORY_BYTES = 8 * GiB  # torch + transformers training a small BERT needs ~3-4 GiB of address space
@@ -335,7 +337,7 @@ def run_sandboxed(
     )
 
 
-class SandboxedKernelManager(KernelManager):
+class SandboxedKernelManager(IpcKernelManager):
     """A KernelManager whose kernel runs in a bwrap sandbox, reached over ipc sockets in a private folder.
 
     Use as nbclient's / nbgrader's ``kernel_manager_class``; configure through traitlets, e.g.
@@ -369,30 +371,20 @@ class SandboxedKernelManager(KernelManager):
     def _default_sandbox_uid(self) -> int | None:
         return allocate_uid() if _is_root() else None
 
-    @default("transport")
-    def _default_transport(self) -> str:
-        return "ipc"
-
-    _ipc_dir: str | None = None
-
     async def _async_pre_start_kernel(self, **kw):
         problem = sandbox_problem()
         if problem:
             raise SandboxUnavailable(problem)
         if self.sandbox_uid is not None and not _is_root():
             raise SandboxUnavailable("SandboxedKernelManager.sandbox_uid can only be set when running as root.")
-        if self._ipc_dir is None:  # first start (a restart keeps the folder and connection file)
-            self._ipc_dir = tempfile.mkdtemp(prefix="kernel-ipc-")
-            self.transport = "ipc"
-            self.connection_file = os.path.join(self._ipc_dir, "kernel.json")
-            self.ip = os.path.join(self._ipc_dir, "ipc")
+        self.ensure_ipc_dir()
         if not kw.get("cwd"):
             kw["cwd"] = os.path.join(self._ipc_dir, "work")
             os.makedirs(kw["cwd"], exist_ok=True)
         cwd = os.path.realpath(kw["cwd"])
         # Signals would reach bwrap only, not the kernel: interrupt it with a message instead.
         self.kernel_spec.interrupt_mode = "message"
-        kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)  # writes the connection file
+        kernel_cmd, kw = await IpcKernelManager._async_pre_start_kernel(self, **kw)  # the connection file
 
         uid = self.sandbox_uid
         for path in [self._ipc_dir, cwd, *self.writable_paths]:
@@ -416,10 +408,10 @@ class SandboxedKernelManager(KernelManager):
 
     pre_start_kernel = run_sync(_async_pre_start_kernel)
 
-    async def _async_cleanup_resources(self, restart: bool = False) -> None:
-        await super()._async_cleanup_resources(restart=restart)
-        if not restart and self._ipc_dir:
-            shutil.rmtree(self._ipc_dir, ignore_errors=True)
-            self._ipc_dir = None
 
-    cleanup_resources = run_sync(_async_cleanup_resources)
+class AsyncSandboxedKernelManager(SandboxedKernelManager, AsyncKernelManager):
+    """:class:`SandboxedKernelManager` with the asynchronous API that nbclient drives (nbgrader's Execute): a
+    blocking client would wait forever for the messages of a kernel that died."""
+
+    pre_start_kernel = SandboxedKernelManager._async_pre_start_kernel
+    cleanup_resources = IpcKernelManager._async_cleanup_resources

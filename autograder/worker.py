@@ -43,36 +43,6 @@ def _first_error(cell) -> str | None:
     return None
 
 
-def _write_feedback(job, cfg, W: Path, graded_dir: Path, release_dir: Path, valid: list, result: dict) -> None:
-    """nbgrader's feedback HTML from a copy of the graded notebooks, hidden tests removed when asked."""
-    import nbformat
-    from nbgrader.converters import GenerateFeedback
-
-    from .nbgrader_run import NbgraderFailed, course_config, run_converter
-    from .repair import redact_hidden
-
-    s, a = job["student"], job["assignment"]
-    fb_src = W / "feedback_src" / s / a
-    shutil.copytree(graded_dir, fb_src)
-    for p in fb_src.rglob("*"):
-        if p.is_file():
-            os.chmod(p, 0o644)
-    if job.get("hide_hidden_tests"):
-        for nb_name in valid:
-            path = fb_src / f"{nb_name}.ipynb"
-            nb = nbformat.read(path, as_version=4)
-            release_nb = nbformat.read(release_dir / f"{nb_name}.ipynb", as_version=4)
-            redact_hidden(nb, job.get("hidden_lines", []), release_nb)
-            nbformat.write(nb, path)
-    try:
-        result["log"] += run_converter(
-            GenerateFeedback, course_config(cfg, W, autograded_directory="feedback_src"), force=True
-        )
-    except NbgraderFailed as e:
-        result["log"] += e.log
-        result["notes"].append(f"feedback could not be generated: {e}")
-
-
 def sandbox_readonly_paths() -> list[str]:
     """What a sandboxed kernel may read besides the system and the Python installation: the ``course``
     package, the data mirror, the checkpoint folder and the Hugging Face hub cache (never the course root)."""
@@ -264,13 +234,7 @@ def run(job: dict) -> dict:
 
     phase("read_grades")
 
-    # ---------------------------------------------------------------- 5. feedback (optionally redacted)
-    if job.get("feedback", True):
-        _write_feedback(job, cfg, W, graded_dir, release_dir, valid, result)
-
-    phase("feedback")
-
-    # ---------------------------------------------------------------- 6. status
+    # ---------------------------------------------------------------- 5. status (feedback: the parent's)
     if tampered:
         result["status"] = "tampered"
         result["reason"] = "grading helper file(s) modified during grading: " + ", ".join(tampered)

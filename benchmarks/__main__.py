@@ -114,20 +114,23 @@ def grading(args) -> dict:
                 write_nbgrader_layout(subs, f"student{s}", a,
                                       {n: solution_notebook(ROOT, a, n) for n in notebooks_of(ROOT, a)})
         n = args.students * len(assignments)
+        # side by side, interleaved: the sandbox's cost is the difference between neighbouring runs
         for jobs in (1, 2):
-            start = time.perf_counter()
-            run = grade(subs, Path(tmp) / f"out{jobs}", jobs=jobs, course_root=ROOT, progress=False)
-            seconds = time.perf_counter() - start
-            graded = sum(1 for o in run.outcomes if o.get("status") == "ok")
-            results[f"jobs={jobs}"] = {"seconds": seconds, "submissions": n, "graded": graded,
-                                       "seconds_per_submission": seconds / n,
-                                       "seconds_per_student_all_assignments": seconds / args.students}
-            if jobs == 1:  # where the time goes, per submission: the worker's phases (autograde = nbgrader
-                # executing the notebook), the rest is the worker process starting and importing nbgrader
-                results["phases"] = {
-                    o["assignment"]: {"seconds": o["seconds"], **o.get("phases", {}),
-                                      "worker_startup": o["seconds"] - sum(o.get("phases", {}).values())}
-                    for o in run.outcomes if o.get("student") == "student0"}
+            for sandbox in (True, False):
+                key = f"jobs={jobs}" + ("" if sandbox else ",no-sandbox")
+                start = time.perf_counter()
+                run = grade(subs, Path(tmp) / key, jobs=jobs, course_root=ROOT, progress=False, sandbox=sandbox)
+                seconds = time.perf_counter() - start
+                graded = sum(1 for o in run.outcomes if o.get("status") == "ok")
+                results[key] = {"seconds": seconds, "submissions": n, "graded": graded, "sandbox": sandbox,
+                                "seconds_per_submission": seconds / n,
+                                "seconds_per_student_all_assignments": seconds / args.students}
+                if jobs == 1 and sandbox:  # where the time goes, per submission: the worker's phases (autograde =
+                    # nbgrader executing the notebook), the rest is the worker process starting and importing
+                    results["phases"] = {
+                        o["assignment"]: {"seconds": o["seconds"], **o.get("phases", {}),
+                                          "worker_startup": o["seconds"] - sum(o.get("phases", {}).values())}
+                        for o in run.outcomes if o.get("student") == "student0"}
     results["assignments"] = assignments
     return results
 
@@ -172,20 +175,28 @@ def markdown(results: dict) -> str:
     if "grading" in results:
         g = results["grading"]
         lines += ["## Grading (solutions of " + ", ".join(g["assignments"]) + ")", "",
-                  "| jobs | submissions | graded | seconds | s/submission | s/student (all assignments) |",
-                  "|---|---:|---:|---:|---:|---:|"]
-        for k in ("jobs=1", "jobs=2"):
+                  "| jobs | sandbox | submissions | graded | seconds | s/submission | s/student (all assignments) |",
+                  "|---|---|---:|---:|---:|---:|---:|"]
+        for k in ("jobs=1", "jobs=1,no-sandbox", "jobs=2", "jobs=2,no-sandbox"):
+            if k not in g:
+                continue
             r = g[k]
-            lines.append(f"| {k[5:]} | {r['submissions']} | {r['graded']} | {r['seconds']:.1f} | "
-                         f"{r['seconds_per_submission']:.1f} | {r['seconds_per_student_all_assignments']:.1f} |")
+            lines.append(f"| {k[5]} | {'yes' if r.get('sandbox', True) else 'no'} | {r['submissions']} | "
+                         f"{r['graded']} | {r['seconds']:.1f} | {r['seconds_per_submission']:.1f} | "
+                         f"{r['seconds_per_student_all_assignments']:.1f} |")
+        for jobs in (1, 2):
+            on, off = g.get(f"jobs={jobs}"), g.get(f"jobs={jobs},no-sandbox")
+            if on and off:
+                cost = (on["seconds"] - off["seconds"]) / on["submissions"]
+                lines.append(f"\nSandbox cost with {jobs} job(s): {cost:+.2f} s per submission (interleaved runs).")
         if g.get("phases"):
-            lines += ["", "Where one submission's grading time goes (jobs=1, seconds):", "",
-                      "| assignment | total | worker start-up | prepare | autograde (nbgrader runs the notebook) | "
-                      "read grades | feedback |", "|---|---:|---:|---:|---:|---:|---:|"]
+            lines += ["", "Where one submission's grading time goes (jobs=1, sandboxed, seconds; the parent makes the "
+                      "feedback):",
+                      "", "| assignment | total | worker start-up | prepare | autograde (nbgrader runs the notebook) | "
+                      "read grades |", "|---|---:|---:|---:|---:|---:|"]
             for a, p in g["phases"].items():
                 lines.append(f"| {a} | {p['seconds']:.1f} | {p['worker_startup']:.1f} | {p.get('prepare', 0):.1f} | "
-                             f"{p.get('autograde', 0):.1f} | {p.get('read_grades', 0):.1f} | "
-                             f"{p.get('feedback', 0):.1f} |")
+                             f"{p.get('autograde', 0):.1f} | {p.get('read_grades', 0):.1f} |")
         lines.append("")
     return "\n".join(lines)
 

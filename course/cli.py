@@ -65,7 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .sources import pin_environment
+
     args = build_parser().parse_args(argv)
+    pin_environment()  # relative paths mean the caller's directory, not each notebook's folder
     return args.func(args)
 
 

@@ -43,8 +43,10 @@ def find_notebooks(source_dir: Path, selected: list[str] | None = None) -> list[
     return chosen
 
 
-def execute(notebook: Path, out_dir: Path, profile: str | None, timeout: int | None = None) -> NotebookResult:
-    """Execute one notebook with papermill into ``out_dir``; never raises for a failing notebook."""
+def execute(notebook: Path, out_dir: Path, profile: str | None, timeout: int | None = None,
+            progress: bool = False) -> NotebookResult:
+    """Execute one notebook with papermill into ``out_dir`` (``progress``: a bar of its cells); never raises
+    for a failing notebook."""
     import papermill as pm
 
     target_dir = out_dir / notebook.parent.name
@@ -55,10 +57,14 @@ def execute(notebook: Path, out_dir: Path, profile: str | None, timeout: int | N
         params["profile"] = profile
     start = time.perf_counter()
     status, error = "ok", ""
+    from .kernels import AsyncIpcKernelManager
+
+    cells = {"desc": f"  {notebook.parent.name}", "leave": False, "unit": "cell"} if progress else False
     try:
         pm.execute_notebook(
             str(notebook), str(output), parameters=params, cwd=str(notebook.parent),
-            progress_bar=False, log_output=False, execution_timeout=timeout, kernel_name="python3",
+            progress_bar=cells, log_output=False, execution_timeout=timeout, kernel_name="python3",
+            kernel_manager_class=AsyncIpcKernelManager,
         )
     except Exception as exc:  # papermill's execution error, a dead kernel, a timeout...
         last_line = str(exc).strip().splitlines()[-1] if str(exc).strip() else ""
@@ -67,6 +73,68 @@ def execute(notebook: Path, out_dir: Path, profile: str | None, timeout: int | N
     records = read_records(output) if output.exists() else {}
     return NotebookResult(f"{notebook.parent.name}/{notebook.name}", status, round(seconds, 1),
                           str(output), records, error)
+
+
+# What a run costs, for the estimate printed before it starts.  Average tokens per example with the uncased
+# BERT vocabulary, measured on the mirror: MRPC pairs 53, SST-2 training phrases 13 (validation sentences 25),
+# Yelp reviews truncated to 256 tokens 139; dynamic padding adds about a third (padding share 0.27 on MRPC).
+TOKENS = {"mrpc": 53, "sst2": 13, "yelp": 139}
+FULL_SIZES = {"mrpc": (3668, 408), "sst2": (67349, 872), "yelp": (800, 200)}  # (train, eval) examples
+# (task, trainings, evaluation passes per training) of each notebook (01 trains nothing)
+TRAININGS = {"02_trainer": ("mrpc", 1, 1), "03_compute_metrics": ("mrpc", 1, 3), "04_training_loop": ("mrpc", 2, 1),
+             "05_sst2": ("sst2", 1, 1), "06_yelp": ("yelp", 1, 3)}
+NOTEBOOK_OVERHEAD_S = 14  # kernel start, imports, loading data and model: measured 5-19 s per smoke notebook
+SMOKE_MEASURED_S = 83  # all six notebooks, smoke profile, 2 idle cores
+
+
+def training_tokens(assignment: str, prof) -> tuple[float, float]:
+    """(padded tokens trained on, tokens evaluated) of one notebook in profile ``prof``."""
+    if assignment not in TRAININGS:
+        return 0.0, 0.0
+    task, trainings, evals = TRAININGS[assignment]
+    n_train = prof.train_size_for(task) or FULL_SIZES[task][0]
+    n_eval = prof.eval_size_for(task) or FULL_SIZES[task][1]
+    per_example = TOKENS[task] / 0.75
+    steps = prof.max_steps * prof.batch_size if prof.max_steps > 0 else n_train * prof.epochs
+    return trainings * steps * per_example, trainings * evals * n_eval * per_example
+
+
+def seconds_per_token(checkpoint: str, batch: int = 16, length: int = 64, steps: int = 3) -> float:
+    """Training seconds per token of ``checkpoint`` on this machine: a few forward+backward steps."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, logging
+
+    logging.set_verbosity_error()
+    model = AutoModelForSequenceClassification.from_pretrained(checkpoint, num_labels=2)
+    ids = torch.randint(1000, 2000, (batch, length))
+    labels = torch.zeros(batch, dtype=torch.long)
+    times = []
+    for _ in range(steps + 1):
+        start = time.perf_counter()
+        model(input_ids=ids, labels=labels).loss.backward()
+        times.append(time.perf_counter() - start)
+    return sorted(times[1:])[len(times[1:]) // 2] / (batch * length)
+
+
+def estimate_seconds(notebooks: list[Path], profile_name: str) -> tuple[float, str]:
+    """(estimated seconds, how it was estimated) for running ``notebooks`` in a profile, on this machine."""
+    from .profiles import PROFILES
+    from .sources import checkpoint_source
+
+    if profile_name == "smoke":
+        return SMOKE_MEASURED_S * len(notebooks) / 6, "measured on 2 cores"
+    prof = PROFILES[profile_name]
+    checkpoint = checkpoint_source(prof.checkpoint).path
+    per_token = seconds_per_token(checkpoint)
+    total = 0.0
+    for nb in notebooks:
+        train, evaluate = training_tokens(nb.parent.name, prof)
+        total += NOTEBOOK_OVERHEAD_S + per_token * (train + evaluate / 3)  # evaluation: forward only
+    return total, f"3 training steps of {Path(checkpoint).name} timed here"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
 def _short(value) -> str:
@@ -89,8 +157,10 @@ def markdown_table(results: list[NotebookResult], profile: str) -> str:
 
 
 def run(notebooks: list[str] | None = None, profile: str | None = None, source_dir: Path | None = None,
-        out_dir: Path | None = None, timeout: int | None = None) -> int:
-    """Execute the notebooks, write ``summary.json`` and ``summary.md`` in ``out_dir``; 0 when all pass."""
+        out_dir: Path | None = None, timeout: int | None = None, estimate: bool = True,
+        progress: bool = True) -> int:
+    """Execute the notebooks, write ``summary.json`` and ``summary.md`` in ``out_dir``; 0 when all pass.
+    ``estimate``: print how long it will take first; ``progress``: a bar of cells inside each notebook."""
     from tqdm.auto import tqdm
 
     source_dir = Path(source_dir or REPO_ROOT / "source")
@@ -101,11 +171,22 @@ def run(notebooks: list[str] | None = None, profile: str | None = None, source_d
               "Nothing to execute.")
         return 0
     label = profile or os.environ.get("COURSE_PROFILE") or "auto"
+    if estimate:
+        from .profiles import choose_profile_name
+
+        name = profile or choose_profile_name()[0]
+        print(f"course run: {len(found)} notebook(s) in the {name} profile; estimating the time...", flush=True)
+        try:
+            seconds, how = estimate_seconds(found, name)
+            print(f"course run: about {_duration(seconds)} on this machine ({how}); the executed notebooks go "
+                  f"to {out_dir}.", flush=True)
+        except Exception as exc:  # noqa: BLE001 - an estimate must never stop the run
+            print(f"course run: no estimate ({type(exc).__name__}: {exc})", flush=True)
     results = []
     bar = tqdm(found, desc=f"course run ({label})", unit="notebook")
     for nb in bar:
         bar.set_postfix_str(nb.parent.name)
-        result = execute(nb, out_dir, profile, timeout)
+        result = execute(nb, out_dir, profile, timeout, progress=progress)
         results.append(result)
         tqdm.write(f"{result.status:>6}  {result.seconds:7.1f} s  {result.notebook}  {result.error}")
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -37,8 +37,9 @@ DATASETS = {
 
 MIRROR_ADVICE = (
     f"Point {DATA_DIR_ENV} at a mirror of the course data (a folder holding nyu-mll/glue and "
-    f"Yelp/yelp_review_full_sample), for example `export {DATA_DIR_ENV}=../shared/data`. An instructor with internet "
-    "makes one with `course data mirror DEST`; copy DEST to the classroom."
+    f"Yelp/yelp_review_full_sample), for example `export {DATA_DIR_ENV}=\"$PWD/../shared/data\"` (absolute: a "
+    "notebook's kernel runs in the notebook's own folder). An instructor with internet makes one with "
+    "`course data mirror DEST`; copy DEST to the classroom."
 )
 
 
@@ -84,6 +85,22 @@ def offline_reason() -> str | None:
 def is_offline() -> bool:
     """True when the Hugging Face Hub must not (or cannot) be used."""
     return offline_reason() is not None
+
+
+def pin_environment(cwd: str | os.PathLike | None = None) -> dict[str, str]:
+    """Make a relative ``$COURSE_DATA_DIR`` (and a ``$COURSE_CHECKPOINT`` that names a folder) absolute,
+    against ``cwd`` (default: the caller's directory), so kernels started in a notebook's own folder see the
+    same paths.  Call it once, before any kernel starts; returns what it changed."""
+    base = Path(cwd or Path.cwd())
+    changed = {}
+    value = os.environ.get(DATA_DIR_ENV, "").strip()
+    if value and not Path(value).expanduser().is_absolute():
+        changed[DATA_DIR_ENV] = str((base / Path(value).expanduser()).resolve())
+    value = os.environ.get(CHECKPOINT_ENV, "").strip()
+    if value and not Path(value).expanduser().is_absolute() and (base / value).is_dir():
+        changed[CHECKPOINT_ENV] = str((base / value).resolve())
+    os.environ.update(changed)
+    return changed
 
 
 def data_dir() -> Path | None:

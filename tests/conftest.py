@@ -27,3 +27,19 @@ def offline(monkeypatch, mirror_dir):
     monkeypatch.delenv("COURSE_PROFILE", raising=False)
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
     return mirror_dir
+
+
+def readme_commands() -> dict[str, str]:
+    """The commands of README.md's "On a fresh machine" section: setup, main job, tests, offline export."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## On a fresh machine", 1)[1].split("\n## ", 1)[0]
+    blocks = [b.split("```", 1)[0] for b in section.split("```bash\n")[1:]]
+    lines = [line.split("  #")[0].strip() for b in blocks for line in b.splitlines() if line.strip()]
+    found = {
+        "setup": next(c for c in lines if "bootstrap.sh" in c),
+        "main": next(c for c in lines if c.startswith("course run")),
+        "tests": next(c for c in lines if "pytest" in c),
+        "offline": next(c for c in lines if c.startswith("export COURSE_DATA_DIR")),
+    }
+    return found
+

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import runpy
 import secrets
 import shutil
 import signal
@@ -35,6 +36,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import ROOT
+from traitlets.config import Config
 
 pytestmark = pytest.mark.browser
 
@@ -203,8 +205,13 @@ def chromium() -> Path:
 def lab(tmp_path, mirror_dir):
     """JupyterLab serving a temporary student course: the filled-in notebook and the unanswered control."""
     course = tmp_path / "course"
-    (course / ASSIGNMENT).mkdir(parents=True)
-    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    # the release folder as students get it (its nbgrader_config.py gives Validate the course's cell limit)
+    shutil.copytree(ROOT / "release", course)
+    def limits(path):
+        return runpy.run_path(str(path / "nbgrader_config.py"), init_globals={"get_config": Config})["c"].Execute
+
+    student, teacher = limits(course), limits(ROOT)
+    assert (student.timeout, student.startup_timeout) == (teacher.timeout, teacher.startup_timeout)
     released = student_notebook(tmp_path)
     assert any("raise NotImplementedError()" in c.source for c in released.cells), "not a student version"
     nbformat.write(released, course / ASSIGNMENT / UNANSWERED)

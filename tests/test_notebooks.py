@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ROOT
+from conftest import ROOT, readme_commands
 
 from course.profiles import PROFILES
 
@@ -46,12 +49,37 @@ def test_source_notebook_is_clean_and_gradable(path):
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory, mirror_dir):
-    """`course run --profile smoke` over every notebook, as the README's main job."""
-    out = tmp_path_factory.mktemp("build")
-    env_cmd = [sys.executable, "-m", "course.cli", "run", "--profile", "smoke", "--out", str(out)]
-    result = subprocess.run(env_cmd, capture_output=True, text=True, timeout=1500, cwd=ROOT)
+    """The README's main job, verbatim, in a fresh copy of the repository with the mirror at the README's
+    relative path (``../shared/data``), in the smoke profile (``COURSE_PROFILE``); the set-up is this
+    session's environment (CI runs the README's set-up command on a fresh machine first)."""
+    base = tmp_path_factory.mktemp("fresh")
+    clone = base / "clone"
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
+                           capture_output=True).stdout.decode().split("\0")
+    for name in filter(None, files):
+        if (ROOT / name).is_file():
+            (clone / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, clone / name)
+    (base / "shared").mkdir()
+    (base / "shared" / "data").symlink_to(mirror_dir)
+    cmd = readme_commands()
+    env = {k: v for k, v in os.environ.items() if k not in ("COURSE_DATA_DIR", "COURSE_CHECKPOINT")}
+    env.update(COURSE_PROFILE="smoke", PYTHONPATH=str(clone))  # the copy's course package, not the checkout's
+    script = f". {Path(sys.executable).parent / 'activate'} && {cmd['offline']} && {cmd['main']}"
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=1500, cwd=clone, env=env)
+    out = clone / "build"
+    assert (out / "summary.json").is_file(), f"{script}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     summary = json.loads((out / "summary.json").read_text())
     return result, {r["notebook"].split("/")[0]: r for r in summary["results"]}, out
+
+
+def test_readme_setup_and_test_commands_are_what_ci_runs():
+    cmd = readme_commands()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert cmd["setup"] == "bash bootstrap.sh && . .venv/bin/activate"
+    assert "bash bootstrap.sh" in ci and ". .venv/bin/activate" in ci
+    assert cmd["tests"] in ci.splitlines(), "CI runs the README's test command as written"
+    assert cmd["main"] == "course run"
 
 
 @pytest.mark.slow
@@ -61,6 +89,9 @@ def test_smoke_run_executes_every_notebook(smoke_run):
     assert result.returncode == 0 and not failed, f"{failed}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     assert len(by_name) == 6
     assert "| 02_trainer/trainer.ipynb | ok |" in (out / "summary.md").read_text()
+    # said before it starts: how long; no transport warning from the kernels in the output
+    assert 0 <= result.stdout.find("course run: about") < result.stdout.find(" ok "), result.stdout[:2000]
+    assert "without encryption" not in result.stdout + result.stderr
 
 
 @pytest.mark.slow

@@ -1,0 +1,154 @@
+"""Feedback for students: nbgrader's HTML, with the hidden tests removed and the manual grades included.
+
+Two routes give the same HTML, because both run nbgrader's ``GenerateFeedback`` with the preprocessors of
+nbgrader_config.py (``c.GenerateFeedback.preprocessors``):
+
+* ``course grade`` (after every kernel is gone) and ``course feedback`` (after grading by hand in formgrader)
+  call :func:`refresh_feedback`: it reads the class gradebook (manual scores and comments included) and the
+  autograded notebooks, and executes nothing;
+* nbgrader's own Generate Feedback (the formgrader button, ``nbgrader generate_feedback``) in the course folder.
+
+:class:`HideHiddenTests` shows each test cell's visible part only and blanks every output line that quotes a
+hidden line; :class:`MarkPendingAnswers` says "pending" on a written answer that no person has graded yet
+(nbgrader would show it as 0 points).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
+
+PENDING_NOTE = "*Pending: a person grades this answer; its points are not counted yet.*"
+
+
+class HideHiddenTests(Preprocessor):
+    """Test cells keep their visible part only; output lines that quote a hidden test line are blanked."""
+
+    enabled = Bool(True, help="False shows the hidden tests in feedback (never for students).").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        if not self.enabled:
+            return nb, resources
+        from .judge import is_test_cell, split_hidden
+        from .repair import redact_hidden, redaction_lines
+
+        visible = copy.deepcopy(nb)
+        for cell in visible.cells:
+            if is_test_cell(cell):
+                cell.source = split_hidden(cell.source)[0]
+        redact_hidden(nb, redaction_lines(nb), visible)
+        return nb, resources
+
+
+class MarkPendingAnswers(Preprocessor):
+    """A written answer that still needs a person's grade says so, instead of showing as 0 points."""
+
+    def preprocess(self, nb, resources):
+        from nbgrader.api import Gradebook, MissingEntry
+
+        info = resources.get("nbgrader", {})
+        if not info.get("db_url"):
+            return nb, resources
+        with Gradebook(info["db_url"]) as gb:
+            try:
+                snb = gb.find_submission_notebook(info["notebook"], info["assignment"], info["student"])
+            except MissingEntry:
+                return nb, resources
+            pending = {g.cell.name for g in snb.grades if g.needs_manual_grade and g.manual_score is None}
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade_id") in pending and meta.get("solution"):
+                cell.source = cell.source.rstrip() + "\n\n" + PENDING_NOTE
+        return nb, resources
+
+
+def feedback_preprocessors() -> list:
+    """nbgrader's defaults with the course's two in the middle (for ``c.GenerateFeedback.preprocessors``)."""
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import GetGrades
+
+    return [GetGrades, MarkPendingAnswers, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+
+
+def refresh_feedback(
+    out_dir, course_root=None, only: set[tuple[str, str]] | None = None, hide_hidden_tests: bool = True,
+    progress: bool = False,
+) -> dict[str, str]:
+    """Rebuild ``<out>/feedback/<student>/<assignment>/`` from ``<out>/gradebook.db`` and
+    ``<out>/autograded/`` (only the (student, assignment) pairs in ``only``, if given).  Executes nothing.
+    Returns {"student/assignment": problem} for the submissions whose feedback could not be made."""
+    from nbgrader.converters import GenerateFeedback
+
+    from .config import find_course_root, load_course_config
+    from .nbgrader_run import NbgraderFailed, course_config, run_converter
+
+    out = Path(out_dir).resolve()
+    course_root = Path(course_root).resolve() if course_root else find_course_root()
+    cfg = load_course_config(course_root)
+    cfg.GenerateFeedback.preprocessors = feedback_preprocessors()
+    cfg.HideHiddenTests.enabled = bool(hide_hidden_tests)
+    problems = {}
+    graded = out / "autograded"
+    pairs = sorted((s.name, a.name) for s in graded.iterdir() if s.is_dir() for a in s.iterdir() if a.is_dir()) \
+        if graded.is_dir() else []
+    from tqdm.auto import tqdm
+
+    if only is not None:
+        pairs = [p for p in pairs if p in only]
+    with tempfile.TemporaryDirectory(prefix="ag-feedback-") as tmp:
+        work = Path(tmp)
+        for student, assignment in tqdm(pairs, desc="feedback", unit="submission", disable=not progress):
+            # one submission at a time, so that one broken notebook costs only its own feedback
+            src = work / "autograded" / student / assignment
+            shutil.copytree(graded / student / assignment, src)
+            run_cfg = course_config(cfg, work, autograded_directory="autograded", feedback_directory="feedback")
+            run_cfg.CourseDirectory.db_url = f"sqlite:///{out / 'gradebook.db'}"
+            run_cfg.CourseDirectory.student_id = student
+            run_cfg.CourseDirectory.assignment_id = assignment
+            try:
+                run_converter(GenerateFeedback, run_cfg, force=True)
+            except NbgraderFailed as e:
+                problems[f"{student}/{assignment}"] = str(e)
+                continue
+            finally:
+                shutil.rmtree(work / "autograded" / student, ignore_errors=True)
+            made = work / "feedback" / student / assignment
+            target = out / "feedback" / student / assignment
+            if target.exists():
+                shutil.rmtree(target)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(made), target)
+            for p in target.rglob("*"):
+                os.chmod(p, 0o755 if p.is_dir() else 0o644)
+    return problems
+
+
+def refresh(out_dir, course_root=None, hide_hidden_tests: bool = True):
+    """``course feedback``: feedback, grades.csv, report.md and scores.png made again from the class
+    gradebook (after manual grading in formgrader); executes nothing.  Returns the GradingRun it reports."""
+    import json
+
+    from .config import course_id, find_course_root, load_course_config
+    from .grade import GradingRun
+    from .report import write_reports
+
+    out = Path(out_dir).resolve()
+    if not (out / "gradebook.db").is_file():
+        raise FileNotFoundError(f"{out} has no gradebook.db: run `course grade SUBMISSIONS --out {out}` first")
+    course_root = Path(course_root).resolve() if course_root else find_course_root()
+    failed = refresh_feedback(out, course_root, hide_hidden_tests=hide_hidden_tests, progress=True)
+    path = out / "grading" / "outcomes.json"
+    outcomes = list(json.loads(path.read_text()).values()) if path.is_file() else []
+    for o in outcomes:
+        o["notes"] = [n for n in o.get("notes") or [] if not n.startswith("feedback could not be generated")]
+        if f"{o['student']}/{o['assignment']}" in failed:
+            o["notes"].append(f"feedback could not be generated: {failed[o['student'] + '/' + o['assignment']]}")
+    run = GradingRun(out, outcomes, [], 0.0, 0)
+    run.files = write_reports(run, course_id(load_course_config(course_root)))
+    return run
