@@ -49,6 +49,8 @@ class HideHiddenTests(Preprocessor):
 class MarkPendingAnswers(Preprocessor):
     """A written answer that still needs a person's grade says so, instead of showing as 0 points."""
 
+    enabled = Bool(True).tag(config=True)  # nbconvert's preprocessors are off unless enabled
+
     def preprocess(self, nb, resources):
         from nbgrader.api import Gradebook, MissingEntry
 

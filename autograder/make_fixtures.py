@@ -336,20 +336,21 @@ def build_assignment(b: Builder, a: str, hostile_paths: bool) -> None:
         "overwrites the helper modules next to the notebook",
         append(first, OVERWRITE_HELPERS),
     )
+    # the sandboxed kernel reaches neither the result file nor the grading process: graded on its answers
     variant(
         "hostile-forges-result",
-        "error",
-        0,
+        "ok",
+        auto_max,
         "forges result.json and kills the grader process",
         append(first, FAKE_RESULT),
     )
     if hostile_paths:
         target = (root / "nbgrader_config.py").resolve()
         code = f"with open({str(target)!r}, 'a') as _fh:\n    _fh.write('\\n# pwned\\n')"
-        variant(
+        variant(  # the course folder is not in the sandbox: the write fails, the answers are graded
             "hostile-writes-course-files",
-            "tampered",
-            0,
+            "ok",
+            auto_max,
             "appends to nbgrader_config.py by absolute path",
             append(first, code),
         )

@@ -504,10 +504,10 @@ def test_parallel_gradebook_equals_sequential(graded_class):
 @pytest.mark.slow
 def test_hostile_submissions_are_contained(graded_class):
     g = graded_class
-    # the protected course file was restored and the culprit blamed
+    # the course file is not even visible to the sandboxed kernel: unchanged, the write flagged, answers graded
     assert (g["course"] / "nbgrader_config.py").read_bytes() == g["config_before"]
     o = g["par"].outcome("hostile-writes-course-files", TOY_ASSIGNMENT)
-    assert o["status"] == "tampered" and "nbgrader_config.py" in o["reason"]
+    assert o["status"] == "ok" and o["suspicious"], o
     # nothing under the grading directory exposes the hidden tests to the student's kernel
     nb = nbformat.read(g["par"].out_dir / "autograded" / "hostile-reads-hidden-tests" / TOY_ASSIGNMENT / "toy.ipynb", 4)
     outputs = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
@@ -597,7 +597,8 @@ def test_regrading_keeps_manual_grades_and_previous_results(tmp_path):
         assert gb.find_grade("test_add", "toy", TOY_ASSIGNMENT, "bob").auto_score == 2
     with open(out / "grading" / "grades.csv") as fh:
         ann = next(r for r in csv.DictReader(fh) if r["student"] == "ann")
-    assert float(ann["score"]) == 4 + 1.5 and ann["needs_manual_grade"] == "1"
+    # a written answer a person has graded stays graded (no second review asked for)
+    assert float(ann["score"]) == 4 + 1.5 and ann["needs_manual_grade"] == "0"
 
 
 @pytest.mark.slow
@@ -637,7 +638,7 @@ def test_no_feedback_grades_only(tmp_path):
     course = copy_course(tmp_path / "c")
     run = grade(subs, tmp_path / "out", course_root=course, protect=[], progress=False, feedback=False)
     o = run.outcome("ann", TOY_ASSIGNMENT)
-    assert o["status"] == "ok" and "feedback" in o["phases"] and o["phases"]["autograde"] > 0
+    assert o["status"] == "ok" and o["phases"]["autograde"] > 0
     assert (tmp_path / "out" / "autograded" / "ann" / TOY_ASSIGNMENT).is_dir()
     assert not (tmp_path / "out" / "feedback").exists()
 

@@ -46,8 +46,9 @@ def _answer(nb, gid):
 
 
 def _hidden_lines() -> list[str]:
+    """Lines (12+ characters) of the hidden tests that appear nowhere in the visible parts of the notebook."""
     src = nbformat.read(TOY / "source" / A / "toy.ipynb", as_version=4)
-    lines = []
+    hidden, public = set(), set()
     for c in src.cells:
         inside = False
         for line in c.source.splitlines():
@@ -55,8 +56,9 @@ def _hidden_lines() -> list[str]:
                 inside = True
             elif "### END HIDDEN TESTS" in line:
                 inside = False
-            elif inside and len(line.strip()) >= 12:
-                lines.append(line.strip())
+            else:
+                (hidden if inside else public).add(line.strip())
+    lines = sorted(h for h in hidden - public if len(h) >= 12)
     assert lines
     return lines
 
