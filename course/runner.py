@@ -130,7 +130,7 @@ def estimate_seconds(notebooks: list[Path], profile_name: str) -> tuple[float, s
     for nb in notebooks:
         train, evaluate = training_tokens(nb.parent.name, prof)
         total += NOTEBOOK_OVERHEAD_S + per_token * (train + evaluate / 3)  # evaluation: forward only
-    return total, f"3 training steps of {Path(checkpoint).name} timed here"
+    return total, f"3 training steps of {prof.checkpoint or 'the default checkpoint'} timed here"
 
 
 def _duration(seconds: float) -> str:
