@@ -66,7 +66,6 @@ class Template:
     release_dir: Path
     db_bytes: bytes
     definition: dict
-    hidden_lines: list[str]
     helpers: dict[str, str]
 
 
@@ -93,11 +92,8 @@ class GradingRun:
 
 # ----------------------------------------------------------------------------------------------- templates
 def build_templates(course_root: Path, assignments, cfg, scratch: Path) -> dict[str, Template]:
-    import nbformat
-
     from .gradebook import read_definition
     from .release import build_assignment
-    from .repair import redaction_lines
 
     templates = {}
     for a in sorted(assignments):
@@ -105,9 +101,6 @@ def build_templates(course_root: Path, assignments, cfg, scratch: Path) -> dict[
         build_assignment(course_root, a, work, cfg)
         db = work / "gradebook.db"
         definition = read_definition(db, a, get_course_id(cfg))
-        hidden = set()
-        for nb in notebooks_of(course_root, a):
-            hidden.update(redaction_lines(nbformat.read(course_root / "source" / a / f"{nb}.ipynb", as_version=4)))
         src = course_root / "source" / a
         templates[a] = Template(
             assignment=a,
@@ -115,7 +108,6 @@ def build_templates(course_root: Path, assignments, cfg, scratch: Path) -> dict[
             release_dir=work / "release" / a,
             db_bytes=db.read_bytes(),
             definition=definition,
-            hidden_lines=sorted(hidden),
             helpers={p.relative_to(src).as_posix(): str(p) for p in helper_files(course_root, a)},
         )
         # the hidden tests now live only in memory: remove them from the disk
@@ -413,7 +405,6 @@ def grade(
     settings = {
         "course_root": course_root,
         "overrides": overrides,
-        "hide_hidden_tests": bool(hide_hidden_tests),
         "job_timeout": int(job_timeout or autograder_setting(cfg, "job_timeout")),
         "max_notebook_bytes": int(autograder_setting(cfg, "max_notebook_bytes")),
         "threads": max(1, (os.cpu_count() or 1) // max(1, int(jobs))),
