@@ -43,6 +43,7 @@ from pathlib import Path
 
 from .collect import Job, Problem, discover
 from .config import (
+    SKIP_DIRS,
     autograder_setting,
     discover_assignments,
     find_course_root,
@@ -78,6 +79,8 @@ class GradingRun:
     jobs: int
     files: dict[str, Path] = field(default_factory=dict)
     sandboxed: bool = True
+    kernels: str = "cold"  # "warm": forked by the run's zygote (autograder.zygote); "cold": a fresh Python each
+    template_seconds: float = 0.0  # of ``seconds``: making the assignments' templates (none when cached)
 
     @property
     def gradebook(self) -> Path:
@@ -91,28 +94,77 @@ class GradingRun:
 
 
 # ----------------------------------------------------------------------------------------------- templates
-def build_templates(course_root: Path, assignments, cfg, scratch: Path) -> dict[str, Template]:
+TEMPLATE_CACHE = ".grading-cache/templates"  # under the course root, beside source/ (gitignored)
+
+
+def template_key(course_root: Path, assignment: str) -> str:
+    """What a template is made of: the assignment's source files, nbgrader_config.py, nbgrader's version and
+    the autograder's own code. Any change makes a new template."""
+    import hashlib
+
+    import nbgrader
+
+    h = hashlib.sha256(f"nbgrader {nbgrader.__version__}\n".encode())
+    src = course_root / "source" / assignment
+    files = [(f"source/{p.relative_to(src).as_posix()}", p) for p in _walk_files(src)]
+    files += [(f"autograder/{p.name}", p) for p in sorted(Path(__file__).parent.glob("*.py"))]
+    config = course_root / "nbgrader_config.py"
+    if config.is_file():
+        files.append(("nbgrader_config.py", config))
+    for rel, path in files:
+        data = path.read_bytes()
+        h.update(f"{rel}\0{len(data)}\0".encode())
+        h.update(data)
+    return h.hexdigest()[:20]
+
+
+def _walk_files(folder: Path) -> list[Path]:
+    out = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+        out += [Path(dirpath) / n for n in sorted(filenames) if not n.endswith(".pyc")]
+    return out
+
+
+def build_templates(
+    course_root: Path, assignments, cfg, scratch: Path, cache: Path | None = None
+) -> dict[str, Template]:
+    """Every assignment's template (release notebooks and gradebook definition, hidden tests included), made
+    by nbgrader's generate_assignment (about 3 s each) or taken from ``cache`` (default: the course root's
+    :data:`TEMPLATE_CACHE`; ``scratch`` when the course root is read-only), keyed by :func:`template_key`."""
     from .gradebook import read_definition
     from .release import build_assignment
 
+    if cache is None:
+        cache = course_root / TEMPLATE_CACHE
+        try:
+            cache.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError:
+            cache = scratch / "templates"
     templates = {}
     for a in sorted(assignments):
-        work = Path(tempfile.mkdtemp(prefix=f"tpl-{a}-", dir=scratch))
-        build_assignment(course_root, a, work, cfg)
-        db = work / "gradebook.db"
-        definition = read_definition(db, a, get_course_id(cfg))
+        folder = cache / f"{a}-{template_key(course_root, a)}"
+        if not (folder / "gradebook.db").is_file():
+            work = Path(tempfile.mkdtemp(prefix=f"tpl-{a}-", dir=scratch))
+            build_assignment(course_root, a, work, cfg)
+            shutil.rmtree(work / "source", ignore_errors=True)
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                work.rename(folder)  # atomic: a run beside this one never sees half a template
+            except OSError:  # made by a run beside this one meanwhile, or another file system
+                if not (folder / "gradebook.db").is_file():
+                    shutil.copytree(work, folder, dirs_exist_ok=True)
+                shutil.rmtree(work, ignore_errors=True)
+        db = folder / "gradebook.db"
         src = course_root / "source" / a
         templates[a] = Template(
             assignment=a,
             notebooks=notebooks_of(course_root, a),
-            release_dir=work / "release" / a,
+            release_dir=folder / "release" / a,
             db_bytes=db.read_bytes(),
-            definition=definition,
+            definition=read_definition(db, a, get_course_id(cfg)),
             helpers={p.relative_to(src).as_posix(): str(p) for p in helper_files(course_root, a)},
         )
-        # the hidden tests now live only in memory: remove them from the disk
-        db.unlink()
-        shutil.rmtree(work / "source", ignore_errors=True)
     return templates
 
 
@@ -164,6 +216,15 @@ class _Live:
 
     def add_popen(self, *args, **kwargs) -> subprocess.Popen:
         proc = subprocess.Popen(*args, **kwargs)
+        with self.lock:
+            self.procs.add(proc)
+        return proc
+
+    def add_forked(self, socket_path: str, request: dict):
+        """A worker forked by the worker zygote (:mod:`autograder.zygote`)."""
+        from .zygote import ForkedProcess, request_fork
+
+        proc = ForkedProcess(request_fork(socket_path, request))
         with self.lock:
             self.procs.add(proc)
         return proc
@@ -256,20 +317,27 @@ def run_job(job: Job, tpl: Template, settings: dict, scratch: Path) -> tuple[dic
         "course_root": str(settings["course_root"]),
         "overrides": settings["overrides"],
         "sandbox": settings.get("sandbox", False),
+        "zygote_socket": settings.get("zygote_socket", ""),
     }
     log_path = private / "worker.log"
     with open(log_path, "wb") as log:
-        proc = _LIVE_WORKERS.add_popen(
-            WORKER_COMMAND,
-            stdin=subprocess.PIPE,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=workdir,
-            env=worker_env(workdir, settings.get("threads")),
-            start_new_session=True,
-        )
+        if settings.get("worker_socket"):  # forked by the run's worker zygote: imports already done
+            proc = _LIVE_WORKERS.add_forked(settings["worker_socket"], {
+                "job": spec, "cwd": str(workdir), "log": str(log_path),
+                "env": worker_env(workdir, settings.get("threads"))})
+        else:
+            proc = _LIVE_WORKERS.add_popen(
+                WORKER_COMMAND,
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=workdir,
+                env=worker_env(workdir, settings.get("threads")),
+                start_new_session=True,
+            )
         try:
-            proc.communicate(json.dumps(spec).encode(), timeout=settings["job_timeout"])
+            proc.communicate(None if settings.get("worker_socket") else json.dumps(spec).encode(),
+                             timeout=settings["job_timeout"])
         except subprocess.TimeoutExpired:
             _LIVE_WORKERS.discard(proc)
             kill_tree(proc)
@@ -293,7 +361,8 @@ def run_job(job: Job, tpl: Template, settings: dict, scratch: Path) -> tuple[dic
             result = None
     if result is None or result.get("token") != token:
         tail = log_path.read_text(errors="replace")[-2000:] if log_path.exists() else ""
-        result = _fail(job, "error", f"grader process ended without a result (exit code {proc.returncode})", log=tail)
+        ended = "" if settings.get("worker_socket") else f" (exit code {proc.returncode})"
+        result = _fail(job, "error", f"grader process ended without a result{ended}", log=tail)
     result.pop("token", None)
     # the result belongs to the job that was launched, whatever it says
     result["student"], result["assignment"] = job.student, job.assignment
@@ -359,6 +428,7 @@ def grade(
     shard: tuple[int, int] | None = None,
     feedback: bool = True,
     sandbox: bool = True,
+    warm_kernels: bool = True,
 ) -> GradingRun:
     """Autograde every submission found in ``submissions_dir`` (see :mod:`autograder.collect` for the
     accepted layouts) into ``out_dir`` (default: the course root), ``jobs`` at a time.
@@ -416,8 +486,19 @@ def grade(
               f"assignment(s)...", flush=True)
     scratch = Path(tempfile.mkdtemp(prefix="ag-grading-"))
     outcomes: list[dict] = []
+    zygote = _start_zygote(scratch, settings) if sandbox and warm_kernels and job_list else None
+    # only with the sandbox: an unsandboxed kernel could reach the socket and ask for workers of its own
+    worker_zygote = _start_zygote(scratch, settings, mode="worker") if sandbox and warm_kernels and job_list else None
     try:
-        templates = build_templates(course_root, {j.assignment for j in job_list}, cfg, scratch)
+        # without a sandbox a submission could write the course root: no template kept from one run to the next
+        t_templates = time.monotonic()
+        templates = build_templates(course_root, {j.assignment for j in job_list}, cfg, scratch,
+                                    cache=None if sandbox else scratch / "templates")
+        template_seconds = time.monotonic() - t_templates
+        if zygote is not None:  # they imported while the templates were built
+            settings["zygote_socket"] = _zygote_ready(zygote, progress)
+        if worker_zygote is not None:
+            settings["worker_socket"] = _zygote_ready(worker_zygote, progress)
         db_url = f"sqlite:///{out_dir / 'gradebook.db'}"
         # refuse assignments whose definition conflicts with the gradebook before grading anything
         blocked = {}
@@ -528,6 +609,9 @@ def grade(
                 result["suspicious"] = changes
             accept(job, result, workdir)
     finally:
+        for z in (zygote, worker_zygote):
+            if z is not None:
+                z.stop()
         shutil.rmtree(scratch, ignore_errors=True)
 
     if feedback:  # every kernel is gone: feedback from the class gradebook (manual grades included)
@@ -540,12 +624,46 @@ def grade(
             problem = failed.get(f"{o['student']}/{o['assignment']}")
             if problem:
                 o.setdefault("notes", []).append(f"feedback could not be generated: {problem}")
-    run = GradingRun(out_dir, outcomes, problems, time.monotonic() - t_start, int(jobs), sandboxed=bool(sandbox))
+    run = GradingRun(out_dir, outcomes, problems, time.monotonic() - t_start, int(jobs), sandboxed=bool(sandbox),
+                     kernels="warm" if settings.get("zygote_socket") else "cold",
+                     template_seconds=locals().get("template_seconds", 0.0))
     if report:
         from .report import write_reports
 
         run.files = write_reports(run, cid)
     return run
+
+
+def _start_zygote(scratch: Path, settings: dict, mode: str = "kernel"):
+    """The run's kernel (or worker) zygote, importing in the background (None where it cannot be had)."""
+    from . import zygote
+    from .sandbox import sandbox_env
+    from .worker import kernel_extra_env
+
+    if mode == "worker":  # trusted code, as the grader's user: the environment of a worker process
+        return zygote.Zygote(scratch, worker_env(scratch, settings.get("threads")), mode="worker").start()
+    if not zygote.available():
+        return None
+    # exactly the environment a sandboxed kernel gets: libraries read it when they are imported
+    env = sandbox_env(worker_env(scratch, settings.get("threads")), extra=kernel_extra_env())
+    env["PYTHONPATH"] = PACKAGE_PARENT
+    return zygote.Zygote(scratch, env).start()
+
+
+def _zygote_ready(zygote, progress: bool) -> str:
+    """The zygote's socket once it is ready; "" (cold kernels) when it failed, with a warning."""
+    from .zygote import ZygoteError
+
+    try:
+        ready = zygote.wait_ready()
+    except ZygoteError as e:
+        warnings.warn(f"warm kernels unavailable, starting every kernel cold: {e}", stacklevel=3)
+        zygote.stop()
+        return ""
+    if progress:
+        what = "kernels" if zygote.mode == "kernel" else "grading workers"
+        print(f"course grade: warm {what} ready (libraries imported once, in {ready['seconds']:.1f} s)", flush=True)
+    return zygote.socket_path
 
 
 def _rmtree(path: Path) -> None:

@@ -22,6 +22,8 @@ import os
 import secrets
 import sys
 import tempfile
+import time
+from collections import Counter
 from pathlib import Path
 
 from nbformat.v4 import new_code_cell, new_output
@@ -34,6 +36,10 @@ from .execute import GONE_ENAME, ContainedExecute
 BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 VERDICT_ENAME = "TestFailed"
 MAX_TENSOR_FILE = 2 * 1024**3
+
+# Seconds spent, in this process, per part of grading (read by the worker after nbgrader has run): starting
+# kernels, the student's cells and visible tests in the kernel, judges (probes included) and their probes.
+TIMINGS: Counter = Counter()
 
 
 def split_hidden(source: str) -> tuple[str, str]:
@@ -138,8 +144,23 @@ class JudgedExecute(ContainedExecute):
         finally:
             self._judge_outputs.cleanup()
 
+    async def async_start_new_kernel(self, **kwargs):
+        start = time.perf_counter()
+        try:
+            return await super().async_start_new_kernel(**kwargs)
+        finally:
+            TIMINGS["kernel_start"] += time.perf_counter() - start
+
+    async def async_start_new_kernel_client(self):
+        start = time.perf_counter()
+        try:
+            return await super().async_start_new_kernel_client()
+        finally:
+            TIMINGS["kernel_start"] += time.perf_counter() - start
+
     def run_probe(self, source: str):
         """Execute one question in the kernel as a cell of its own; returns that cell with its outputs."""
+        TIMINGS["probes"] += 1
         cell = new_code_cell(source)
         self.nb.cells.append(cell)
         index = len(self.nb.cells) - 1
@@ -158,8 +179,12 @@ class JudgedExecute(ContainedExecute):
         return self._judge_run
 
     def preprocess_cell(self, cell, resources, index):
+        start = time.perf_counter()
         if not is_test_cell(cell):
-            return super().preprocess_cell(cell, resources, index)
+            try:
+                return super().preprocess_cell(cell, resources, index)
+            finally:
+                TIMINGS["kernel_cells"] += time.perf_counter() - start
         full = cell.source
         visible, hidden = split_hidden(full)
         cell.source = visible
@@ -167,10 +192,15 @@ class JudgedExecute(ContainedExecute):
             cell, resources = super().preprocess_cell(cell, resources, index)
         finally:
             cell.source = full
+            TIMINGS["kernel_cells"] += time.perf_counter() - start
         kernel_outputs = list(cell.get("outputs", []))
         reason = self._kernel_failure(kernel_outputs)
         if reason is None:
-            reason = self.judge(cell, hidden)
+            start = time.perf_counter()
+            try:
+                reason = self.judge(cell, hidden)
+            finally:
+                TIMINGS["judges"] += time.perf_counter() - start
         kept = [o for o in kernel_outputs if o.get("output_type") in ("stream", "display_data")
                 and o.get("name") != "stderr" and grading.MIME not in o.get("data", {})]
         if reason is not None:

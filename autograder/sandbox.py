@@ -366,6 +366,12 @@ class SandboxedKernelManager(IpcKernelManager):
     extra_env = Dict(
         value_trait=Unicode(), help="Variables set in the sandbox as given (secret-looking names still dropped)."
     ).tag(config=True)
+    zygote_socket = Unicode(
+        "", help="Socket of a kernel zygote (autograder.zygote): fork a warm kernel into the sandbox instead of "
+        "starting Python in it. Empty: a cold kernel."
+    ).tag(config=True)
+
+    _warm_request: dict | None = None
 
     @default("sandbox_uid")
     def _default_sandbox_uid(self) -> int | None:
@@ -390,6 +396,18 @@ class SandboxedKernelManager(IpcKernelManager):
         for path in [self._ipc_dir, cwd, *self.writable_paths]:
             make_writable_for(path, uid)
         inner_env = sandbox_env(kw.get("env"), passthrough=self.env_passthrough, extra=self.extra_env)
+        limits = {"memory_bytes": self.memory_bytes, "max_processes": self.max_processes if uid is not None else None,
+                  "max_file_bytes": self.max_file_bytes}
+        self._warm_request = None
+        if self.zygote_socket:
+            from . import zygote
+
+            if uid is None:
+                raise SandboxUnavailable("warm kernels (zygote_socket) need root and a dedicated sandbox uid")
+            # bwrap builds the sandbox around a placeholder; the zygote's kernel joins it (see autograder.zygote)
+            args = kernel_cmd[kernel_cmd.index("-f"):] if "-f" in kernel_cmd else []
+            self._warm_request = {"cwd": cwd, "uid": uid, "env": inner_env, "limits": limits, "kernel_args": args}
+            kernel_cmd = zygote.HOLDER_ARGV
         cmd = bwrap_argv(
             kernel_cmd,
             cwd=cwd,
@@ -408,10 +426,31 @@ class SandboxedKernelManager(IpcKernelManager):
 
     pre_start_kernel = run_sync(_async_pre_start_kernel)
 
+    async def _async_launch_kernel(self, kernel_cmd, **kw) -> None:
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+        if self._warm_request is None:
+            return
+        import asyncio
+
+        from . import zygote
+
+        bwrap_pid = self.provisioner.process.pid
+        try:
+            loop = asyncio.get_running_loop()
+            holder = await loop.run_in_executor(None, zygote.find_holder, bwrap_pid)
+            request = {**self._warm_request, "bwrap_pid": bwrap_pid, "holder_pid": holder}
+            await loop.run_in_executor(None, zygote.request_fork, self.zygote_socket, request)
+        except zygote.ZygoteError:
+            await self.provisioner.kill()
+            raise
+
+    _launch_kernel = run_sync(_async_launch_kernel)
+
 
 class AsyncSandboxedKernelManager(SandboxedKernelManager, AsyncKernelManager):
     """:class:`SandboxedKernelManager` with the asynchronous API that nbclient drives (nbgrader's Execute): a
     blocking client would wait forever for the messages of a kernel that died."""
 
     pre_start_kernel = SandboxedKernelManager._async_pre_start_kernel
+    _launch_kernel = SandboxedKernelManager._async_launch_kernel
     cleanup_resources = IpcKernelManager._async_cleanup_resources

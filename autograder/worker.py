@@ -56,12 +56,20 @@ def sandbox_readonly_paths() -> list[str]:
     checkpoint = os.environ.get(sources.CHECKPOINT_ENV)
     if checkpoint and Path(checkpoint).is_dir():
         paths.append(str(Path(checkpoint).resolve()))
-    if _hub_cache():
-        paths.append(_hub_cache())
+    if hub_cache():
+        paths.append(hub_cache())
     return paths
 
 
-def _hub_cache() -> str | None:
+def kernel_extra_env() -> dict[str, str]:
+    """Variables set explicitly in every sandboxed kernel: checkpoints downloaded before grading stay usable
+    (read-only) through the hub cache."""
+    hub = hub_cache()
+    return {"HF_HUB_CACHE": hub} if hub else {}
+
+
+def hub_cache() -> str | None:
+    """The Hugging Face hub cache folder, resolved (None when there is none)."""
     from huggingface_hub import constants
 
     path = Path(constants.HF_HUB_CACHE).resolve()
@@ -163,9 +171,8 @@ def run(job: dict) -> dict:
     if job.get("sandbox"):
         cfg.JudgedExecute.sandbox = True
         cfg.SandboxedKernelManager.readonly_paths = sandbox_readonly_paths()
-        hub_cache = _hub_cache()
-        if hub_cache:  # checkpoints downloaded before grading stay usable, read-only
-            cfg.SandboxedKernelManager.extra_env = {"HF_HUB_CACHE": hub_cache}
+        cfg.SandboxedKernelManager.extra_env = kernel_extra_env()
+        cfg.SandboxedKernelManager.zygote_socket = job.get("zygote_socket", "")
     cfg.OverwriteCells.add_missing_cells = False  # done by repair(), which handles every layout
     for dotted, value in (job.get("overrides") or {}).items():
         section, trait = dotted.rsplit(".", 1)
@@ -185,6 +192,9 @@ def run(job: dict) -> dict:
         return result
 
     phase("autograde")
+    from .judge import TIMINGS
+
+    result["autograde_parts"] = {k: round(v, 2) for k, v in TIMINGS.items()}  # within "autograde"
     graded_dir = W / "autograded" / s / a
     tampered = [
         rel for rel, h in helper_hashes.items() if not (graded_dir / rel).is_file() or _sha(graded_dir / rel) != h
@@ -253,7 +263,11 @@ def run(job: dict) -> dict:
 
 
 def main() -> int:
-    job = json.loads(sys.stdin.read())
+    return run_spec(json.loads(sys.stdin.read()))
+
+
+def run_spec(job: dict) -> int:
+    """Grade the job and write its result (how ``main`` runs, and a worker forked by the worker zygote)."""
     W = Path(job["workdir"])
     os.chdir(W)
     try:

@@ -98,6 +98,30 @@ def notebooks(args) -> dict:
     return {"seconds": {k: statistics.median(v) for k, v in times.items()}, "profile": profiles}
 
 
+# Variants of `course grade` measured side by side: (key, sandbox, warm kernels).
+GRADING_VARIANTS = (("warm", True, True), ("cold", True, False), ("no-sandbox", False, False))
+
+# Grades one student's solutions with the autograder of the checkout ROOT (argv[1]) and prints one JSON line:
+# how a baseline checkout (an older commit, `--grading-baseline`) is measured in the same run.
+BASELINE_SCRIPT = """
+import json, sys, tempfile, time
+from pathlib import Path
+root, jobs = Path(sys.argv[1]), int(sys.argv[2])
+sys.path.insert(0, str(root))
+from autograder.catalogue import solution_notebook, write_nbgrader_layout
+from autograder.config import discover_assignments, notebooks_of
+from autograder.grade import grade
+with tempfile.TemporaryDirectory() as tmp:
+    for a in discover_assignments(root):
+        write_nbgrader_layout(Path(tmp) / "s", "student0", a,
+                              {n: solution_notebook(root, a, n) for n in notebooks_of(root, a)})
+    start = time.perf_counter()
+    run = grade(Path(tmp) / "s", Path(tmp) / "out", jobs=jobs, course_root=root, progress=False)
+    print(json.dumps({"seconds": time.perf_counter() - start, "submissions": len(run.outcomes),
+                      "graded": sum(o.get("status") == "ok" for o in run.outcomes)}))
+"""
+
+
 def grading(args) -> dict:
     from autograder.catalogue import solution_notebook, write_nbgrader_layout
     from autograder.config import discover_assignments, notebooks_of
@@ -114,21 +138,32 @@ def grading(args) -> dict:
                 write_nbgrader_layout(subs, f"student{s}", a,
                                       {n: solution_notebook(ROOT, a, n) for n in notebooks_of(ROOT, a)})
         n = args.students * len(assignments)
-        # side by side, interleaved: the sandbox's cost is the difference between neighbouring runs
+        # side by side, interleaved: the differences between neighbouring runs are the costs and savings
         for jobs in (1, 2):
-            for sandbox in (True, False):
-                key = f"jobs={jobs}" + ("" if sandbox else ",no-sandbox")
+            if args.grading_baseline:
+                proc = subprocess.run([sys.executable, "-c", BASELINE_SCRIPT, str(args.grading_baseline), str(jobs)],
+                                      capture_output=True, text=True, check=True)
+                r = json.loads(proc.stdout.strip().splitlines()[-1])
+                results[f"jobs={jobs},baseline"] = {**r, "seconds_per_submission": r["seconds"] / r["submissions"],
+                                                    "seconds_per_student_all_assignments": r["seconds"],
+                                                    "variant": f"baseline {args.grading_baseline}"}
+            for name, sandbox, warm in GRADING_VARIANTS:
+                key = f"jobs={jobs},{name}"
                 start = time.perf_counter()
-                run = grade(subs, Path(tmp) / key, jobs=jobs, course_root=ROOT, progress=False, sandbox=sandbox)
+                run = grade(subs, Path(tmp) / key, jobs=jobs, course_root=ROOT, progress=False, sandbox=sandbox,
+                            warm_kernels=warm)
                 seconds = time.perf_counter() - start
                 graded = sum(1 for o in run.outcomes if o.get("status") == "ok")
-                results[key] = {"seconds": seconds, "submissions": n, "graded": graded, "sandbox": sandbox,
-                                "seconds_per_submission": seconds / n,
+                results[key] = {"seconds": seconds, "template_seconds": run.template_seconds,
+                                "submissions": n, "graded": graded, "sandbox": sandbox,
+                                "kernels": run.kernels, "variant": name, "seconds_per_submission": seconds / n,
                                 "seconds_per_student_all_assignments": seconds / args.students}
-                if jobs == 1 and sandbox:  # where the time goes, per submission: the worker's phases (autograde =
-                    # nbgrader executing the notebook), the rest is the worker process starting and importing
+                if jobs == 1 and name == "warm":  # where the time goes, per submission: the worker's phases
+                    # (autograde = nbgrader executing the notebook, split into its parts), the rest is the
+                    # worker process starting and importing
                     results["phases"] = {
                         o["assignment"]: {"seconds": o["seconds"], **o.get("phases", {}),
+                                          **{f"part_{k}": v for k, v in o.get("autograde_parts", {}).items()},
                                           "worker_startup": o["seconds"] - sum(o.get("phases", {}).values())}
                         for o in run.outcomes if o.get("student") == "student0"}
     results["assignments"] = assignments
@@ -175,28 +210,45 @@ def markdown(results: dict) -> str:
     if "grading" in results:
         g = results["grading"]
         lines += ["## Grading (solutions of " + ", ".join(g["assignments"]) + ")", "",
-                  "| jobs | sandbox | submissions | graded | seconds | s/submission | s/student (all assignments) |",
+                  "Seconds include making the templates (about 3.5 s per assignment) where they were not cached "
+                  "(`--no-sandbox` never caches them). Measured in one run, interleaved: warm = sandboxed kernels "
+                  "forked from the run's zygote (the "
+                  "default), cold = sandboxed kernels that start Python and import everything themselves, "
+                  "no-sandbox = `--no-sandbox` (cold), baseline = another checkout of the autograder.", "",
+                  "| jobs | variant | submissions | graded | seconds | s/submission | s/student (all assignments) |",
                   "|---|---|---:|---:|---:|---:|---:|"]
-        for k in ("jobs=1", "jobs=1,no-sandbox", "jobs=2", "jobs=2,no-sandbox"):
-            if k not in g:
+        for k, r in g.items():
+            if not k.startswith("jobs="):
                 continue
-            r = g[k]
-            lines.append(f"| {k[5]} | {'yes' if r.get('sandbox', True) else 'no'} | {r['submissions']} | "
+            lines.append(f"| {k[5]} | {r.get('variant', k[7:])} | {r['submissions']} | "
                          f"{r['graded']} | {r['seconds']:.1f} | {r['seconds_per_submission']:.1f} | "
                          f"{r['seconds_per_student_all_assignments']:.1f} |")
         for jobs in (1, 2):
-            on, off = g.get(f"jobs={jobs}"), g.get(f"jobs={jobs},no-sandbox")
-            if on and off:
-                cost = (on["seconds"] - off["seconds"]) / on["submissions"]
-                lines.append(f"\nSandbox cost with {jobs} job(s): {cost:+.2f} s per submission (interleaved runs).")
+            warm, cold, off = (g.get(f"jobs={jobs},{v}") for v in ("warm", "cold", "no-sandbox"))
+            if cold and off:
+                n = cold["submissions"]
+
+                def net(r):  # without making the templates: cached when sandboxed, never with --no-sandbox
+                    return r["seconds"] - r.get("template_seconds", 0.0)
+
+                line = (f"\nWith {jobs} job(s), templates excluded: the sandbox costs "
+                        f"{(net(cold) - net(off)) / n:+.2f} s per submission (cold sandboxed vs no sandbox)")
+                if warm:
+                    line += (f"; warm kernels and workers save {(net(cold) - net(warm)) / n:.2f} s per submission, "
+                             f"so the default (sandboxed, warm) costs {(net(warm) - net(off)) / n:+.2f} s against no "
+                             "sandbox")
+                lines.append(line + ".")
         if g.get("phases"):
-            lines += ["", "Where one submission's grading time goes (jobs=1, sandboxed, seconds; the parent makes the "
-                      "feedback):",
-                      "", "| assignment | total | worker start-up | prepare | autograde (nbgrader runs the notebook) | "
-                      "read grades |", "|---|---:|---:|---:|---:|---:|"]
+            lines += ["", "Where one submission's grading time goes (jobs=1, sandboxed, warm kernels, seconds; the "
+                      "parent makes the feedback; kernel = the student's cells and visible tests, judges = the hidden "
+                      "parts run by the grader, questions to the kernel included):",
+                      "", "| assignment | total | worker start-up | prepare | autograde | of which kernel | of which "
+                      "judges | questions | read grades |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
             for a, p in g["phases"].items():
                 lines.append(f"| {a} | {p['seconds']:.1f} | {p['worker_startup']:.1f} | {p.get('prepare', 0):.1f} | "
-                             f"{p.get('autograde', 0):.1f} | {p.get('read_grades', 0):.1f} |")
+                             f"{p.get('autograde', 0):.1f} | {p.get('part_kernel_cells', 0):.1f} | "
+                             f"{p.get('part_judges', 0):.1f} | {p.get('part_probes', 0):.0f} | "
+                             f"{p.get('read_grades', 0):.1f} |")
         lines.append("")
     return "\n".join(lines)
 
@@ -207,6 +259,9 @@ def main(argv=None) -> int:
     parser.add_argument("--only", nargs="*", choices=["matmul", "training", "notebooks", "grading"],
                         help="measure these parts; the other parts of an existing results.json are kept")
     parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--grading-baseline", type=Path, metavar="CHECKOUT",
+                        help="also grade with the autograder of this checkout (e.g. a `git worktree` of an older "
+                             "commit), in the same run")
     parser.add_argument("--out", type=Path, default=HERE, help="folder for results.json and results.md")
     args = parser.parse_args(argv)
     args.steps, args.warmup = (3, 1) if args.quick else (20, 3)

@@ -57,7 +57,7 @@ class Run:
         return self.profile.eval_size_for(task)
 
     def training_kwargs(self) -> dict:
-        """The profile's keyword arguments for ``TrainingArguments`` (epochs or steps, batch, lr, precision)."""
+        """The profile's ``TrainingArguments`` keyword arguments (epochs or steps, batch, lr, logging, precision)."""
         import torch
 
         kwargs = {
@@ -67,8 +67,11 @@ class Run:
             "per_device_eval_batch_size": self.profile.eval_batch_size,
             "learning_rate": self.profile.learning_rate,
             "seed": self.profile.seed,
+            "logging_steps": self.profile.logging_steps,
             "report_to": "none",
             "save_strategy": "no",
+            # pinned memory only helps copies to a GPU; on a CPU the Trainer warns about it under every cell
+            "dataloader_pin_memory": torch.cuda.is_available(),
         }
         if self.profile.precision == "bf16" and torch.cuda.is_available() and torch.cuda.is_bf16_supported():
             kwargs["bf16"] = True

@@ -446,8 +446,8 @@ def test_alternatives_are_graded_in_rounds_of_different_cells():
 # =============================================================================== grading a class
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
-    """The toy class from make_fixtures (>= 30 submissions incl. broken/hostile), graded with jobs=2
-    and, separately, sequentially."""
+    """The toy class from make_fixtures (>= 30 submissions incl. broken/hostile), graded with jobs=2 (warm
+    kernels) and, separately, sequentially (cold kernels)."""
     from autograder.grade import grade
     from autograder.make_fixtures import make_fixtures
 
@@ -460,8 +460,9 @@ def graded_class(tmp_path_factory):
     par = grade(
         base / "class" / "submissions", base / "out2", jobs=2, course_root=course, protect=protect, progress=False
     )
-    seq = grade(
-        base / "class" / "submissions", base / "out1", jobs=1, course_root=course, protect=protect, progress=False
+    seq = grade(  # and with cold kernels: warm ones (forked from the zygote) must not change any grade
+        base / "class" / "submissions", base / "out1", jobs=1, course_root=course, protect=protect, progress=False,
+        warm_kernels=False,
     )
     return {"base": base, "course": course, "expected": data, "par": par, "seq": seq, "config_before": config_before,
             "scratch_before": scratch_before}
@@ -491,8 +492,11 @@ def test_class_scores_match_expected(graded_class, run):
 
 @pytest.mark.slow
 def test_parallel_gradebook_equals_sequential(graded_class):
+    from autograder import zygote
     from autograder.gradebook import snapshot
 
+    if zygote.available():
+        assert (graded_class["par"].kernels, graded_class["seq"].kernels) == ("warm", "cold")
     par = snapshot(graded_class["par"].gradebook)
     seq = snapshot(graded_class["seq"].gradebook)
     assert par and par == seq

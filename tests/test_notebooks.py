@@ -126,3 +126,24 @@ def test_smoke_run_reports_shapes_and_metrics(smoke_run):
 # notebooks again for it: the solutions get full marks and the untouched student notebooks zero under
 # `nbgrader autograde` (the solution and release baselines of every catalogue, tests/test_autograder.py),
 # and the browser test clicks Validate in JupyterLab on a solved and on an unanswered student notebook.
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.parent.name)
+def test_points_shown_to_students_match_the_grading(path):
+    """Every exercise heading states the points of its graded cells (written answers: graded by a person), the
+    introduction the total; every graded cell belongs to a heading. Change a cell's points and this fails until
+    the headings say so too (`python -m autograder.points --write` rewrites them)."""
+    from autograder.points import INTRO_MARK, exercise_points, heading_points, intro_points_line, total_points
+
+    nb = nbformat.read(path, as_version=4)
+    exercises = exercise_points(nb)
+    assert exercises, "the notebook has exercise headings"
+    for index, (points, manual) in exercises.items():
+        heading = next(line for line in nb.cells[index].source.split("\n") if line.startswith("### "))
+        assert heading_points(heading) == (points, manual), f"{heading!r}: its cells are worth {points:g}"
+    first = min(exercises)
+    graded_before = [c for c in nb.cells[:first] if c.metadata.get("nbgrader", {}).get("points")]
+    assert not graded_before, "every graded cell comes after an exercise heading"
+    assert sum(p for p, _ in exercises.values()) == sum(total_points(nb))
+    intro = nb.cells[0].source
+    assert intro[intro.index(INTRO_MARK):] == intro_points_line(nb)
