@@ -8,6 +8,11 @@ Accepted layouts of the SUBMISSIONS folder (they may be mixed):
    ``<student>_<assignment>.zip`` (``<assignment>`` is an assignment id such as ``01_preprocessing``).
 3. Loose notebooks: ``<student>_<notebook>.ipynb`` (e.g. ``alice_preprocessing.ipynb``) or
    ``<student>/<notebook>.ipynb`` (a folder per student, any depth below it).
+4. A learning-management system's bulk download, unpacked or as the zip itself (SUBMISSIONS may be that
+   zip): Canvas (``<name>[_LATE]_<user id>_<submission id>_<file>``, re-submissions as ``<file>-1``), Moodle
+   (``<Full Name>_<id>_assignsubmission_file_/`` folders, or the same prefix on each file) and Blackboard
+   (``<assignment>_<user>_attempt_<date>_<file>``, its ``.txt`` receipts skipped).  The student is the
+   name the LMS put in front, see :func:`lms_export_name`.
 
 A notebook is matched to an assignment by its file name, after removing what downloads and copies
 add: a trailing `` (1)``, ``-Copy1``, ``_copy``, ``_v2`` and letter case.  When several files of one
@@ -80,7 +85,32 @@ def clean_student_id(raw: str) -> tuple[str, str | None]:
     return sid, note
 
 
-_COPY_SUFFIX = re.compile(r"(\s*\(\d+\)|[-_ ]copy\d*|[-_ ]v\d+|[-_ ]final)+$", re.IGNORECASE)
+_COPY_SUFFIX = re.compile(r"(\s*\(\d+\)|[-_ ]copy\d*|[-_ ]v\d+|[-_ ]final|-\d+)+$", re.IGNORECASE)
+
+# What learning-management systems put in front of a submitted file's name (one bulk download each).
+_LMS_EXPORT_NAMES = (
+    ("Canvas", re.compile(r"^(?P<student>[A-Za-z0-9.-]+?)(?:_LATE)?_\d+_\d+_(?P<file>.+)$", re.IGNORECASE)),
+    ("Moodle", re.compile(r"^(?P<student>.+?)_\d+_assignsubmission_[a-z]+_(?P<file>.*)$")),
+    ("Blackboard", re.compile(r"^.+?_(?P<student>[^_]+)_attempt_\d{4}(?:-\d{2}){5}(?:_(?P<file>.+))?$")),
+)
+
+
+def _lms_receipt(name: str) -> bool:
+    """Blackboard's ``<assignment>_<user>_attempt_<date>.txt``: the LMS's own note, not a submission."""
+    lms = lms_export_name(Path(name).stem) if name.lower().endswith(".txt") else None
+    return lms is not None and lms[0] == "Blackboard" and not lms[2]
+
+
+def lms_export_name(name: str) -> tuple[str, str, str] | None:
+    """``(lms, student, rest)`` for a file or folder name from an LMS bulk download, else None.
+
+    ``smithjohn_LATE_1234_5678_preprocessing-1.ipynb`` -> ("Canvas", "smithjohn", "preprocessing-1.ipynb");
+    ``Ann Lee_42_assignsubmission_file_`` -> ("Moodle", "Ann Lee", "") (a folder of her files)."""
+    for lms, pattern in _LMS_EXPORT_NAMES:
+        m = pattern.match(name)
+        if m:
+            return lms, m["student"], m["file"] or ""
+    return None
 
 
 def normalise_name(stem: str) -> str:
@@ -142,8 +172,12 @@ def discover(
     students_seen: dict[str, str | None] = {}
     explicit: set[tuple[str, str]] = set()  # (student, assignment) named by a folder / zip name
 
-    if not root.is_dir():
-        return [], [Problem(str(submissions_dir), "not a folder")]
+    if root.is_file() and root.suffix.lower() == ".zip":  # e.g. an LMS's bulk download, not unpacked
+        entries = [root]
+    elif root.is_dir():
+        entries = sorted(root.iterdir())
+    else:
+        return [], [Problem(str(submissions_dir), "not a folder or a .zip file")]
 
     def student(raw: str, origin: str) -> str | None:
         sid, note = clean_student_id(raw)
@@ -182,24 +216,49 @@ def discover(
             else:
                 problems.append(Problem(origin, "ignored (not a notebook)"))
 
-    def scan_zip(sid: str, path: Path, origin: str, hint: str | None):
+    def zip_members(path: Path, origin: str) -> list[zipfile.ZipInfo] | None:
         try:
             with zipfile.ZipFile(path) as zf:
                 infos = zf.infolist()
         except (zipfile.BadZipFile, OSError) as e:
             problems.append(Problem(origin, f"unreadable zip file ({e})"))
-            return
+            return None
         if sum(i.file_size for i in infos) > MAX_ZIP_TOTAL:
             problems.append(Problem(origin, "zip expands to more than 500 MB; not opened"))
+            return None
+        return sorted(infos, key=lambda i: i.filename)
+
+    def scan_zip(sid: str | None, path: Path, origin: str, hint: str | None, infos=None):
+        """The notebooks in a zip: of ``sid``, or (``sid`` None) of the students an LMS export names."""
+        infos = zip_members(path, origin) if infos is None else infos
+        if infos is None:
             return
         found = False
-        for info in sorted(infos, key=lambda i: i.filename):
+        for info in infos:
             name = info.filename
             parts = [x for x in name.replace("\\", "/").split("/") if x]
             if info.is_dir() or not parts or _ignored(parts) or parts[-1] in IGNORED_NAMES:
                 continue
             if name.startswith("/") or ".." in parts:
                 problems.append(Problem(f"{origin}:{name}", "unsafe path in zip; ignored"))
+                continue
+            owner, stem = sid, Path(parts[-1]).stem
+            if sid is None:  # an LMS export: the first part names the student (a folder, or the file itself)
+                lms = lms_export_name(parts[0]) or lms_export_name(Path(parts[0]).stem)
+                if lms is None:
+                    problems.append(Problem(f"{origin}:{name}", "not named like the rest of this LMS export "
+                                            "(no student in its name); ignored"))
+                    continue
+                if _lms_receipt(parts[-1]):
+                    continue
+                owner = student(lms[1], f"{origin}:{name}")
+                if owner is None:
+                    continue
+                if len(parts) == 1:
+                    stem = Path(lms[2]).stem
+            if parts[-1].lower().endswith(".zip"):
+                problems.append(Problem(f"{origin}:{name}", "a zip inside a zip is not opened; unpack the outer "
+                                        "one into SUBMISSIONS and grade again"))
                 continue
             if not parts[-1].lower().endswith(".ipynb"):
                 problems.append(Problem(f"{origin}:{name}", "ignored (not a notebook)"))
@@ -209,19 +268,37 @@ def discover(
                 if part in cat.by_assignment:
                     h = part
             found = True
-            add(
-                sid,
-                Path(parts[-1]).stem,
-                Source(f"{origin}:{name}", path, member=info.filename, size=info.file_size),
-                h,
-            )
+            add(owner, stem, Source(f"{origin}:{name}", path, member=info.filename, size=info.file_size), h)
         if not found and hint is None:
             problems.append(Problem(origin, "no notebook in the zip"))
 
-    for entry in sorted(root.iterdir()):
+    for entry in entries:
         if entry.name in IGNORED_NAMES or _ignored([entry.name]) or entry.name.startswith("."):
             continue
         origin = entry.name
+        lms = lms_export_name(entry.name)
+        if _lms_receipt(entry.name):
+            continue
+        if lms is not None:  # one student's file or folder of an unpacked LMS bulk download
+            sid = student(lms[1], origin)
+            if sid is None:
+                continue
+            if entry.is_dir():
+                scan_tree(sid, entry, origin, None)
+            elif entry.suffix.lower() == ".ipynb":
+                add(sid, Path(lms[2]).stem, Source(origin, entry, size=entry.stat().st_size), None)
+            elif entry.suffix.lower() == ".zip":
+                scan_zip(sid, entry, origin, None)
+            else:
+                problems.append(Problem(origin, "ignored (not a notebook)"))
+            continue
+        if entry.is_file() and entry.suffix.lower() == ".zip":
+            infos = zip_members(entry, origin)
+            if infos is None:
+                continue
+            if any(lms_export_name(i.filename.split("/")[0]) for i in infos):  # a bulk download, still zipped
+                scan_zip(None, entry, origin, None, infos)
+                continue
         if entry.is_dir():
             sid = student(entry.name, origin)
             if sid is None:

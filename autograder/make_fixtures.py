@@ -161,6 +161,14 @@ def build_assignment(b: Builder, a: str, hostile_paths: bool) -> None:
         | {f"__MACOSX/._{nbs[0]}.ipynb": b"junk", f".ipynb_checkpoints/{nbs[0]}-checkpoint.ipynb": b"{}"},
     )
     b.expect(b.sid("sol-renamed"), a, "ok", auto_max, auto_max, "solution renamed '<nb> (1).ipynb' in a zip")
+    canvas = b.sid("sol-canvas")  # an LMS's bulk download (autograder/collect.py), unpacked and zipped
+    for i, (n, nb) in enumerate(sol.items()):
+        (b.subs / f"{canvas}_LATE_{4100 + i}_{5200 + i}_{n}-1.ipynb").write_bytes(_bytes(nb))
+    b.expect(canvas, a, "ok", auto_max, auto_max, "solution in a Canvas bulk download (late, re-submitted)")
+    moodle = "Mo Odle" + b.suffix
+    _zip(b.subs / f"moodle-export{b.suffix}.zip",
+         {f"{moodle}_{77}_assignsubmission_file_/{n}.ipynb": _bytes(nb) for n, nb in sol.items()})
+    b.expect(moodle.replace(" ", "_"), a, "ok", auto_max, auto_max, "solution in a Moodle bulk download (zip)")
     spaced = "Dave Smith" + b.suffix
     _zip(b.subs / f"{spaced}.zip", {f"{n}.ipynb": _bytes(nb) for n, nb in sol.items()})
     b.expect(spaced.replace(" ", "_"), a, "ok", auto_max, auto_max, "student id with a space")

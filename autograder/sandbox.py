@@ -61,6 +61,10 @@ DEFAULT_TMP_BYTES = 2 * GiB
 
 SANDBOX_HOME = "/tmp/home"  # inside the private /tmp
 
+# Seconds bwrap took to build each warm kernel's sandbox in this process (bwrap started to its namespaces,
+# mounts and uid ready), read by the grading worker for the benchmarks: the sandbox's own cost per kernel.
+SETUP_SECONDS: list[float] = []
+
 # Variables that may pass from the host environment into the sandbox (fnmatch patterns, case-sensitive).
 DEFAULT_ENV_PASSTHROUGH = (
     "PATH", "LANG", "LANGUAGE", "LC_*", "TZ", "TERM",
@@ -427,6 +431,9 @@ class SandboxedKernelManager(IpcKernelManager):
     pre_start_kernel = run_sync(_async_pre_start_kernel)
 
     async def _async_launch_kernel(self, kernel_cmd, **kw) -> None:
+        import time
+
+        start = time.perf_counter()
         await super()._async_launch_kernel(kernel_cmd, **kw)
         if self._warm_request is None:
             return
@@ -438,6 +445,7 @@ class SandboxedKernelManager(IpcKernelManager):
         try:
             loop = asyncio.get_running_loop()
             holder = await loop.run_in_executor(None, zygote.find_holder, bwrap_pid)
+            SETUP_SECONDS.append(time.perf_counter() - start)
             request = {**self._warm_request, "bwrap_pid": bwrap_pid, "holder_pid": holder}
             await loop.run_in_executor(None, zygote.request_fork, self.zygote_socket, request)
         except zygote.ZygoteError:

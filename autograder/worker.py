@@ -193,8 +193,11 @@ def run(job: dict) -> dict:
 
     phase("autograde")
     from .judge import TIMINGS
+    from .sandbox import SETUP_SECONDS
 
     result["autograde_parts"] = {k: round(v, 2) for k, v in TIMINGS.items()}  # within "autograde"
+    if SETUP_SECONDS:  # warm kernels: the sandbox's own set-up, within "kernel_start"
+        result["autograde_parts"]["sandbox_setup"] = round(sum(SETUP_SECONDS), 3)
     graded_dir = W / "autograded" / s / a
     tampered = [
         rel for rel, h in helper_hashes.items() if not (graded_dir / rel).is_file() or _sha(graded_dir / rel) != h

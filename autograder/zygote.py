@@ -67,6 +67,9 @@ WARM_ATTRIBUTES = {
 _NS = {"cgroup": 0x02000000, "ipc": 0x08000000, "uts": 0x04000000, "net": 0x40000000, "pid": 0x20000000,
        "mnt": 0x00020000}  # fmt: skip
 _CLONE_NEWNS, _MS_REC, _MS_PRIVATE = 0x00020000, 0x4000, 1 << 18
+# open_tree(2) and move_mount(2) (Linux 5.2+; the same numbers on x86_64 and aarch64)
+_SYS_OPEN_TREE, _SYS_MOVE_MOUNT, _AT_FDCWD = 428, 429, -100
+_OPEN_TREE_CLONE, _AT_RECURSIVE, _MOVE_MOUNT_F_EMPTY_PATH = 1, 0x8000, 0x4
 _PR_SET_NO_NEW_PRIVS, _PR_SET_CHILD_SUBREAPER = 38, 36
 HOLDER_ARGV = ["sleep", "infinity"]  # what bwrap runs while a zygote kernel lives in its namespaces
 
@@ -95,9 +98,23 @@ def _private_tmp() -> None:
     """Give the zygote its own mount namespace with an empty ``/tmp``: imports write caches under the sandbox's
     HOME (``/tmp/home``), and those must neither land on the host nor differ from what a kernel sees."""
     libc = _libc()
+    # the course packages may live under /tmp (a checkout or a test's copy there): they stay visible, bound
+    # back into the new /tmp, so that `course` is imported from where the sandbox's kernels find it too
+    keep = {p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+            if p and os.path.isdir(p) and os.path.realpath(p).startswith("/tmp/")}
     _check(libc.unshare(_CLONE_NEWNS), "unshare(CLONE_NEWNS)")
     _check(libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None), "mount --make-rprivate /")
+    held = {}  # detached copies of those folders' mounts (open_tree), attached again under the new /tmp
+    for path in sorted(os.path.realpath(p) for p in keep):
+        fd = libc.syscall(_SYS_OPEN_TREE, _AT_FDCWD, path.encode(), _OPEN_TREE_CLONE | _AT_RECURSIVE | os.O_CLOEXEC)
+        _check(0 if fd >= 0 else -1, f"open_tree({path})")
+        held[path] = fd
     _check(libc.mount(b"tmpfs", b"/tmp", b"tmpfs", 0, b"mode=1777,size=512m"), "mount tmpfs /tmp")
+    for path, fd in held.items():
+        os.makedirs(path, exist_ok=True)
+        moved = libc.syscall(_SYS_MOVE_MOUNT, fd, b"", _AT_FDCWD, path.encode(), _MOVE_MOUNT_F_EMPTY_PATH)
+        _check(moved, f"move_mount({path})")
+        os.close(fd)
     os.makedirs(os.environ.get("HOME", "/tmp/home"), exist_ok=True)
 
 

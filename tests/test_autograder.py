@@ -274,6 +274,51 @@ def test_discover_loose_download_names(tmp_path):
     assert [p.origin for p in problems] == ["gus_01_pre (1).ipynb"], "an assignment id is not a notebook name"
 
 
+def test_discover_lms_bulk_downloads(tmp_path):
+    """Canvas, Moodle and Blackboard bulk downloads, unpacked or still zipped (SUBMISSIONS may be the zip)."""
+    known = {"01_pre": ["preprocessing"], "03_metrics": ["compute_metrics"]}
+    nb = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+    canvas = {"smithjohn_1234_5678_preprocessing.ipynb": nb,
+              "leeann_LATE_2345_6789_preprocessing-1.ipynb": nb,  # Canvas numbers a re-submission's file
+              "leeann_LATE_2345_6790_preprocessing.ipynb": nb,
+              "kimbo_3456_7890_compute_metrics.ipynb": nb,
+              "kimbo_3456_7891_notes.pdf": b"%PDF"}
+    unpacked = tmp_path / "canvas"
+    unpacked.mkdir()
+    for name, data in canvas.items():
+        (unpacked / name).write_bytes(data)
+    zipped = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(zipped, "w") as z:
+        for name, data in canvas.items():
+            z.writestr(name, data)
+    for where in (unpacked, zipped):
+        jobs, problems = discover(where, known)
+        got = {(j.student, j.assignment): j.notebooks for j in jobs}
+        assert sorted(got) == [("kimbo", "03_metrics"), ("leeann", "01_pre"), ("smithjohn", "01_pre")], where
+        assert got[("leeann", "01_pre")]["preprocessing"].origin.endswith("leeann_LATE_2345_6790_preprocessing.ipynb")
+        assert [p.reason for p in problems] == ["ignored (not a notebook)"], problems
+
+    moodle = tmp_path / "moodle"
+    (moodle / "Ann Lee_42_assignsubmission_file_").mkdir(parents=True)
+    (moodle / "Ann Lee_42_assignsubmission_file_" / "preprocessing.ipynb").write_bytes(nb)
+    (moodle / "Bo Ng_43_assignsubmission_file_preprocessing (1).ipynb").write_bytes(nb)
+    with zipfile.ZipFile(moodle / "moodle-export.zip", "w") as z:
+        z.writestr("Cy Dee_44_assignsubmission_file_/compute_metrics.ipynb", nb)
+        z.writestr("Cy Dee_44_assignsubmission_file_/data.zip", b"PK")
+        z.writestr("stray.ipynb", nb)
+    blackboard = "Assignment 1_dkaye_attempt_2025-01-10-12-30-00"
+    (moodle / f"{blackboard}_compute_metrics.ipynb").write_bytes(nb)
+    (moodle / f"{blackboard}.txt").write_text("Name: D Kaye")
+    jobs, problems = discover(moodle, known)
+    got = {(j.student, j.assignment) for j in jobs}
+    assert got == {("Ann_Lee", "01_pre"), ("Bo_Ng", "01_pre"), ("Cy_Dee", "03_metrics"), ("dkaye", "03_metrics")}
+    reasons = {p.origin: p.reason for p in problems}
+    inner_zip = "moodle-export.zip:Cy Dee_44_assignsubmission_file_/data.zip"
+    assert set(reasons) == {inner_zip, "moodle-export.zip:stray.ipynb"}
+    assert "unpack" in reasons[inner_zip]
+    assert "no student in its name" in reasons["moodle-export.zip:stray.ipynb"]
+
+
 # =============================================================================== repairing notebooks
 def _toy_release():
     return read_release(TOY, TOY_ASSIGNMENT, "toy")

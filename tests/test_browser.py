@@ -18,6 +18,7 @@ from ``playwright install`` (which downloads browsers and cannot work offline).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -222,6 +223,14 @@ def lab(tmp_path, mirror_dir):
     assert not any(s in c.source for c in answered.cells for s in stubs)
     nbformat.write(answered, course / ASSIGNMENT / NOTEBOOK)
 
+    with jupyterlab(course, tmp_path, mirror_dir) as server:
+        yield {**server, "course": course, "tmp": tmp_path}
+
+
+@contextlib.contextmanager
+def jupyterlab(root: Path, tmp_path: Path, mirror_dir: Path):
+    """JupyterLab serving ``root`` (its working directory too, so nbgrader reads ``root``'s config), on
+    127.0.0.1 with a token, offline, smoke profile; stopped with its kernels when the block ends."""
     runtime, settings, home = tmp_path / "runtime", tmp_path / "lab-settings", tmp_path / "jupyter-config"
     write_lab_settings(settings)
     env = {k: v for k, v in os.environ.items()
@@ -235,15 +244,15 @@ def lab(tmp_path, mirror_dir):
     log = tmp_path / "jupyterlab.log"
     cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
            "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-           f"--ServerApp.root_dir={course}"]
+           f"--ServerApp.root_dir={root}"]
     if os.geteuid() == 0:  # CI and containers run as root
         cmd.append("--allow-root")
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=course, env=env, stdout=out, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_for_server(proc, base, token, log)
-        yield {"base": base, "token": token, "course": course, "log": log, "tmp": tmp_path}
+        yield {"base": base, "token": token, "log": log}
     finally:
         stop_server(proc, base, token, runtime)
 
@@ -339,3 +348,77 @@ def test_student_runs_and_validates_notebook_in_jupyterlab(chromium, lab):
     assert not errors, errors
     assert not console, console
     print(f"browser test took {time.monotonic() - started:.1f} s (server start excluded)")
+
+
+# ------------------------------------------------------------------------------- the instructor's side
+FORMGRADER_SCREENSHOT = ARTIFACTS / "formgrader-manual-grading.png"  # shown in autograder/README.md
+TOY = ROOT / "tests" / "fixtures" / "toy_course"
+COMMENT = "Right: the sum is zero. Say what normalize should return then."
+
+
+def test_instructor_grades_a_written_answer_in_formgrader(chromium, tmp_path, mirror_dir):
+    """autograder/README.md's manual grading, step by step, as an instructor does it: `course grade`, then
+    formgrader in JupyterLab (type the points and a comment), then `course feedback`: the points and the
+    comment reach the student's feedback and grades.csv, and no hidden test appears in it."""
+    import csv
+
+    from nbgrader.api import Gradebook
+    from playwright.sync_api import sync_playwright
+
+    from autograder.catalogue import solution_notebook
+    from autograder.cli import main as autograder_main
+    from autograder.config import course_id, load_course_config
+    from autograder.grade import grade
+    from autograder.repair import redaction_lines
+
+    course = tmp_path / "course"
+    shutil.copytree(TOY, course, ignore=shutil.ignore_patterns("__pycache__"))
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    nbformat.write(solution_notebook(course, "00_toy", "toy"), subs / "mia_toy.ipynb")
+    grade(subs, course, jobs=1, course_root=course, progress=False, protect=[])  # step 1
+    cid = course_id(load_course_config(course))
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", cid) as gb:
+        submission = gb.find_submission_notebook("toy", "00_toy", "mia").id
+        assert gb.find_grade("explain", "toy", "00_toy", "mia").needs_manual_grade
+
+    with jupyterlab(course, tmp_path, mirror_dir) as lab, sync_playwright() as pw:  # step 2
+        browser = pw.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
+        try:
+            # formgrader's own requests need the login too (a token in the URL logs in only that page)
+            page = browser.new_page(viewport={"width": 1280, "height": 900},
+                                    extra_http_headers={"Authorization": f"token {lab['token']}"})
+            page.set_default_timeout(PAGE_S * 1000)
+            page.goto(f"{lab['base']}/formgrader/submissions/{submission}/?index=0", wait_until="domcontentloaded")
+            def saved(kind):  # formgrader saves a field when it changes: a PUT to its REST API
+                return page.expect_response(lambda r: f"/formgrader/api/{kind}/" in r.url
+                                            and r.request.method == "PUT" and r.ok)
+
+            score = page.locator("input.score#explain")
+            with saved("grade"):
+                score.fill("1.5")
+                score.press("Tab")
+            comment = page.locator("textarea#explain-comment")
+            with saved("comment"):
+                comment.fill(COMMENT)
+                comment.press("Tab")
+            comment.scroll_into_view_if_needed()
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(FORMGRADER_SCREENSHOT))
+        finally:
+            browser.close()
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", cid) as gb:
+        row = gb.find_grade("explain", "toy", "00_toy", "mia")
+        assert (row.manual_score, row.needs_manual_grade) == (1.5, False)
+        assert gb.find_comment("explain", "toy", "00_toy", "mia").manual_comment == COMMENT
+
+    assert autograder_main(["feedback", "--out", str(course), "--course-root", str(course)]) == 0  # step 3
+    html = (course / "feedback" / "mia" / "00_toy" / "toy.html").read_text()
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace("&#39;", "'")
+    assert COMMENT in text and "Pending: a person grades this answer" not in text
+    hidden = [h for h in redaction_lines(nbformat.read(course / "source" / "00_toy" / "toy.ipynb", 4)) if len(h) > 12]
+    assert not [h for h in hidden if h in html]
+    with open(course / "grading" / "grades.csv") as fh:
+        mia = next(r for r in csv.DictReader(fh) if r["student"] == "mia")
+    assert (mia["needs_manual_grade"], mia["pending_manual_points"]) == ("0", "0")

@@ -115,6 +115,29 @@ def test_warm_kernel_is_sandboxed_like_a_cold_one(warm, tmp_path):
     )
 
 
+def test_course_package_under_tmp_is_the_one_the_kernel_imports(tmp_path):
+    """The zygote's private /tmp keeps the course's package visible when it lives under /tmp (a checkout or a
+    test's copy there): otherwise the zygote imports another ``course`` (or none), which the kernel then uses."""
+    assert str(tmp_path).startswith("/tmp/")
+    pkg = tmp_path / "checkout"
+    shutil.copytree(REPO / "course", pkg / "course", ignore=shutil.ignore_patterns("__pycache__"))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    with zygote.Zygote(scratch, {**sandbox_env(), "PYTHONPATH": str(pkg)}) as z:
+        z.wait_ready()
+        cwd = tmp_path / "work"
+        cwd.mkdir()
+        code = "import json, course, course.metrics\nprint(json.dumps(course.metrics.__file__))"
+
+        async def go():
+            reply, texts, km = await _run_in_kernel(z, cwd, code, readonly_paths=[str(pkg)])
+            await km.shutdown_kernel(now=True)
+            assert reply["content"]["status"] == "ok", reply["content"]
+            return json.loads("".join(texts).strip().splitlines()[-1])
+
+        assert asyncio.run(go()) == str(pkg / "course" / "metrics" / "__init__.py")
+
+
 def test_no_state_passes_from_one_kernel_to_the_next(warm, tmp_path):
     cwd = tmp_path / "work"
     cwd.mkdir()
