@@ -5,7 +5,8 @@ or ``<course>/catalogues/`` (fixture courses) defining two lists, ``WRONG`` and 
 
     WRONG = [
         dict(
-            cell="normalize",                    # grade_id of the ANSWER cell the patch applies to
+            cell="normalize",                    # grade_id of the ANSWER cell the patch applies to (RIGHT
+                                                 # entries may also name an ungraded code cell by its id)
             name="divides_by_len",               # unique per cell; becomes part of a student id
             old="total = sum(xs)",               # exact text of the *solution* cell, must occur once
             new="total = len(xs)",
@@ -13,6 +14,8 @@ or ``<course>/catalogues/`` (fixture courses) defining two lists, ``WRONG`` and 
             fails=["test_normalize"],            # optional: the EXACT set of autograded test cells that
                                                  # must fail (default: the tests following the answer
                                                  # cell up to the next answer cell)
+            reason="divide by the sum",          # optional: words the grader's reason for one of those
+                                                 # failed tests must contain (case-insensitive)
         ),
     ]
     RIGHT = [dict(cell="add", name="builtin_sum", old="return a + b", new="return sum((a, b))")]
@@ -49,7 +52,9 @@ import nbformat
 
 from .config import SOLUTION_BEGIN, SOLUTION_END, notebooks_of
 
-ENTRY_KEYS = {"cell", "name", "old", "new", "replace", "source", "notebook", "why", "fails", "scores", "count"}
+ENTRY_KEYS = {
+    "cell", "name", "old", "new", "replace", "source", "notebook", "why", "fails", "scores", "count", "reason",
+}  # fmt: skip
 
 
 class CatalogueError(ValueError):
@@ -68,6 +73,7 @@ class Entry:
     fails: list[str] | None = None
     scores: dict[str, float] = field(default_factory=dict)
     why: str = ""
+    reason: str = ""  # words the grader's reason for a failed test must contain (what the student reads)
 
     @property
     def student(self) -> str:
@@ -140,8 +146,8 @@ def load_catalogue(course_root, assignment: str) -> Catalogue:
                 raise CatalogueError(f"{where}: duplicate name {raw['name']!r} for cell {raw['cell']!r}")
             seen.add((raw["cell"], raw["name"]))
             fails = raw.get("fails")
-            if kind == "right" and fails:
-                raise CatalogueError(f"{where}: a correct alternative cannot have 'fails'")
+            if kind == "right" and (fails or raw.get("reason")):
+                raise CatalogueError(f"{where}: a correct alternative cannot have 'fails' or 'reason'")
             entries.append(
                 Entry(
                     assignment=assignment,
@@ -154,6 +160,7 @@ def load_catalogue(course_root, assignment: str) -> Catalogue:
                     fails=list(fails) if fails is not None else ([] if kind == "right" else None),
                     scores=dict(raw.get("scores", {})),
                     why=raw.get("why", ""),
+                    reason=str(raw.get("reason", "")),
                 )
             )
         out[kind] = entries
@@ -211,8 +218,13 @@ def make_submission(course_root, entry: Entry, release_dir=None) -> dict:
             nb = read_release(course_root, entry.assignment, nb_name, release_dir)
         elif nb_name == entry.notebook and entry.kind != "solution":
             cells = [c for c in nb.cells if _gid(c) == entry.cell]
-            if not cells or not cells[0].metadata.get("nbgrader", {}).get("solution"):
-                raise CatalogueError(f"{entry}: {entry.cell!r} is not an answer cell of {nb_name}")
+            if not cells and entry.kind == "right":  # students edit the ungraded code cells too
+                cells = [c for c in nb.cells if c.get("id") == entry.cell and c.cell_type == "code" and not _gid(c)]
+            elif cells and not cells[0].metadata.get("nbgrader", {}).get("solution"):
+                cells = []
+            if not cells:
+                raise CatalogueError(f"{entry}: {entry.cell!r} is not an answer cell of {nb_name}"
+                                     + (" (nor an ungraded code cell's id)" if entry.kind == "right" else ""))
             cells[0].source = apply_patch(cells[0].source, entry)
         out[nb_name] = nb
     return out
@@ -226,8 +238,11 @@ def combined_submission(course_root, entries: list[Entry], release_dir=None) -> 
     out = make_submission(course_root, entries[0], release_dir)
     for e in entries[1:]:
         patched = make_submission(course_root, e, release_dir)[e.notebook]
-        source = next(c.source for c in patched.cells if _gid(c) == e.cell)
-        next(c for c in out[e.notebook].cells if _gid(c) == e.cell).source = source
+        def named(c, cell=e.cell):
+            return _gid(c) == cell or (not _gid(c) and c.get("id") == cell)
+
+        source = next(c.source for c in patched.cells if named(c))
+        next(c for c in out[e.notebook].cells if named(c)).source = source
     return out
 
 
@@ -301,16 +316,27 @@ class EntryResult:
     actual: dict[str, float]
     status: str
     reason: str = ""
+    failed_tests: dict[str, str] = field(default_factory=dict)  # test -> the reason the grader gave
+
+    @property
+    def reason_given(self) -> bool:
+        """The entry's expected reason (if it states one) is in the grader's reason for one of its failed tests."""
+        want = self.entry.reason.lower()
+        return not want or any(want in r.lower() for r in self.failed_tests.values())
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok" and all(abs(self.actual.get(k, -1) - v) < 1e-9 for k, v in self.expected.items())
+        scores = all(abs(self.actual.get(k, -1) - v) < 1e-9 for k, v in self.expected.items())
+        return self.status == "ok" and scores and self.reason_given
 
     def describe(self) -> str:
         if self.ok:
             return f"{self.entry}: ok"
         wrong = {k: (v, self.actual.get(k)) for k, v in self.expected.items() if self.actual.get(k) != v}
-        return f"{self.entry}: status {self.status} {self.reason} expected!=actual {wrong}"
+        text = f"{self.entry}: status {self.status} {self.reason} expected!=actual {wrong}"
+        if not self.reason_given:
+            text += f"; reason {self.entry.reason!r} not among {self.failed_tests}"
+        return text
 
 
 def write_nbgrader_layout(dest: Path, student: str, assignment: str, notebooks: dict) -> None:
@@ -390,7 +416,8 @@ def _grade_plan(course_root, assignment, plan, jobs, out_dir, grade_kwargs):
             cells = rows.get(student, {}).get("cells", {})
             for entry, exp in checks:
                 actual = {k: v["score"] for k, v in cells.items() if k in exp}
-                yield id(entry), EntryResult(entry, exp, actual, o["status"], o.get("reason", ""))
+                failed = {k: str(v) for k, v in (o.get("failed_tests") or {}).items() if k in exp}
+                yield id(entry), EntryResult(entry, exp, actual, o["status"], o.get("reason", ""), failed)
 
 
 def baseline_entries(course_root, assignment: str) -> list[Entry]:

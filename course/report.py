@@ -27,8 +27,8 @@ def _plain(value):
     return value
 
 
-def record(**values) -> dict:
-    """Report named values from a notebook; returns them as plain JSON values."""
+def record(**values) -> None:
+    """Report named values from a notebook (shown once: nothing is returned for the cell to echo)."""
     plain = {k: _plain(v) for k, v in values.items()}
     text = "\n".join(f"{k}: {v}" for k, v in plain.items())
     try:
@@ -37,11 +37,10 @@ def record(**values) -> dict:
 
         if get_ipython() is not None:
             display({MIME_TYPE: plain, "text/plain": text}, raw=True)
-            return plain
+            return
     except ImportError:  # pragma: no cover - IPython comes with jupyter
         pass
     print(text)
-    return plain
 
 
 def read_records(notebook: str | Path | dict) -> dict:

@@ -453,6 +453,23 @@ def test_graders_on_catalogue(course, assignment):
     assert len(results) == len(entries)
 
 
+def test_an_entry_with_the_right_score_but_another_reason_fails(tmp_path):
+    """A wrong answer must lose its points *for the reason it states*: a test that fails for another reason
+    (a NameError, a warning on stderr) is not a catch."""
+    entry = next(e for e in load_catalogue(REPO, "04_training_loop").wrong if e.reason)
+    exp = {"test_evaluate_model": 0.0}
+    given = {"test_evaluate_model": f"TestFailed: the accuracy ... ({entry.reason.upper()})"}
+    assert cat_mod.EntryResult(entry, exp, {"test_evaluate_model": 0.0}, "ok", "", given).ok
+    other = {"test_evaluate_model": "TestFailed: the visible test failed: NameError: name 'torch' is not defined"}
+    result = cat_mod.EntryResult(entry, exp, {"test_evaluate_model": 0.0}, "ok", "", other)
+    assert not result.ok and "not among" in result.describe()
+    bad = copy_course(tmp_path / "course")
+    (bad / "catalogues" / f"{TOY_ASSIGNMENT}.py").write_text(
+        'RIGHT = [dict(cell="normalize", name="x", old="a", new="b", reason="no")]\n')
+    with pytest.raises(CatalogueError, match="reason"):
+        load_catalogue(bad, TOY_ASSIGNMENT)
+
+
 def test_focused_cut_keeps_the_exercise_and_empties_what_follows():
     cat = load_catalogue(TOY, TOY_ASSIGNMENT)
     e = cat.wrong[0]

@@ -190,9 +190,29 @@ WRONG = [
         new="        return metric.compute()",
         why="indented into the loop: returns after the first batch",
     ),
+    dict(
+        cell="evaluate_model",
+        name="probability_of_class_1",
+        old="torch.argmax(outputs.logits, dim=-1)",
+        new="torch.softmax(outputs.logits, dim=-1)[:, 1]",
+        why="the probability of class 1 instead of a class id (a metric that truncates it sees 'always 0')",
+        reason="predicted class ids, not probabilities",
+    ),
 ]
 
 RIGHT = [
+    dict(
+        cell="cell-13",  # the ungraded set-up cell before exercise 2: the tests must not need its names
+        name="linear_schedule_with_warmup",
+        replace=[
+            ("from torch.optim import AdamW\nfrom transformers import get_scheduler\n",
+             "import torch\nfrom transformers import get_linear_schedule_with_warmup\n"),
+            ("optimizer = AdamW(", "optimizer = torch.optim.AdamW("),
+            ('get_scheduler("linear", optimizer=optimizer, num_warmup_steps=0,',
+             "get_linear_schedule_with_warmup(optimizer, num_warmup_steps=0,"),
+        ],
+        why="the same schedule made by get_linear_schedule_with_warmup; AdamW and get_scheduler are never imported",
+    ),
     dict(
         cell="prepare_columns",
         name="select_columns_with_format",

@@ -15,6 +15,18 @@ WRONG = [
     ),
     dict(
         cell="sst2_data",
+        name="flipped_labels",
+        old='run.train_size("sst2"), run.eval_size("sst2"))',
+        new='run.train_size("sst2"), run.eval_size("sst2"))\n'
+            'for split in ("train", "validation"):  # the test split has no labels (-1)\n'
+            '    raw_datasets[split] = raw_datasets[split].map(lambda example: {"label": 1 - example["label"]})',
+        why="every label flipped in train and validation: the model learns the opposite, and its own "
+            "validation labels would hide it",
+        fails=["test_sst2_data", "test_sst2_train"],
+        reason="keep the labels of train as the data set has them",
+    ),
+    dict(
+        cell="sst2_data",
         name="mrpc_sizes",
         old='run.train_size("sst2"), run.eval_size("sst2")',
         new='run.train_size("mrpc"), run.eval_size("mrpc")',
