@@ -95,6 +95,7 @@ def start(profile: str | None = None, checkpoint: str | None = None, data_dir: s
         os.environ[sources.CHECKPOINT_ENV] = checkpoint
     ckpt = sources.checkpoint_source(chosen.checkpoint)
     seed_everything(chosen.seed)
+    quiet_library_warnings()
     out = Path(output_dir or Path("build") / "outputs").expanduser()
     out.mkdir(parents=True, exist_ok=True)
     run = Run(chosen, why, ckpt.path, ckpt, pick_device(), out, data_dir or os.environ.get(sources.DATA_DIR_ENV))
@@ -104,6 +105,21 @@ def start(profile: str | None = None, checkpoint: str | None = None, data_dir: s
         print(f"data       : {describe_data_source()}")
         print(f"device     : {run.device}, seed {chosen.seed}, outputs in {out}")
     return run
+
+
+# Warnings raised inside a library about its own calls to another one: nothing in a notebook can act on them.
+LIBRARY_WARNINGS = [
+    # datasets' Dataset.sort passes pyarrow a SortOptions argument that pyarrow 25 deprecates
+    (FutureWarning, r"Specifying null_placement in SortOptions is deprecated"),
+]
+
+
+def quiet_library_warnings() -> None:
+    """Silence :data:`LIBRARY_WARNINGS` (and only those) for this process."""
+    import warnings
+
+    for category, message in LIBRARY_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, category=category)
 
 
 def describe_data_source() -> str:

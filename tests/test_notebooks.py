@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -120,6 +121,24 @@ def test_smoke_run_reports_shapes_and_metrics(smoke_run):
     yelp = rec["06_yelp"]
     assert yelp["max_length_padding_share"] >= yelp["dynamic_padding_share"] > yelp["grouped_padding_share"]
     assert yelp["train_examples"] == SMOKE.train_size["yelp"] and 0 <= yelp["accuracy"] <= 1
+
+
+PYTHON_WARNING = re.compile(r"\b\w*Warning: ")  # "UserWarning: ...", "FutureWarning: ..." as warnings prints them
+
+
+@pytest.mark.slow
+def test_no_python_warning_in_what_students_see(smoke_run):
+    """No library warning (a red stderr box) in any executed notebook of the smoke run: a student cannot act on
+    them. transformers' report of the new classification head is allowed: the notebooks explain it."""
+    _, _, out = smoke_run
+    found = []
+    for path in sorted(out.glob("*/*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            for o in cell.get("outputs", []):
+                text = o.get("text", "") if o.get("output_type") == "stream" and o.get("name") == "stderr" else ""
+                found += [f"{path.parent.name}: {line.strip()[:160]}" for line in text.splitlines()
+                          if PYTHON_WARNING.search(line)]
+    assert not found, "\n".join(found)
 
 
 # What `nbgrader validate` would prove here is proved by nbgrader itself elsewhere, so CI does not execute the
