@@ -242,12 +242,12 @@ def markdown(results: dict) -> str:
             lines += ["", "Where one submission's grading time goes (jobs=1, sandboxed, warm kernels, seconds; the "
                       "parent makes the feedback; kernel = the student's cells and visible tests, judges = the hidden "
                       "parts run by the grader, questions to the kernel included):",
-                      "", "| assignment | total | worker start-up | prepare | autograde | of which kernel start | "
-                      "of which sandbox set-up | of which kernel cells | of which judges | questions | read grades |",
-                      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                      "", "| assignment | total | worker start-up | prepare | autograde | of which sandbox set-up | "
+                      "of which kernel cells | of which judges | questions | read grades |",
+                      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
             for a, p in g["phases"].items():
                 lines.append(f"| {a} | {p['seconds']:.1f} | {p['worker_startup']:.1f} | {p.get('prepare', 0):.1f} | "
-                             f"{p.get('autograde', 0):.1f} | {p.get('part_kernel_start', 0):.2f} | "
+                             f"{p.get('autograde', 0):.1f} | "
                              f"{p.get('part_sandbox_setup', 0):.3f} | {p.get('part_kernel_cells', 0):.1f} | "
                              f"{p.get('part_judges', 0):.1f} | {p.get('part_probes', 0):.0f} | "
                              f"{p.get('read_grades', 0):.1f} |")
