@@ -7,7 +7,7 @@ unwrapped calls), made on the syntax tree of the cell's solution lines only. The
 sandbox, the judges; the catalogue's *focused* mode, :mod:`autograder.catalogue`) grades each one. A mutant is
 *killed* when it gets fewer points than the solution on its own exercise's tests. A survivor is either a gap in
 the grader (add a hidden check, and a catalogue entry for the mistake) or a correct answer, listed with a
-one-line reason in the catalogue's ``EQUIVALENT`` dict (mutant label -> why it is still right).
+one-line reason in the catalogue's ``EQUIVALENT`` dict ("<answer cell>: <mutant label>" -> why it is still right).
 
 Score per exercise: killed / (mutants - equivalent). ``python -m autograder.mutation`` grades every mutant and
 writes ``autograder/mutation_scores.json`` and the table in ``autograder/README.md``; ``--sample N`` grades
@@ -37,6 +37,7 @@ from .catalogue import (
     read_release,
 )
 from .config import SOLUTION_BEGIN, SOLUTION_END, discover_assignments, notebooks_of
+from .release import marked_lines
 
 RESULTS = Path(__file__).with_name("mutation_scores.json")
 README = Path(__file__).with_name("README.md")
@@ -69,6 +70,11 @@ class Mutant:
     def key(self) -> str:
         return hashlib.sha256(f"{self.cell}\0{self.source}".encode()).hexdigest()[:10]
 
+    @property
+    def name(self) -> str:
+        """How the catalogue's EQUIVALENT names it."""
+        return f"{self.cell}: {self.label}"
+
 
 @dataclass
 class ExerciseScore:
@@ -78,6 +84,7 @@ class ExerciseScore:
     killed: int = 0
     equivalent: int = 0
     survivors: list[str] = field(default_factory=list)  # labels of the non-equivalent survivors
+    equivalents: list[str] = field(default_factory=list)  # labels of the survivors listed as correct answers
 
     @property
     def score(self) -> float | None:
@@ -87,15 +94,7 @@ class ExerciseScore:
 
 def solution_lines(source: str) -> set[int]:
     """1-based line numbers of ``source`` between the solution markers."""
-    inside, lines = False, set()
-    for i, line in enumerate(source.splitlines(), 1):
-        if SOLUTION_BEGIN in line:
-            inside = True
-        elif SOLUTION_END in line:
-            inside = False
-        elif inside:
-            lines.add(i)
-    return lines
+    return {number for number, _ in marked_lines(source, SOLUTION_BEGIN, SOLUTION_END)}
 
 
 def _short(node: ast.AST, limit: int = 60) -> str:
@@ -278,7 +277,7 @@ def mutants_of(course_root, assignment: str) -> list[Mutant]:
 
 
 def equivalent_mutants(course_root, assignment: str) -> dict[str, str]:
-    """The catalogue's ``EQUIVALENT``: mutant label -> why that answer is still correct."""
+    """The catalogue's ``EQUIVALENT``: "<answer cell>: <mutant label>" -> why that answer is still correct."""
     path = find_catalogue(course_root, assignment)
     if path is None:
         return {}
@@ -323,11 +322,28 @@ def score(course_root, assignment: str, mutants: list[Mutant], killed: dict[str,
         s.mutants += 1
         if killed.get(m.key):
             s.killed += 1
-        elif m.label in equivalent:
+        elif m.name in equivalent:
             s.equivalent += 1
+            s.equivalents.append(m.label)
         else:
             s.survivors.append(m.label)
     return list(scores.values())
+
+
+def rescore(course_root, results: Path = RESULTS) -> list[ExerciseScore]:
+    """The last run's scores with the catalogues' current EQUIVALENT lists (nothing graded again)."""
+    out = []
+    for row in json.loads(results.read_text()):
+        s = ExerciseScore(row["assignment"], row["cell"], row["mutants"], row["killed"])
+        equivalent = equivalent_mutants(course_root, s.assignment)
+        for label in row.get("survivors", []) + row.get("equivalents", []):
+            if f"{s.cell}: {label}" in equivalent:
+                s.equivalent += 1
+                s.equivalents.append(label)
+            else:
+                s.survivors.append(label)
+        out.append(s)
+    return out
 
 
 def markdown_table(scores: list[ExerciseScore]) -> str:
@@ -356,7 +372,15 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--list", action="store_true", help="print the mutants, grade nothing")
     parser.add_argument("--write", action="store_true", help="write mutation_scores.json and the README table")
+    parser.add_argument("--rescore", action="store_true",
+                        help="apply the catalogues' EQUIVALENT lists to the last run's results (grades nothing)")
     args = parser.parse_args(argv)
+    if args.rescore:
+        scores = rescore(args.course_root)
+        print(markdown_table(scores))
+        if args.write:
+            write_results(scores)
+        return 0
     assignments = args.assignment or discover_assignments(args.course_root)
     scores = []
     for a in assignments:

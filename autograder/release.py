@@ -229,17 +229,22 @@ class Leak:
         return f"{where}: {self.kind}: {self.snippet!r}"
 
 
-def _blocks(source: str, begin: str, end: str) -> list[str]:
-    """Lines strictly inside begin/end marker blocks."""
+def marked_lines(source: str, begin: str, end: str) -> list[tuple[int, str]]:
+    """``(1-based line number, line)`` of the lines strictly inside begin/end marker blocks."""
     out, inside = [], False
-    for line in source.splitlines():
+    for number, line in enumerate(source.splitlines(), 1):
         if begin in line:
             inside = True
         elif end in line:
             inside = False
         elif inside:
-            out.append(line)
+            out.append((number, line))
     return out
+
+
+def _blocks(source: str, begin: str, end: str) -> list[str]:
+    """Lines strictly inside begin/end marker blocks."""
+    return [line for _, line in marked_lines(source, begin, end)]
 
 
 def _block_line_numbers(source: str, begin: str, end: str) -> set[int]:

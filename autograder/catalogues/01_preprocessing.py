@@ -258,3 +258,12 @@ RIGHT = [
         ),
     ),
 ]
+
+# Mutants (autograder/mutation.py) that are correct answers: "<answer cell>: <mutant label>" -> why.
+EQUIVALENT = {
+    "collate_batch: name: 'attention_mask' -> 'input_ids' in line 3": (
+        "input_ids == 0 marks the same positions: the pad token's id is 0 for this uncased BERT vocabulary "
+        "(the pad_token_id alternative above is the general form)"
+    ),
+    "collate_batch: name: 'attention_mask' -> 'input_ids' in line 3 #2": "input_ids has the same shape (numel) as the attention mask",
+}

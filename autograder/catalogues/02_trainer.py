@@ -217,3 +217,14 @@ RIGHT = [
         new="import torch\npreds = torch.from_numpy(predictions[0]).argmax(dim=-1).numpy()",
     ),
 ]
+
+# Mutants (autograder/mutation.py) that are correct answers: "<answer cell>: <mutant label>" -> why.
+EQUIVALENT = {
+    "load_model: keyword dropped: num_labels= in AutoModelForSequenceClassification.from_pretrained(run.ch...": (
+        "num_labels defaults to 2 in transformers' PretrainedConfig: MRPC's two classes either way"
+    ),
+    "make_trainer: keyword dropped: data_collator= in Trainer(model, training_args, train_dataset=tokenized_dat...": (
+        "without a data_collator the Trainer builds DataCollatorWithPadding from processing_class"
+    ),
+    "predict: unary removed: -1": "axis=1 is the last axis of the (examples, 2) logits, like axis=-1",
+}

@@ -281,3 +281,8 @@ RIGHT = [
         ),
     ),
 ]
+
+# Mutants (autograder/mutation.py) that are correct answers: "<answer cell>: <mutant label>" -> why.
+EQUIVALENT = {
+    "evaluate_model: unary removed: -1": "dim=1 is the last dimension of the (batch, 2) logits, like dim=-1",
+}

@@ -249,6 +249,13 @@ WRONG = [
         new="return tokenizer(examples[second], examples[first], truncation=True)",
         why="the pair in the wrong order",
     ),
+    dict(
+        cell="preprocess_glue",
+        name="wnli_pair_swapped",
+        old='"wnli": ("sentence1", "sentence2")',
+        new='"wnli": ("sentence2", "sentence1")',
+        why="the last task of the table with its columns the wrong way round (found by mutation testing)",
+    ),
 ]
 
 RIGHT = [
@@ -353,3 +360,37 @@ RIGHT = [
         new="    return tokenizer(examples[first], text_pair=examples[second] if second else None, truncation=True)",
     ),
 ]
+
+# Mutants (autograder/mutation.py) that are correct answers: "<answer cell>: <mutant label>" -> why.
+EQUIVALENT = {
+    "sst2_tokenize: keyword dropped: batched= in raw_datasets.map(tokenize_function, batched=True)": (
+        "map without batched=True calls tokenize_function per example: the same tokenized data set, slower"
+    ),
+    "sst2_tokenize: keyword flipped: batched=False in raw_datasets.map(tokenize_function, batched=True)": (
+        "map without batched=True calls tokenize_function per example: the same tokenized data set, slower"
+    ),
+    "sst2_train: call removed: float((predictions.predictions.argmax(-1) == predictions.... -> "
+    "(predictions.predictions.argmax(-1) == predictions.label_...": (
+        "the mean of a NumPy array is a float64, a subclass of Python's float: the same number"
+    ),
+    "sst2_train: call removed: str(run.output_dir / 'sst2') -> run.output_dir / 'sst2'": (
+        "TrainingArguments accepts a pathlib.Path as output_dir"
+    ),
+    "sst2_train: keyword dropped: data_collator= in Trainer(model, TrainingArguments(output_dir=str(run.outpu...": (
+        "without a data_collator the Trainer builds DataCollatorWithPadding from processing_class"
+    ),
+    "sst2_train: keyword dropped: num_labels= in AutoModelForSequenceClassification.from_pretrained(run.ch...": (
+        "num_labels defaults to 2 in transformers' PretrainedConfig: SST-2's two classes either way"
+    ),
+    "sst2_train: keyword dropped: output_dir= in TrainingArguments(output_dir=str(run.output_dir / 'sst2')...": (
+        "output_dir is optional in transformers 5 (checkpoints go to trainer_output)"
+    ),
+    "sst2_train: keyword dropped: processing_class= in Trainer(model, TrainingArguments(output_dir=str(run.outpu...": (
+        "the explicit DataCollatorWithPadding pads the batches; processing_class would only be saved with checkpoints"
+    ),
+    "sst2_train: name: 'sst2' -> 'mrpc' in line 8": "only the name of the output folder changes",
+    "sst2_train: unary removed: -1": "argmax(1) is the last axis of the (examples, 2) logits, like argmax(-1)",
+    "preprocess_glue: call removed: ', '.join(GLUE_TEXT_COLUMNS) -> GLUE_TEXT_COLUMNS": (
+        "the error message still names every known task (as a dict instead of a list)"
+    ),
+}

@@ -136,3 +136,21 @@ RIGHT = [
         ),
     ),
 ]
+
+# Mutants (autograder/mutation.py) that are correct answers: "<answer cell>: <mutant label>" -> why.
+EQUIVALENT = {
+    "tokenize_dynamic: keyword dropped: batched= in dataset['train'].shuffle(seed=42).select(range(n_train))....": (
+        "map without batched=True calls tokenize_dynamic per example: the same tokenized data set, slower"
+    ),
+    "tokenize_dynamic: keyword flipped: batched=False in dataset['train'].shuffle(seed=42).select(range(n_train))....": (
+        "map without batched=True calls tokenize_dynamic per example: the same tokenized data set, slower"
+    ),
+    "tokenize_dynamic: keyword dropped: seed= in dataset['train'].shuffle(seed=42)": (
+        "a random 1,000-review subset is what the guide asks for; without a seed, shuffle() draws from NumPy's "
+        "global generator, which course.start seeds"
+    ),
+    "tokenize_dynamic: keyword dropped: truncation= in tokenizer(examples['text'], truncation=True, max_length=r...": (
+        "with max_length given the tokenizer truncates anyway (longest_first), with a warning"
+    ),
+    "yelp_compute_metrics: unary removed: -1": "axis=1 is the last axis of the (examples, 5) logits, like axis=-1",
+}
