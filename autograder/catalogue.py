@@ -90,6 +90,7 @@ class Catalogue:
     wrong: list[Entry]
     right: list[Entry]
     release_scores: dict[str, float] = field(default_factory=dict)
+    equivalent: dict[str, str] = field(default_factory=dict)  # mutants that are correct answers (mutation.py)
 
     @property
     def entries(self) -> list[Entry]:
@@ -164,7 +165,8 @@ def load_catalogue(course_root, assignment: str) -> Catalogue:
                 )
             )
         out[kind] = entries
-    return Catalogue(assignment, path, out["wrong"], out["right"], dict(getattr(mod, "RELEASE_SCORES", {})))
+    return Catalogue(assignment, path, out["wrong"], out["right"], dict(getattr(mod, "RELEASE_SCORES", {})),
+                     dict(getattr(mod, "EQUIVALENT", {})))
 
 
 # ----------------------------------------------------------------------------------------------- notebooks
@@ -384,17 +386,18 @@ def grade_catalogue(
                 [(e, expected_scores(course_root, e)) for e in group],
             )
         )
-    results = dict(_grade_plan(course_root, assignment, plan, jobs, out_dir, grade_kwargs))
+    results = dict(grade_plan(course_root, assignment, plan, jobs, out_dir, grade_kwargs))
     # a failed round: grade its alternatives one by one to name the culprit
     retry = [e for group in rounds for e in group if not results[id(e)].ok]
     if retry:
         plan = [(e.student, make_submission(course_root, e), [(e, expected_scores(course_root, e))]) for e in retry]
-        results.update(_grade_plan(course_root, assignment, plan, jobs, None, grade_kwargs))
+        results.update(grade_plan(course_root, assignment, plan, jobs, None, grade_kwargs))
     return [results[id(e)] for e in todo]
 
 
-def _grade_plan(course_root, assignment, plan, jobs, out_dir, grade_kwargs):
-    """Grade the planned submissions in one batch; yields (id(entry), EntryResult)."""
+def grade_plan(course_root, assignment, plan, jobs, out_dir, grade_kwargs):
+    """Grade the planned submissions ``[(student id, notebooks, [(entry, expected scores)])]`` in one batch;
+    yields (id(entry), EntryResult)."""
     from .config import course_id, load_course_config
     from .grade import grade
     from .gradebook import scores as gradebook_scores

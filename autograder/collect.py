@@ -8,11 +8,14 @@ Accepted layouts of the SUBMISSIONS folder (they may be mixed):
    ``<student>_<assignment>.zip`` (``<assignment>`` is an assignment id such as ``01_preprocessing``).
 3. Loose notebooks: ``<student>_<notebook>.ipynb`` (e.g. ``alice_preprocessing.ipynb``) or
    ``<student>/<notebook>.ipynb`` (a folder per student, any depth below it).
-4. A learning-management system's bulk download, unpacked or as the zip itself (SUBMISSIONS may be that
-   zip): Canvas (``<name>[_LATE]_<user id>_<submission id>_<file>``, re-submissions as ``<file>-1``), Moodle
-   (``<Full Name>_<id>_assignsubmission_file_/`` folders, or the same prefix on each file) and Blackboard
-   (``<assignment>_<user>_attempt_<date>_<file>``, its ``.txt`` receipts skipped).  The student is the
-   name the LMS put in front, see :func:`lms_export_name`.
+4. A learning-management system's bulk download, unpacked into SUBMISSIONS or given as SUBMISSIONS itself
+   (``course grade submissions.zip``): Canvas (``<name>[_LATE]_<user id>_<submission id>_<file>``,
+   re-submissions as ``<file>-1``), Moodle (``<Full Name>_<id>_assignsubmission_file_/`` folders, or the same
+   prefix on each file) and Blackboard (``<assignment>_<user>_attempt_<date>_<file>``, its ``.txt`` receipts
+   skipped).  The student is the
+   name the LMS put in front, see :func:`lms_export_name`.  A zip *inside* SUBMISSIONS is always one
+   student's: its entries never name other students (a student who hands in ``alice.zip`` holding
+   ``bob_1_2_preprocessing.ipynb`` hands in her own notebook, not Bob's).
 
 A notebook is matched to an assignment by its file name, after removing what downloads and copies
 add: a trailing `` (1)``, ``-Copy1``, ``_copy``, ``_v2`` and letter case.  When several files of one
@@ -172,7 +175,8 @@ def discover(
     students_seen: dict[str, str | None] = {}
     explicit: set[tuple[str, str]] = set()  # (student, assignment) named by a folder / zip name
 
-    if root.is_file() and root.suffix.lower() == ".zip":  # e.g. an LMS's bulk download, not unpacked
+    export_zip = root.is_file() and root.suffix.lower() == ".zip"  # the instructor's LMS download, as it came
+    if export_zip:
         entries = [root]
     elif root.is_dir():
         entries = sorted(root.iterdir())
@@ -292,13 +296,11 @@ def discover(
             else:
                 problems.append(Problem(origin, "ignored (not a notebook)"))
             continue
-        if entry.is_file() and entry.suffix.lower() == ".zip":
+        if export_zip:  # the entries name their students (a zip inside SUBMISSIONS never does)
             infos = zip_members(entry, origin)
-            if infos is None:
-                continue
-            if any(lms_export_name(i.filename.split("/")[0]) for i in infos):  # a bulk download, still zipped
+            if infos is not None:
                 scan_zip(None, entry, origin, None, infos)
-                continue
+            continue
         if entry.is_dir():
             sid = student(entry.name, origin)
             if sid is None:

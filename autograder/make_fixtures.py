@@ -166,9 +166,11 @@ def build_assignment(b: Builder, a: str, hostile_paths: bool) -> None:
         (b.subs / f"{canvas}_LATE_{4100 + i}_{5200 + i}_{n}-1.ipynb").write_bytes(_bytes(nb))
     b.expect(canvas, a, "ok", auto_max, auto_max, "solution in a Canvas bulk download (late, re-submitted)")
     moodle = "Mo Odle" + b.suffix
-    _zip(b.subs / f"moodle-export{b.suffix}.zip",
-         {f"{moodle}_{77}_assignsubmission_file_/{n}.ipynb": _bytes(nb) for n, nb in sol.items()})
-    b.expect(moodle.replace(" ", "_"), a, "ok", auto_max, auto_max, "solution in a Moodle bulk download (zip)")
+    for n, nb in sol.items():
+        folder = b.subs / f"{moodle}_77_assignsubmission_file_"
+        folder.mkdir(exist_ok=True)
+        (folder / f"{n}.ipynb").write_bytes(_bytes(nb))
+    b.expect(moodle.replace(" ", "_"), a, "ok", auto_max, auto_max, "solution in a Moodle bulk download (unpacked)")
     spaced = "Dave Smith" + b.suffix
     _zip(b.subs / f"{spaced}.zip", {f"{n}.ipynb": _bytes(nb) for n, nb in sol.items()})
     b.expect(spaced.replace(" ", "_"), a, "ok", auto_max, auto_max, "student id with a space")

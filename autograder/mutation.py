@@ -28,11 +28,11 @@ import nbformat
 
 from .catalogue import (
     Entry,
-    _grade_plan,
     autograded_tests,
     cut_after_exercise,
     exercise_tests,
-    find_catalogue,
+    grade_plan,
+    load_catalogue,
     make_submission,
     read_release,
 )
@@ -278,12 +278,7 @@ def mutants_of(course_root, assignment: str) -> list[Mutant]:
 
 def equivalent_mutants(course_root, assignment: str) -> dict[str, str]:
     """The catalogue's ``EQUIVALENT``: "<answer cell>: <mutant label>" -> why that answer is still correct."""
-    path = find_catalogue(course_root, assignment)
-    if path is None:
-        return {}
-    namespace: dict = {}
-    exec(compile(path.read_text(), str(path), "exec"), namespace)  # noqa: S102 - the course's own file
-    return dict(namespace.get("EQUIVALENT", {}))
+    return load_catalogue(course_root, assignment).equivalent
 
 
 def sample(mutants: list[Mutant], per_exercise: int) -> list[Mutant]:
@@ -308,7 +303,7 @@ def grade_mutants(course_root, assignment: str, mutants: list[Mutant], jobs: int
         plan.append((entry.student, subs, [(entry, {t: points[t] for t in own if t in kept})]))
         by_entry[id(entry)] = m
     killed = {}
-    for entry_id, result in _grade_plan(course_root, assignment, plan, jobs, None, {}):
+    for entry_id, result in grade_plan(course_root, assignment, plan, jobs, None, {}):
         lost = any(result.actual.get(t, 0.0) < pts - 1e-9 for t, pts in result.expected.items())
         killed[by_entry[entry_id].key] = lost or result.status != "ok"
     return killed

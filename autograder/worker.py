@@ -196,7 +196,7 @@ def run(job: dict) -> dict:
     from .sandbox import SETUP_SECONDS
 
     result["autograde_parts"] = {k: round(v, 2) for k, v in TIMINGS.items()}  # within "autograde"
-    if SETUP_SECONDS:  # warm kernels: the sandbox's own set-up, within "kernel_start"
+    if SETUP_SECONDS:  # warm kernels: bwrap building the sandbox, within "autograde"
         result["autograde_parts"]["sandbox_setup"] = round(sum(SETUP_SECONDS), 3)
     graded_dir = W / "autograded" / s / a
     tampered = [

@@ -302,21 +302,43 @@ def test_discover_lms_bulk_downloads(tmp_path):
     (moodle / "Ann Lee_42_assignsubmission_file_").mkdir(parents=True)
     (moodle / "Ann Lee_42_assignsubmission_file_" / "preprocessing.ipynb").write_bytes(nb)
     (moodle / "Bo Ng_43_assignsubmission_file_preprocessing (1).ipynb").write_bytes(nb)
-    with zipfile.ZipFile(moodle / "moodle-export.zip", "w") as z:
-        z.writestr("Cy Dee_44_assignsubmission_file_/compute_metrics.ipynb", nb)
-        z.writestr("Cy Dee_44_assignsubmission_file_/data.zip", b"PK")
-        z.writestr("stray.ipynb", nb)
     blackboard = "Assignment 1_dkaye_attempt_2025-01-10-12-30-00"
     (moodle / f"{blackboard}_compute_metrics.ipynb").write_bytes(nb)
     (moodle / f"{blackboard}.txt").write_text("Name: D Kaye")
     jobs, problems = discover(moodle, known)
-    got = {(j.student, j.assignment) for j in jobs}
-    assert got == {("Ann_Lee", "01_pre"), ("Bo_Ng", "01_pre"), ("Cy_Dee", "03_metrics"), ("dkaye", "03_metrics")}
+    assert {(j.student, j.assignment) for j in jobs} == {("Ann_Lee", "01_pre"), ("Bo_Ng", "01_pre"),
+                                                         ("dkaye", "03_metrics")}
+    assert not problems, problems
+
+    export = tmp_path / "moodle-export.zip"  # given as SUBMISSIONS: its entries name the students
+    with zipfile.ZipFile(export, "w") as z:
+        z.writestr("Cy Dee_44_assignsubmission_file_/compute_metrics.ipynb", nb)
+        z.writestr("Cy Dee_44_assignsubmission_file_/data.zip", b"PK")
+        z.writestr("stray.ipynb", nb)
+    jobs, problems = discover(export, known)
+    assert {(j.student, j.assignment) for j in jobs} == {("Cy_Dee", "03_metrics")}
     reasons = {p.origin: p.reason for p in problems}
     inner_zip = "moodle-export.zip:Cy Dee_44_assignsubmission_file_/data.zip"
     assert set(reasons) == {inner_zip, "moodle-export.zip:stray.ipynb"}
     assert "unpack" in reasons[inner_zip]
     assert "no student in its name" in reasons["moodle-export.zip:stray.ipynb"]
+
+
+def test_a_students_zip_never_hands_in_for_another_student(tmp_path):
+    """alice.zip holding a notebook named like an LMS export entry of Bob's is Alice's notebook: Bob's own
+    hand-in is graded for Bob, and nothing of Alice's reaches him."""
+    known = {"01_pre": ["preprocessing"]}
+    nb = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+    (tmp_path / "bob").mkdir()
+    (tmp_path / "bob" / "preprocessing.ipynb").write_bytes(nb)
+    with zipfile.ZipFile(tmp_path / "alice.zip", "w") as z:
+        for name in ("bob_1_2_preprocessing.ipynb", "Bob_9_assignsubmission_file_/preprocessing.ipynb"):
+            z.writestr(name, nb)
+    jobs, _ = discover(tmp_path, known)
+    by = {j.student: j for j in jobs}
+    assert set(by) == {"alice", "bob"}
+    assert by["bob"].notebooks["preprocessing"].origin == "bob/preprocessing.ipynb"
+    assert all(src.origin.startswith("alice.zip:") for src in by["alice"].notebooks.values())
 
 
 # =============================================================================== repairing notebooks
