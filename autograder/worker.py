@@ -32,14 +32,19 @@ def _sha(path: Path) -> str:
 
 
 def _first_error(cell) -> str | None:
-    for out in cell.get("outputs", []):
+    """The reason a test cell failed, in the test's own words: its error (the assertion message) first;
+    output on stderr (which nbgrader also scores as a failure) only when the cell raised nothing, so a
+    library warning never hides what the test said."""
+    outputs = cell.get("outputs", [])
+    for out in outputs:
         if out.get("output_type") == "error":
             ename, evalue = out.get("ename", "Error"), (out.get("evalue") or "").strip()
             first = evalue.splitlines()[0][:200] if evalue else ""
             return f"{ename}: {first}" if first else ename
+    for out in outputs:
         if out.get("output_type") == "stream" and out.get("name") == "stderr":
             text = (out.get("text") or "").strip().splitlines()
-            return "output on stderr: " + (text[0][:200] if text else "")
+            return "output on stderr (nbgrader scores it as a failure): " + (text[0][:200] if text else "")
     return None
 
 
