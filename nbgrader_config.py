@@ -52,6 +52,9 @@ c.ClearOutput.remove_metadata_fields = {"collapsed", "scrolled", "execution"}
 #   * UnresponsiveKernelError is declared but never raised in 0.9.6: a kernel that ignores SIGINT is
 #     only bounded by the per-cell timeout (each following cell times out in turn).  The autograder's
 #     execute preprocessor (autograder.execute.ContainedExecute) detects that and stops early.
+# The autograder counts Execute.timeout in CPU seconds of the kernel's processes (ContainedExecute.cpu_limit),
+# so a correct cell passes on an idle and on a busy machine alike; a cell that is not computing (sleeping,
+# waiting) is held to the same number of wall-clock seconds.  Plain nbgrader counts wall-clock seconds.
 # Why 120 s: under NBGRADER_EXECUTION the course notebooks run their "smoke" profile (10-30 s for a
 # whole notebook incl. ~7 s of imports; the slowest single cell is a few seconds of tiny training).  120 s
 # leaves a 10x margin for slow/shared graders while bounding an infinite loop to 2 minutes.

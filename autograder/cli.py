@@ -161,7 +161,8 @@ def register(subparsers) -> None:
         "--show-hidden-tests", dest="hide_hidden_tests", action="store_false", help="keep hidden tests in the feedback"
     )
     g.add_argument("--no-feedback", dest="feedback", action="store_false", help="grades only, no feedback HTML")
-    g.add_argument("--timeout", type=int, help="per-cell timeout in seconds (default: Execute.timeout)")
+    g.add_argument("--timeout", type=int, help="per-cell limit in seconds: of CPU time, or of the wall clock "
+                   "while the cell is not computing (default: Execute.timeout)")
     g.add_argument("--job-timeout", type=int, help="per-submission limit in seconds (default: Autograder.job_timeout)")
     g.add_argument("--course-root", help="course directory (default: found from the current directory)")
     g.add_argument("--keep-workdirs", action="store_true", help="keep the per-submission grading folders")

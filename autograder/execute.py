@@ -9,26 +9,35 @@ hostile or unlucky cell cost a student *all* their points, or the grader all its
 * a kernel that ignores the timeout interrupt (a C loop, ``signal.signal(SIGINT, SIG_IGN)``) makes every
   following cell wait for the full timeout, and nbclient's "Timeout waiting for IOPub output"
   (``raise_on_iopub_timeout``) aborts the notebook the same way;
-* nothing limits the size of the outputs a cell streams while it runs.
+* nothing limits the size of the outputs a cell streams while it runs;
+* ``timeout`` is wall-clock time: whether a slow but correct cell passes depends on how busy the machine is.
 
 :class:`ContainedExecute` keeps nbgrader's semantics for everything else but: turns a dead or
 unresponsive kernel into an error output on the cell where it happened and on every later code cell
-(so tests that ran before keep their points and the rest score zero), and caps the bytes a cell may
-print.  :class:`ScrubBeforeExecute` (used only inside the autograder's throw-away grading directories)
-removes the hidden-test source from the disk before the student's kernel starts.
+(so tests that ran before keep their points and the rest score zero), caps the bytes a cell may
+print, and counts ``Execute.timeout`` in CPU seconds of the kernel's processes (the work the cell does,
+the same on an idle and on a loaded machine); a cell that is not computing (sleeping, waiting) is held to
+``Execute.timeout`` seconds of the wall clock. A cell over its limit is interrupted and its error output
+says which limit and how much time it used.
+
+:class:`ScrubBeforeExecute` (used only inside the autograder's throw-away grading directories) removes the
+hidden-test source from the disk before the student's kernel starts.
 """
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import os
 import sqlite3
 from time import monotonic
 
+import psutil
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Bool, Integer
+from traitlets import Bool, Float, Integer
 
 GONE_ENAME = "KernelGone"
 TRUNCATED_NOTE = "\n[autograder: output truncated, this cell printed more than {limit} bytes]\n"
@@ -47,6 +56,24 @@ def _output_size(msg_content: dict) -> int:
     return size
 
 
+def tree_cpu_seconds(pid: int) -> float | None:
+    """CPU seconds (user + system, with reaped children) used so far by the process ``pid`` and every
+    process below it (a sandbox's bwrap: everything in the sandbox); None when ``pid`` is gone."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return None
+    total = 0.0
+    for proc in procs:
+        try:
+            t = proc.cpu_times()
+        except psutil.Error:  # ended meanwhile: its time is in its parent's children_* once reaped
+            continue
+        total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
 class ContainedExecute(Execute):
     """nbgrader's Execute, but a dead/unresponsive kernel or a flood of output only affects the
     cells concerned (see module docstring)."""
@@ -59,9 +86,25 @@ class ContainedExecute(Execute):
         10, help="Seconds a kernel has, after a timeout interrupt, to answer a kernel_info request."
     ).tag(config=True)
 
+    cpu_limit = Bool(
+        True, help="Count Execute.timeout in CPU seconds of the kernel's processes, the same on an idle and a "
+        "loaded machine; a cell that is not computing (waiting, sleeping) is held to Execute.timeout wall-clock "
+        "seconds. False: Execute.timeout is wall-clock seconds, as in nbgrader."
+    ).tag(config=True)
+
+    idle_share = Float(
+        0.05, help="With cpu_limit: a cell using less than this share of one core over the last idle_window "
+        "seconds is waiting, not computing."
+    ).tag(config=True)
+
+    idle_window = Float(10.0, help="Seconds over which idle_share is measured.").tag(config=True)
+
+    cpu_poll = Float(0.25, help="Seconds between two readings of the kernel's CPU time.").tag(config=True)
+
     # ------------------------------------------------------------------ state per notebook
     def preprocess(self, nb, resources=None, km=None):
         self._gone_reason = None
+        self._over_limit = None
         self._out_bytes = {}
         self._truncated = set()
         return super().preprocess(nb, resources, km=km)
@@ -80,11 +123,16 @@ class ContainedExecute(Execute):
             self._mark_gone(cell, f"not executed: {self._gone_reason}")
             return cell, self.resources
         self._out_bytes[index] = 0
+        self._over_limit = None
+        started = monotonic()
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
-            self._gone_reason = f"the kernel died while executing {self._name(cell, index)}"
-            self.log.error("Kernel died in cell %s", index)
+            if self._over_limit and self._over_limit.get("killed"):
+                self._gone_reason = f"{self._limit_message(cell, index)}; it ignored the interrupt: kernel stopped"
+            else:
+                self._gone_reason = f"the kernel died while executing {self._name(cell, index)}"
+            self.log.error("Kernel gone in cell %s: %s", index, self._gone_reason)
             self._mark_gone(cell, self._gone_reason)
             return cell, self.resources
         except CellTimeoutError as e:  # "Timeout waiting for IOPub output"
@@ -100,14 +148,89 @@ class ContainedExecute(Execute):
                 self._mark_gone(cell, "timeout waiting for the cell's output", ename="CellTimeoutError")
             return cell, self.resources
         timed_out = any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError" for o in cell.outputs)
-        if timed_out and not self._kernel_responsive():
-            self._gone_reason = (
-                f"{self._name(cell, index)} exceeded the {self.timeout} s timeout and the kernel did not "
-                "respond to the interrupt"
-            )
-            self._mark_gone(cell, self._gone_reason)
-            self._kill_kernel()
+        if timed_out or self._over_limit:
+            if self._over_limit is None:  # nbclient's wall-clock limit
+                self._over_limit = {"kind": "wall", "wall": monotonic() - started, "cpu": None}
+            message = self._limit_message(cell, index)
+            # the interrupt's KeyboardInterrupt and nbgrader's bare CellTimeoutError make way for the cause
+            cell.outputs = [o for o in cell.outputs if not (
+                o.get("output_type") == "error" and o.get("ename") in ("CellTimeoutError", "KeyboardInterrupt"))]
+            if not self._kernel_responsive():
+                self._gone_reason = f"{message}; the kernel did not respond to the interrupt"
+                self._mark_gone(cell, self._gone_reason)
+                self._kill_kernel()
+            else:
+                hint = " (an endless loop, or much more work than the exercise asks for?)"
+                self._mark_gone(cell, f"{message}: interrupted" + (hint if self._over_limit["kind"] == "cpu" else ""),
+                                ename="CellTimeoutError")
         return cell, self.resources
+
+    # ------------------------------------------------------------------ time limits
+    def _kernel_root_pid(self) -> int | None:
+        """The host pid of the kernel's process tree: the kernel, or the bwrap that holds its sandbox."""
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        return getattr(process, "pid", None)
+
+    def _cpu_limited(self) -> bool:
+        return bool(self.cpu_limit and self.timeout and self.timeout > 0 and self._kernel_root_pid())
+
+    def _get_timeout(self, cell):
+        # with a CPU limit the watcher below holds each cell to its limits; the job's own limit backs it up
+        return None if self._cpu_limited() else super()._get_timeout(cell)
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        watch = None
+        if self._cpu_limited() and cell.cell_type == "code":
+            watch = asyncio.ensure_future(self._watch_cpu(self._kernel_root_pid(), float(self.timeout)))
+        try:
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        finally:
+            if watch is not None:
+                watch.cancel()
+
+    execute_cell = run_sync(async_execute_cell)  # nbclient binds its own at class creation
+
+    async def _watch_cpu(self, pid: int, limit: float) -> None:
+        """Interrupt the kernel once this cell has used ``limit`` CPU seconds, or has run ``limit`` seconds and
+        is not computing; stop the kernel if it then does not answer within ``responsive_grace`` seconds."""
+        start_cpu, start = tree_cpu_seconds(pid), monotonic()
+        if start_cpu is None:
+            return
+        window = min(self.idle_window, limit)
+        recent = collections.deque([(start, start_cpu)])
+        while True:
+            await asyncio.sleep(self.cpu_poll)
+            used, now = tree_cpu_seconds(pid), monotonic()
+            if used is None:
+                return
+            recent.append((now, used))
+            while len(recent) > 1 and now - recent[1][0] >= window:  # keep one sample >= window old
+                recent.popleft()
+            if used - start_cpu > limit:
+                kind = "cpu"
+                break
+            then, cpu_then = recent[0]
+            if now - start > limit and now - then >= window * 0.9 and used - cpu_then < self.idle_share * (now - then):
+                kind = "idle"
+                break
+        self._over_limit = {"kind": kind, "cpu": used - start_cpu, "wall": now - start}
+        self.log.error("Cell over its %s limit (%.0f s CPU, %.0f s): interrupting the kernel", kind,
+                       used - start_cpu, now - start)
+        await ensure_async(self.km.interrupt_kernel())
+        await asyncio.sleep(self.responsive_grace)
+        self._over_limit["killed"] = True  # still running: the interrupt was ignored
+        self.log.error("The kernel ignored the interrupt: stopping it")
+        await ensure_async(self.km.shutdown_kernel(now=True))
+
+    def _limit_message(self, cell, index) -> str:
+        """What limit the cell went over, and how much time it used."""
+        over, name = self._over_limit or {}, self._name(cell, index)
+        if over.get("kind") == "cpu":
+            return f"{name} used more than its {self.timeout} s of CPU time (in {over['wall']:.0f} s)"
+        if over.get("kind") == "idle":
+            return (f"{name} ran {over['wall']:.0f} s without computing (it used {over['cpu']:.1f} s of CPU: "
+                    f"waiting or sleeping?), over the {self.timeout} s limit")
+        return f"{name} ran longer than its {self.timeout} s"
 
     @staticmethod
     def _name(cell, index) -> str:

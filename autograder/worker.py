@@ -233,21 +233,36 @@ def run(job: dict) -> dict:
     for nb_name in valid:
         path = graded_dir / f"{nb_name}.ipynb"
         nb = nbformat.read(path, as_version=4)
-        timeouts = []
+        timeouts, earlier, changed = [], None, False  # earlier: the last cell (not a test) that failed, and why
         for i, cell in enumerate(nb.cells):
             meta = cell.metadata.get("nbgrader", {})
             errs = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-            if any(o.get("ename") == "CellTimeoutError" for o in errs):
-                timeouts.append(meta.get("grade_id") or f"cell {i}")
+            timeouts += [o.get("evalue") or f"cell {meta.get('grade_id') or i} hit its time limit"
+                         for o in errs if o.get("ename") == "CellTimeoutError"]
             g = [o for o in errs if o.get("ename") == GONE_ENAME and not o.get("evalue", "").startswith("not executed")]
             if g:
                 gone.append(g[0]["evalue"])
-            if meta.get("grade") and cell.cell_type == "code":
+            if cell.cell_type != "code":
+                continue
+            if meta.get("grade"):
                 err = _first_error(cell)
+                if err and earlier and "NameError" in err and earlier not in err:  # a name the failed cell defines
+                    err += f" (earlier, {earlier})"
+                    for out in errs[:1]:  # the student's feedback says it too
+                        out["evalue"] = f"{out.get('evalue', '')} (earlier, {earlier})"
+                        out["traceback"] = [*out.get("traceback", [])[:-1], f"{out['ename']}: {out['evalue']}"]
+                        changed = True
                 if err:
                     result["failed_tests"][meta["grade_id"]] = err
+            elif errs:
+                e = errs[0]
+                cause = e.get("evalue") if e.get("ename") == "CellTimeoutError" else (
+                    f"cell {meta.get('grade_id') or cell.get('id') or i} raised {_first_error(cell)}")
+                earlier = cause
+        if changed:
+            nbformat.write(nb, path)
         if timeouts:
-            result["notes"].append(f"{nb_name}: cell(s) {', '.join(timeouts)} hit the per-cell timeout")
+            result["notes"] += [f"{nb_name}: {t}" for t in timeouts]
     result["graded"] = True
 
     phase("read_grades")
