@@ -66,6 +66,7 @@ def cmd_grade(args) -> int:
             protect=[] if args.no_protect else None,
             sandbox=args.sandbox,
             shard=parse_shard(args.shard) if args.shard else None,
+            engine=args.engine,
         )
     except (ValueError, FileNotFoundError, SandboxUnavailable) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -178,6 +179,12 @@ def register(subparsers) -> None:
         help="run the kernels without the bubblewrap sandbox (trusted notebooks only; the report says so)",
     )
     g.add_argument("--shard", metavar="K/N", help="grade only shard K of N of the class (merge with `course merge`)")
+    g.add_argument(
+        "--engine",
+        metavar="dask|ADDRESS",
+        help="run the jobs on Dask: 'dask' starts a local cluster of --jobs workers, tcp://host:8786 uses a running "
+        "cluster whose workers see the course, submissions and --out at the same paths (pip install distributed)",
+    )
     g.set_defaults(func=cmd_grade)
 
     f = subparsers.add_parser(

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import json
 import os
 import re
@@ -33,6 +34,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -81,6 +83,7 @@ class GradingRun:
     sandboxed: bool = True
     kernels: str = "cold"  # "warm": forked by the run's zygote (autograder.zygote); "cold": a fresh Python each
     template_seconds: float = 0.0  # of ``seconds``: making the assignments' templates (none when cached)
+    engine: str = "threads"  # or "dask", or a Dask scheduler's address (grade's ``engine``)
 
     @property
     def gradebook(self) -> Path:
@@ -371,6 +374,81 @@ def run_job(job: Job, tpl: Template, settings: dict, scratch: Path) -> tuple[dic
     return result, workdir
 
 
+def run_job_packed(job: Job, tpl: Template, settings: dict) -> tuple[dict, bytes]:
+    """:func:`run_job` on an engine's worker (another process, perhaps another machine): a scratch folder of its
+    own, cold kernels, and the job's outputs sent back packed (a gzipped tar), so that no work directory has to
+    be shared. The parent unpacks them (:func:`unpack_outputs`) and stays the only writer of the gradebook."""
+    settings = {**settings, "zygote_socket": "", "worker_socket": ""}
+    scratch = Path(tempfile.mkdtemp(prefix="ag-engine-"))
+    try:
+        result, workdir = run_job(job, tpl, settings, scratch)
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+            for step in ("autograded", "feedback", "submitted"):
+                src = workdir / step / job.student / job.assignment
+                if src.is_dir():
+                    tar.add(src, arcname=f"{step}/{job.student}/{job.assignment}")
+        _rmtree(workdir)
+        return result, buffer.getvalue()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def unpack_outputs(packed: bytes) -> Path:
+    """A local work directory holding what :func:`run_job_packed` sent back."""
+    workdir = Path(tempfile.mkdtemp(prefix="ag-job-"))
+    with tarfile.open(fileobj=io.BytesIO(packed), mode="r:gz") as tar:
+        tar.extractall(workdir, filter="data")  # no absolute paths, links or ".." out of workdir
+    return workdir
+
+
+class Engine:
+    """Where the jobs run: threads of this process, each driving one grading process (the default), or a Dask
+    cluster (``engine="dask"``: a local cluster of ``jobs`` workers; ``engine="tcp://host:8786"``: the
+    scheduler of a running cluster, whose workers must see the course, the submissions and the output folder
+    at the same paths, as on a cluster with a shared file system)."""
+
+    def __init__(self, engine: str | None, jobs: int):
+        self.name, self.client, self.cluster = engine or "threads", None, None
+        if engine is None:
+            self.executor, self.slots = ThreadPoolExecutor(max_workers=jobs), jobs
+            return
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise ValueError(f"--engine {engine} needs Dask: pip install distributed") from None
+        if engine == "dask":
+            self.cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                                        dashboard_address=None, memory_limit=0)
+            self.client = Client(self.cluster)
+        elif "://" in engine:
+            self.client = Client(engine, timeout=30)
+        else:
+            raise ValueError(f"--engine must be 'dask' or a Dask scheduler address (tcp://host:8786), not {engine!r}")
+        self.executor = self.client.get_executor(pure=False)
+        self.slots = jobs if self.cluster else max(jobs, sum(self.client.nthreads().values()))
+
+    def submit(self, job: Job, tpl: Template, settings: dict, scratch: Path):
+        if self.client is None:
+            return self.executor.submit(run_job, job, tpl, settings, scratch)
+        return self.executor.submit(run_job_packed, job, tpl, settings)
+
+    def outcome(self, future) -> tuple[dict, Path]:
+        if self.client is None:
+            return future.result()
+        result, packed = future.result()
+        return result, unpack_outputs(packed)
+
+    def close(self) -> None:
+        if self.client is None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+        else:
+            self.executor.shutdown(wait=False)  # cancels what has not finished (Ctrl-C)
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
 # ----------------------------------------------------------------------------------------------- outputs
 def _replace_tree(src: Path, dest: Path) -> None:
     if dest.exists():
@@ -429,6 +507,7 @@ def grade(
     feedback: bool = True,
     sandbox: bool = True,
     warm_kernels: bool = True,
+    engine: str | None = None,
 ) -> GradingRun:
     """Autograde every submission found in ``submissions_dir`` (see :mod:`autograder.collect` for the
     accepted layouts) into ``out_dir`` (default: the course root), ``jobs`` at a time.
@@ -486,9 +565,10 @@ def grade(
               f"assignment(s)...", flush=True)
     scratch = Path(tempfile.mkdtemp(prefix="ag-grading-"))
     outcomes: list[dict] = []
-    zygote = _start_zygote(scratch, settings) if sandbox and warm_kernels and job_list else None
+    warm = sandbox and warm_kernels and job_list and engine is None  # an engine's workers start cold kernels
+    zygote = _start_zygote(scratch, settings) if warm else None
     # only with the sandbox: an unsandboxed kernel could reach the socket and ask for workers of its own
-    worker_zygote = _start_zygote(scratch, settings, mode="worker") if sandbox and warm_kernels and job_list else None
+    worker_zygote = _start_zygote(scratch, settings, mode="worker") if warm else None
     try:
         # without a sandbox a submission could write the course root: no template kept from one run to the next
         t_templates = time.monotonic()
@@ -547,19 +627,19 @@ def grade(
             outcomes.append(result)
 
         bar = tqdm(total=len(runnable), desc="grading", unit="submission", disable=not progress)
-        pool = ThreadPoolExecutor(max_workers=max(1, int(jobs)))
+        pool = Engine(engine, max(1, int(jobs))) if runnable else Engine(None, 1)
         try:
             pending = list(runnable)
             while pending or running:
-                while pending and len(running) < max(1, int(jobs)):
+                while pending and len(running) < pool.slots:  # a slow job holds its own slot only
                     job = pending.pop(0)
-                    fut = pool.submit(run_job, job, templates[job.assignment], settings, scratch)
+                    fut = pool.submit(job, templates[job.assignment], settings, scratch)
                     running[fut] = (job, time.monotonic())
                 done, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 for fut in done:
                     job, started = running.pop(fut)
                     try:
-                        result, workdir = fut.result()
+                        result, workdir = pool.outcome(fut)
                     except Exception as e:  # noqa: BLE001
                         result, workdir = (
                             _fail(job, "error", f"internal error: {type(e).__name__}: {e}"),
@@ -588,7 +668,7 @@ def grade(
             _LIVE_WORKERS.kill_all()
             raise
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.close()
             bar.close()
 
         # re-grade the suspects one at a time: the one that changes protected files again is the culprit
@@ -625,6 +705,7 @@ def grade(
             if problem:
                 o.setdefault("notes", []).append(f"feedback could not be generated: {problem}")
     run = GradingRun(out_dir, outcomes, problems, time.monotonic() - t_start, int(jobs), sandboxed=bool(sandbox),
+                     engine=engine or "threads",
                      kernels="warm" if settings.get("zygote_socket") else "cold",
                      template_seconds=locals().get("template_seconds", 0.0))
     if report:

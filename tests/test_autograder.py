@@ -763,6 +763,39 @@ def test_sharded_grading_merges_to_the_same_gradebook(tmp_path):
         merge_shards([tmp_path / "shard1", tmp_path / "shard1"], tmp_path / "again", course_root=course)
 
 
+@pytest.mark.slow
+def test_dask_engine_gives_the_gradebook_of_a_sequential_run(tmp_path):
+    """The same small class graded sequentially and on a local Dask cluster of 2 workers (the parent still the
+    only writer of the gradebook): identical gradebooks, outcomes and feedback files. (jobs=2 against a
+    sequential run: test_parallel_gradebook_equals_sequential.)"""
+    pytest.importorskip("distributed")
+    from autograder.catalogue import write_nbgrader_layout
+    from autograder.grade import grade
+    from autograder.gradebook import snapshot
+
+    course = copy_course(tmp_path / "course")
+    entries = baseline_entries(course, TOY_ASSIGNMENT) + load_catalogue(course, TOY_ASSIGNMENT).wrong[:4]
+    subs = tmp_path / "submitted"
+    for i, entry in enumerate(entries):
+        write_nbgrader_layout(subs, f"student{i}", TOY_ASSIGNMENT, make_submission(course, entry))
+    runs = {
+        "seq": grade(subs, tmp_path / "seq", jobs=1, course_root=course, progress=False),
+        "dask": grade(subs, tmp_path / "dask", jobs=2, course_root=course, progress=False, engine="dask"),
+    }
+    assert runs["dask"].engine == "dask" and runs["dask"].kernels == "cold"
+    snapshots = {k: snapshot(r.gradebook) for k, r in runs.items()}
+    assert snapshots["seq"] and snapshots["seq"] == snapshots["dask"]
+    statuses = {k: sorted((o["student"], o["status"], o["merge"]) for o in r.outcomes) for k, r in runs.items()}
+    assert statuses["seq"] == statuses["dask"]
+    files = {k: sorted(str(p.relative_to(r.out_dir)) for p in (r.out_dir / "feedback").rglob("*.html"))
+             for k, r in runs.items()}
+    assert files["seq"] and files["seq"] == files["dask"]
+    autograded = sorted(p.relative_to(tmp_path / "dask") for p in (tmp_path / "dask" / "autograded").rglob("*.ipynb"))
+    assert len(autograded) == len(entries)
+    with pytest.raises(ValueError, match="scheduler address"):
+        grade(subs, tmp_path / "bad", course_root=course, progress=False, engine="yarn")
+
+
 # =============================================================================== manual grading, end to end
 def _feedback_text(path: Path) -> str:
     import html as html_mod

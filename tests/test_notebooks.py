@@ -166,3 +166,62 @@ def test_points_shown_to_students_match_the_grading(path):
     assert sum(p for p, _ in exercises.values()) == sum(total_points(nb))
     intro = nb.cells[0].source
     assert intro[intro.index(INTRO_MARK):] == intro_points_line(nb)
+
+
+def _free_names(source: str) -> set[str]:
+    """Names a cell reads but neither binds nor imports (nor are builtins); scopes are not told apart, which is
+    enough for test cells."""
+    import ast
+    import builtins
+
+    bound, read = set(), set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+    return {n for n in read - bound if not hasattr(builtins, n)}
+
+
+def _variables(source: str) -> set[str]:
+    """Top-level names a notebook cell defines, other than by importing a module."""
+    import ast
+
+    names = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            continue
+        targets = list(getattr(node, "targets", []))
+        targets += [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.For)) else []
+        if isinstance(node, ast.With):
+            targets += [item.optional_vars for item in node.items if item.optional_vars]
+        for target in targets:
+            names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.parent.name)
+def test_every_test_cell_imports_what_it_uses(path):
+    """A test cell reads the notebook's variables (the student's answers, the data) and imports every library it
+    uses, so that it stands alone; its hidden part (run by the judge, outside the kernel) uses nothing but its
+    own imports and the judge's trusted ``run`` and ``student``."""
+    from autograder.judge import is_test_cell, split_hidden
+
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code" and not c.source.startswith("%%")]  # cell magics
+    variables = set().union(*(
+        _variables("\n".join(line for line in c.source.split("\n") if not line.lstrip().startswith(("%", "!"))))
+        for c in code if not is_test_cell(c)
+    ))
+    for cell in filter(is_test_cell, code):
+        visible, hidden = split_hidden(cell.source)
+        gid = cell.metadata["nbgrader"]["grade_id"]
+        assert _free_names(visible) <= variables, f"{gid} uses {sorted(_free_names(visible) - variables)}"
+        assert _free_names(hidden) <= {"run", "student"}, f"hidden tests of {gid} use {_free_names(hidden)}"

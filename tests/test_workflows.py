@@ -20,7 +20,7 @@ import yaml
 from conftest import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
-CI, GPU = WORKFLOWS / "ci.yml", WORKFLOWS / "gpu.yml"
+CI, GPU, GRADE = WORKFLOWS / "ci.yml", WORKFLOWS / "gpu.yml", WORKFLOWS / "grade-class.yml"
 # Custom labels of the project's self-hosted runners (what .github/actionlint.yaml would say).
 RUNNER_CONFIG = "self-hosted-runner:\n  labels: [gpu]\n"
 
@@ -76,8 +76,8 @@ def test_actionlint_is_the_real_linter(actionlint):
 
 
 def test_workflows_pass_actionlint(actionlint, config):
-    assert CI.is_file() and GPU.is_file()
-    result = lint(actionlint, config, CI, GPU)
+    assert CI.is_file() and GPU.is_file() and GRADE.is_file()
+    result = lint(actionlint, config, *sorted(WORKFLOWS.glob("*.yml")))
     assert result.returncode == 0, f"actionlint found problems:\n{result.stdout}{result.stderr}"
 
 
@@ -146,3 +146,22 @@ def test_gpu_workflow_runs_the_gpu_profile_on_a_self_hosted_runner():
     assert "~/.cache/huggingface" in [s["with"]["path"] for s in uses(wf, "actions/cache")]
     paths = uses(wf, "actions/upload-artifact")[0]["with"]["path"].split()
     assert "build/**/*.ipynb" in paths and "build/summary.*" in paths
+
+
+def test_class_grading_workflow_grades_shards_in_a_matrix_and_merges_them():
+    """grade-class.yml: one runner per shard (`course grade --shard K/N`, N = the matrix's size), every shard
+    uploaded, then one job that merges them all (`course merge`) and uploads the class's grades."""
+    wf = load(GRADE)
+    assert "workflow_dispatch" in wf["on"]
+    grade, merge = wf["jobs"]["grade"], wf["jobs"]["merge"]
+    shards = grade["strategy"]["matrix"]["shard"]
+    assert shards == list(range(1, int(wf["env"]["SHARDS"]) + 1))
+    assert grade["strategy"]["fail-fast"] is False
+    script = "\n".join(s.get("run", "") for s in grade["steps"])
+    assert 'course grade "$SUBMISSIONS" --shard "${SHARD}/${SHARDS}" --out "shard-${SHARD}"' in script
+    assert [s["with"]["name"] for s in grade["steps"] if s.get("uses", "").startswith("actions/upload-artifact")] \
+        == ["shard-${{ matrix.shard }}"]
+    assert merge["needs"] == "grade"
+    assert "course merge shard-* --out class" in "\n".join(s.get("run", "") for s in merge["steps"])
+    assert any(s.get("uses", "").startswith("actions/download-artifact") and s["with"]["pattern"] == "shard-*"
+               for s in merge["steps"])
