@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -98,8 +99,74 @@ def notebooks(args) -> dict:
     return {"seconds": {k: statistics.median(v) for k, v in times.items()}, "profile": profiles}
 
 
-# Variants of `course grade` measured side by side: (key, sandbox, warm kernels).
-GRADING_VARIANTS = (("warm", True, True), ("cold", True, False), ("no-sandbox", False, False))
+# Variants of `course grade` measured side by side: (key, sandbox, warm kernels, engine, with these --jobs).
+GRADING_VARIANTS = (("warm", True, True, None, (1, 2)), ("cold", True, False, None, (1, 2)),
+                    ("no-sandbox", False, False, None, (1, 2)), ("dask", True, False, "dask", (2,)))
+
+
+class PeakTreeRss:
+    """Peak resident memory of this process's descendants (workers, kernels, zygotes, Dask workers), sampled
+    every 0.2 s while the block runs."""
+
+    def __enter__(self):
+        import threading
+
+        self.peak, self._stop = 0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.wait(0.2):
+            total = 0
+            for proc in me.children(recursive=True):
+                try:
+                    total += proc.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def mb(self) -> float:
+        return self.peak / 1e6
+
+
+def plain_nbgrader(subs: Path, tmp: Path, assignments: list[str]) -> dict:
+    """The same submissions graded by plain `nbgrader autograde` (one assignment after the other, in a copy of
+    the course with its nbgrader_config.py: hidden tests in the student's kernel, no sandbox, no parallelism)."""
+    course = tmp / "plain-nbgrader"
+    course.mkdir()
+    shutil.copytree(ROOT / "source", course / "source")
+    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    shutil.copytree(subs, course / "submitted")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    nbgrader = [sys.executable, "-m", "nbgrader"]
+    for a in assignments:  # the gradebook's assignment definitions (course grade's templates)
+        subprocess.run([*nbgrader, "generate_assignment", a, "--force"], cwd=course, env=env, check=True,
+                       capture_output=True)
+    n = sum(1 for _ in (course / "submitted").glob("*/*"))
+    with PeakTreeRss() as rss:
+        start = time.perf_counter()
+        for a in assignments:
+            subprocess.run([*nbgrader, "autograde", a, "--force", "--create"], cwd=course, env=env, check=True,
+                           capture_output=True)
+        seconds = time.perf_counter() - start
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        full = sum(1 for a in assignments for sub in gb.assignment_submissions(a)
+                   if sub.code_score == sub.max_code_score)  # every autograded test passed
+    return {"seconds": seconds, "submissions": n, "graded": full, "variant": "plain nbgrader autograde",
+            "seconds_per_submission": seconds / n, "seconds_per_student_all_assignments": seconds / max(
+                1, len({p.parent.name for p in (course / "submitted").glob("*/*")})),
+            "peak_rss_mb": rss.mb, "rss_per_job_mb": rss.mb}
 
 # Grades one student's solutions with the autograder of the checkout ROOT (argv[1]) and prints one JSON line:
 # how a baseline checkout (an older commit, `--grading-baseline`) is measured in the same run.
@@ -147,17 +214,23 @@ def grading(args) -> dict:
                 results[f"jobs={jobs},baseline"] = {**r, "seconds_per_submission": r["seconds"] / r["submissions"],
                                                     "seconds_per_student_all_assignments": r["seconds"],
                                                     "variant": f"baseline {args.grading_baseline}"}
-            for name, sandbox, warm in GRADING_VARIANTS:
+            if jobs == 1:  # plain nbgrader grades one submission at a time
+                results["jobs=1,plain-nbgrader"] = plain_nbgrader(subs, Path(tmp), assignments)
+            for name, sandbox, warm, engine, with_jobs in GRADING_VARIANTS:
+                if jobs not in with_jobs:
+                    continue
                 key = f"jobs={jobs},{name}"
-                start = time.perf_counter()
-                run = grade(subs, Path(tmp) / key, jobs=jobs, course_root=ROOT, progress=False, sandbox=sandbox,
-                            warm_kernels=warm)
-                seconds = time.perf_counter() - start
+                with PeakTreeRss() as rss:
+                    start = time.perf_counter()
+                    run = grade(subs, Path(tmp) / key, jobs=jobs, course_root=ROOT, progress=False,
+                                sandbox=sandbox, warm_kernels=warm, engine=engine)
+                    seconds = time.perf_counter() - start
                 graded = sum(1 for o in run.outcomes if o.get("status") == "ok")
                 results[key] = {"seconds": seconds, "template_seconds": run.template_seconds,
                                 "submissions": n, "graded": graded, "sandbox": sandbox,
                                 "kernels": run.kernels, "variant": name, "seconds_per_submission": seconds / n,
-                                "seconds_per_student_all_assignments": seconds / args.students}
+                                "seconds_per_student_all_assignments": seconds / args.students,
+                                "peak_rss_mb": rss.mb, "rss_per_job_mb": rss.mb / jobs}
                 if jobs == 1 and name == "warm":  # where the time goes, per submission: the worker's phases
                     # (autograde = nbgrader executing the notebook, split into its parts), the rest is the
                     # worker process starting and importing
@@ -214,15 +287,21 @@ def markdown(results: dict) -> str:
                   "(`--no-sandbox` never caches them). Measured in one run, interleaved: warm = sandboxed kernels "
                   "forked from the run's zygote (the "
                   "default), cold = sandboxed kernels that start Python and import everything themselves, "
-                  "no-sandbox = `--no-sandbox` (cold), baseline = another checkout of the autograder.", "",
-                  "| jobs | variant | submissions | graded | seconds | s/submission | s/student (all assignments) |",
-                  "|---|---|---:|---:|---:|---:|---:|"]
+                  "no-sandbox = `--no-sandbox` (cold), dask = `--engine dask` (a local Dask cluster of --jobs "
+                  "workers, cold sandboxed kernels), plain nbgrader autograde = `nbgrader autograde` of each "
+                  "assignment in turn (hidden tests in the kernel, no sandbox; its templates made beforehand, not "
+                  "counted), baseline = another checkout of the autograder. Memory: the peak resident memory of "
+                  "all grading processes together (workers, kernels, zygotes), and that divided by --jobs.", "",
+                  "| jobs | variant | submissions | graded | seconds | s/submission | s/student (all assignments) | "
+                  "peak MB | MB per job |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
         for k, r in g.items():
             if not k.startswith("jobs="):
                 continue
             lines.append(f"| {k[5]} | {r.get('variant', k[7:])} | {r['submissions']} | "
                          f"{r['graded']} | {r['seconds']:.1f} | {r['seconds_per_submission']:.1f} | "
-                         f"{r['seconds_per_student_all_assignments']:.1f} |")
+                         f"{r['seconds_per_student_all_assignments']:.1f} | {r.get('peak_rss_mb', 0):.0f} | "
+                         f"{r.get('rss_per_job_mb', 0):.0f} |")
         for jobs in (1, 2):
             warm, cold, off = (g.get(f"jobs={jobs},{v}") for v in ("warm", "cold", "no-sandbox"))
             if cold and off:
