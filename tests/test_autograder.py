@@ -428,6 +428,8 @@ def test_catalogue_entries_apply(course, assignment):
             assert any(exp[t] < points[t] for t in own), f"{e}: must lose points on its own exercise {own}"
         else:
             assert exp == points, f"{e}: a correct alternative must expect full marks"
+    if course != TOY:  # the course's wrong answers say what the student must read (graded: test_graders_on_catalogue)
+        assert not [str(e) for e in cat.wrong if not e.reason], "every wrong answer needs reason=..."
 
 
 # Every real submission costs 5-15 s on 2 cores (a sandboxed kernel, the imports, a little training), so by

@@ -9,6 +9,7 @@ WRONG = [
         old='return dataset.features["label"].int2str(label)',
         new="return str(label)",
         why="returns the id instead of the class name",
+        reason="use the label feature's int2str",
     ),
     dict(
         cell="try_labels",
@@ -16,6 +17,7 @@ WRONG = [
         old='validation_87 = raw_datasets["validation"][87]',
         new='validation_87 = raw_datasets["train"][87]',
         why="wrong split: element 87 of the training set",
+        reason="validation_87 is not validation element 87 (indexing starts at 0)",
     ),
     dict(
         cell="try_labels",
@@ -23,6 +25,7 @@ WRONG = [
         old='raw_datasets["validation"][87]',
         new='raw_datasets["validation"][86]',
         why="counts elements from 1: element 86 is the 87th",
+        reason="validation_87 is not validation element 87 (indexing starts at 0)",
     ),
     dict(
         cell="try_labels",
@@ -30,6 +33,7 @@ WRONG = [
         old='raw_datasets["train"][15]',
         new='raw_datasets["train"][14]',
         why="element 14 (the same label as 15, so only the element itself shows the slip)",
+        reason="train_15 is not training element 15 (indexing starts at 0)",
     ),
     dict(
         cell="try_labels",
@@ -37,6 +41,7 @@ WRONG = [
         old='train_15_label = train_15["label"]',
         new="train_15_label = train_15",
         why="the whole element (a dict), not its label",
+        reason="train_15_label should be an int, e.g. train_15['label']",
     ),
     dict(
         cell="try_labels",
@@ -44,6 +49,7 @@ WRONG = [
         old='return dataset.features["label"].int2str(label)',
         new='return ["equivalent", "not_equivalent"][label]',
         why="hard-codes the names in the wrong order: label 0 is not_equivalent",
+        reason="validation_87_label_name: use the label feature's int2str",
     ),
     dict(
         cell="try_labels",
@@ -51,6 +57,7 @@ WRONG = [
         old='train_15_label = train_15["label"]',
         new='train_15_label = raw_datasets["train"].features["label"].int2str(train_15["label"])',
         why="the name instead of the integer label",
+        reason="train_15_label should be an int, e.g. train_15['label']",
     ),
     dict(
         cell="try_labels",
@@ -58,6 +65,7 @@ WRONG = [
         old='return dataset.features["label"].int2str(label)',
         new='return dataset.features["label"].int2str(train_15_label)',
         why="names the label of another element (train_15_label happens to equal validation 87's label)",
+        reason="label_name(train, 0) should be the name of that element's label",
     ),
     # ------------------------------------------------------------------------------------------ try_pair
     dict(
@@ -66,6 +74,7 @@ WRONG = [
         old='as_pair = tokenizer(element["sentence1"], element["sentence2"])',
         new='as_pair = tokenizer(element["sentence1"] + " " + element["sentence2"])',
         why="glues the sentences into one text: no [SEP] between them, token_type_ids all 0",
+        reason="a pair has token_type_ids 0 for sentence 1 and 1 for sentence 2",
     ),
     dict(
         cell="try_pair",
@@ -73,6 +82,7 @@ WRONG = [
         old='as_pair = tokenizer(element["sentence1"], element["sentence2"])',
         new='as_pair = tokenizer([element["sentence1"], element["sentence2"]])',
         why="a list is a batch of two separate texts, not a pair",
+        reason="TypeError: unhashable type: 'list'",
     ),
     dict(
         cell="try_pair",
@@ -80,6 +90,7 @@ WRONG = [
         old='as_pair = tokenizer(element["sentence1"], element["sentence2"])',
         new='as_pair = tokenizer(element["sentence2"], element["sentence1"])',
         why="sentence2 first: the pair is in the wrong order",
+        reason="tokenized together, as a pair",
     ),
     dict(
         cell="try_pair",
@@ -87,6 +98,7 @@ WRONG = [
         old='element = raw_datasets["train"][15]',
         new='element = raw_datasets["train"][0]',
         why="element 0 instead of element 15",
+        reason="first_alone: sentence1 of element 15",
     ),
     dict(
         cell="try_pair",
@@ -94,6 +106,7 @@ WRONG = [
         old='second_alone = tokenizer(element["sentence2"])',
         new='second_alone = tokenizer(element["sentence1"])',
         why="copy-paste: second_alone tokenizes sentence1 again",
+        reason="second_alone: sentence2 of element 15",
     ),
     # ------------------------------------------------------------------------------------------ tokenize_function
     dict(
@@ -102,6 +115,7 @@ WRONG = [
         old=", truncation=True)",
         new=")",
         why="sequences longer than the model are kept",
+        reason="truncate to the model's maximum length (truncation=True)",
     ),
     dict(
         cell="tokenize_function",
@@ -109,6 +123,7 @@ WRONG = [
         old='tokenizer(example["sentence1"], example["sentence2"], truncation=True)',
         new='tokenizer(example["sentence1"], truncation=True)',
         why="MRPC is a sentence-pair task",
+        reason="tokenize sentence1 and sentence2 together, as a pair",
     ),
     dict(
         cell="tokenize_function",
@@ -117,6 +132,7 @@ WRONG = [
         new='truncation=True, padding="max_length")',
         why="static padding in map(): the collator's dynamic padding has nothing left to do",
         fails=["test_tokenize_function", "test_collate_batch"],
+        reason="no padding here: every encoding keeps its own length",
     ),
     dict(
         cell="tokenize_function",
@@ -125,6 +141,7 @@ WRONG = [
         new="truncation=True, padding=True)",
         why="pads each map() batch of 1,000 to its longest: the collator's batches then hold that padding",
         fails=["test_tokenize_function", "test_collate_batch"],
+        reason="no padding here: every encoding keeps its own length",
     ),
     dict(
         cell="tokenize_function",
@@ -132,6 +149,7 @@ WRONG = [
         old='tokenizer(example["sentence1"], example["sentence2"], truncation=True)',
         new='tokenizer(example["sentence2"], example["sentence1"], truncation=True)',
         why="the pair in the wrong order",
+        reason="tokenize sentence1 and sentence2 together, as a pair",
     ),
     dict(
         cell="tokenize_function",
@@ -140,6 +158,7 @@ WRONG = [
         new='tokenizer(example["sentence1"] + example["sentence2"], truncation=True)',
         why="with batched=True the columns are lists: + joins the lists, giving 2n single texts (map() fails)",
         fails=["test_tokenize_function", "test_collate_batch"],
+        reason="with a batch of 4 examples you should get 4 encodings",
     ),
     dict(
         cell="tokenize_function",
@@ -148,6 +167,7 @@ WRONG = [
         new='truncation=True, return_tensors="pt")',
         why="tensors need equal lengths: fails without padding (and map() stores lists anyway)",
         fails=["test_tokenize_function", "test_collate_batch"],
+        reason="ValueError: Unable to create tensor",
     ),
     dict(
         cell="tokenize_function",
@@ -156,6 +176,7 @@ WRONG = [
         new='    tokenizer(example["sentence1"]',
         why="the function returns None: map() adds nothing",
         fails=["test_tokenize_function", "test_collate_batch"],
+        reason="AttributeError: 'NoneType' object has no attribute 'keys'",
     ),
     # ------------------------------------------------------------------------------------------ collate_batch
     dict(
@@ -164,6 +185,7 @@ WRONG = [
         old='(batch["attention_mask"] == 0)',
         new='(batch["attention_mask"] == 1)',
         why="share of real tokens instead of padding",
+        reason="count the positions whose attention mask is 0, over all positions",
     ),
     dict(
         cell="collate_batch",
@@ -171,6 +193,7 @@ WRONG = [
         old='padding_share = float((batch["attention_mask"] == 0).sum() / batch["attention_mask"].numel())',
         new='padding_share = float((batch["attention_mask"] == 0).sum())',
         why="the number of padding positions, not their share",
+        reason="padding_share is a share: between 0 and 1",
     ),
     dict(
         cell="collate_batch",
@@ -178,6 +201,7 @@ WRONG = [
         old='batch["attention_mask"].numel()',
         new='batch["attention_mask"].shape[0]',
         why="divides by the number of examples: padding tokens per example",
+        reason="padding_share is a share: between 0 and 1",
     ),
     dict(
         cell="collate_batch",
@@ -185,6 +209,7 @@ WRONG = [
         old="batch = data_collator(samples)",
         new='batch = data_collator(tokenized_datasets["train"][:8])',
         why="the raw slice still holds the sentences (strings) and idx: the collator cannot make tensors",
+        reason="cell collate_batch raised ValueError: Unable to create tensor",
     ),
     dict(
         cell="collate_batch",
@@ -192,6 +217,7 @@ WRONG = [
         old="batch = data_collator(samples)",
         new='batch = tokenizer.pad(samples, return_tensors="pt")',
         why="tokenizer.pad keeps the column label: the model wants labels (the collator renames it)",
+        reason="the collator renames label to labels",
     ),
     dict(
         cell="collate_batch",
@@ -199,6 +225,7 @@ WRONG = [
         old="batch = data_collator(samples)",
         new='batch = DataCollatorWithPadding(tokenizer=tokenizer, padding="max_length")(samples)',
         why="static padding to 512 where dynamic padding was asked",
+        reason="dynamic padding pads to the longest of these 8 examples",
     ),
 ]
 

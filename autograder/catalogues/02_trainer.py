@@ -10,6 +10,7 @@ WRONG = [
         new="num_labels=3",
         why="MRPC has two classes; the predictions then have three columns too",
         fails=["test_load_model", "test_predict"],
+        reason="MRPC has two labels, the model has 3",
     ),
     dict(
         cell="load_model",
@@ -21,6 +22,7 @@ WRONG = [
             "    AutoConfig.from_pretrained(run.checkpoint, num_labels=2))"
         ),
         why="from_config builds the architecture with random weights: no transfer learning",
+        reason="not random ones",
     ),
     dict(
         cell="load_model",
@@ -29,6 +31,7 @@ WRONG = [
         new="from transformers import AutoModel\nmodel = AutoModel.from_pretrained(run.checkpoint, num_labels=2)",
         why="AutoModel has no classification head: no logits, no loss, training fails",
         fails=["test_load_model", "test_predict"],
+        reason="use AutoModelForSequenceClassification",
     ),
     dict(
         cell="load_model",
@@ -37,6 +40,7 @@ WRONG = [
         new="num_labels=1",
         why="one output for a binary task turns it into a regression (MSE on integer labels fails)",
         fails=["test_load_model", "test_predict"],
+        reason="MRPC has two labels, the model has 1",
     ),
     dict(
         cell="load_model",
@@ -48,6 +52,7 @@ WRONG = [
         ),
         why="one label per token, not per sentence pair",
         fails=["test_load_model", "test_predict"],
+        reason="use AutoModelForSequenceClassification",
     ),
     dict(
         cell="load_model",
@@ -57,6 +62,7 @@ WRONG = [
         why="hard-codes the course's checkpoint instead of run.checkpoint (offline: not found; online: "
         "another model than the tokenizer's)",
         fails=["test_load_model", "test_make_trainer", "test_predict"],
+        reason="cell load_model raised OSError",
     ),
     # ------------------------------------------------------------------------------------------ make_trainer
     dict(
@@ -65,6 +71,7 @@ WRONG = [
         old='train_dataset=tokenized_datasets["train"]',
         new='train_dataset=raw_datasets["train"]',
         why="trains on text, not on token ids",
+        reason="train on the tokenized data set, not the raw one",
     ),
     dict(
         cell="make_trainer",
@@ -72,6 +79,7 @@ WRONG = [
         old="    processing_class=tokenizer,\n",
         new="",
         why="the tokenizer is not saved with the model",
+        reason="pass the tokenizer as processing_class",
     ),
     dict(
         cell="make_trainer",
@@ -80,6 +88,7 @@ WRONG = [
         new="tokenizer=tokenizer",
         why="Trainer(tokenizer=...) was removed in transformers 5: TypeError, no trainer",
         fails=["test_make_trainer", "test_predict"],
+        reason="got an unexpected keyword argument 'tokenizer'",
     ),
     dict(
         cell="make_trainer",
@@ -87,6 +96,7 @@ WRONG = [
         old='    eval_dataset=tokenized_datasets["validation"],\n',
         new="",
         why="the Trainer cannot evaluate",
+        reason="evaluate on the tokenized validation split",
     ),
     dict(
         cell="make_trainer",
@@ -94,6 +104,7 @@ WRONG = [
         old='eval_dataset=tokenized_datasets["validation"]',
         new='eval_dataset=tokenized_datasets["train"]',
         why="evaluation on the training data says nothing about generalisation",
+        reason="evaluate on the tokenized validation split",
     ),
     dict(
         cell="make_trainer",
@@ -101,6 +112,7 @@ WRONG = [
         old='train_dataset=tokenized_datasets["train"]',
         new='train_dataset=tokenized_datasets["validation"]',
         why="trains on the data it is evaluated on",
+        reason="train on the tokenized train split",
     ),
     dict(
         cell="make_trainer",
@@ -108,6 +120,7 @@ WRONG = [
         old="    model,\n",
         new="    AutoModelForSequenceClassification.from_pretrained(run.checkpoint, num_labels=2),\n",
         why="trains a second model: `model` of exercise 1 stays untrained",
+        reason="train the model of exercise 1",
     ),
     dict(
         cell="make_trainer",
@@ -115,6 +128,7 @@ WRONG = [
         old="    training_args,\n",
         new='    TrainingArguments("test-trainer"),\n',
         why="ignores training_args (the run's epochs, batch size, learning rate, seed)",
+        reason="use training_args",
     ),
     # ------------------------------------------------------------------------------------------ predict
     dict(
@@ -123,6 +137,7 @@ WRONG = [
         old="axis=-1",
         new="axis=0",
         why="argmax over the examples instead of the classes",
+        reason="the argmax was taken over the wrong axis",
     ),
     dict(
         cell="predict",
@@ -130,6 +145,7 @@ WRONG = [
         old='trainer.predict(tokenized_datasets["validation"])',
         new='trainer.predict(tokenized_datasets["train"])',
         why="predictions on the training split",
+        reason="did you predict on the right split?",
     ),
     dict(
         cell="predict",
@@ -137,6 +153,7 @@ WRONG = [
         old="preds = np.argmax(predictions.predictions, axis=-1)",
         new="preds = predictions.predictions",
         why="logits, not class ids",
+        reason="these are still logits: take the argmax over the class axis",
     ),
     dict(
         cell="predict",
@@ -144,6 +161,7 @@ WRONG = [
         old="preds = np.argmax(predictions.predictions, axis=-1)",
         new="from scipy.special import softmax\npreds = softmax(predictions.predictions, axis=-1)",
         why="probabilities, not class ids",
+        reason="expected one class id per example",
     ),
     dict(
         cell="predict",
@@ -151,6 +169,7 @@ WRONG = [
         old="preds = np.argmax(predictions.predictions, axis=-1)",
         new="preds = predictions.predictions[:, 1]",
         why="the score of class 1, not a class id",
+        reason="class ids are integers",
     ),
     dict(
         cell="predict",
@@ -158,6 +177,7 @@ WRONG = [
         old='trainer.predict(tokenized_datasets["validation"])',
         new='trainer.predict(raw_datasets["validation"])',
         why="the raw split has no input_ids",
+        reason="cell predict raised ValueError",
     ),
     dict(
         cell="predict",
@@ -165,6 +185,7 @@ WRONG = [
         old="np.argmax(predictions.predictions, axis=-1)",
         new="np.argmax(predictions, axis=-1)",
         why="argmax of the PredictionOutput tuple, not of its logits",
+        reason="cell predict raised ValueError",
     ),
     dict(
         cell="predict",
@@ -172,6 +193,7 @@ WRONG = [
         old="preds = np.argmax(predictions.predictions, axis=-1)",
         new="preds = predictions.label_ids",
         why="the true labels, not the model's predictions",
+        reason="preds: the argmax over the class axis",
     ),
 ]
 

@@ -22,6 +22,7 @@ WRONG = [
         new="axis=0",
         why="argmax over the examples; evaluation during training then fails too",
         fails=["test_compute_metrics", "test_epoch_metrics"],
+        reason="ValueError: Mismatch in the number of predictions (2) and references",
     ),
     dict(
         cell="compute_metrics",
@@ -30,18 +31,21 @@ WRONG = [
         new="metric.compute(predictions=logits, references=labels)",
         why="logits instead of class ids: the metric cannot compare them with the labels",
         fails=["test_compute_metrics", "test_epoch_metrics"],
+        reason="ValueError: Predictions and/or references don't match the expected",
     ),
     dict(
         cell="compute_metrics",
         name="f1_of_class_0",
         source=_SKLEARN_COMPUTE_METRICS.format(f1_args=", pos_label=0, zero_division=0"),
         why="F1 of the wrong class (MRPC's positive class is 1, equivalent)",
+        reason="F1 of the positive class",
     ),
     dict(
         cell="compute_metrics",
         name="macro_f1",
         source=_SKLEARN_COMPUTE_METRICS.format(f1_args=', average="macro", zero_division=0'),
         why="macro F1 (mean over both classes) instead of the F1 of the positive class GLUE reports",
+        reason="F1 of the positive class",
     ),
     dict(
         cell="compute_metrics",
@@ -50,6 +54,7 @@ WRONG = [
         new='return {"accuracy": float((predictions == labels).mean())}',
         why="no F1: the per-epoch table lacks it too",
         fails=["test_compute_metrics", "test_epoch_metrics"],
+        reason="return accuracy and f1",
     ),
     dict(
         cell="compute_metrics",
@@ -57,6 +62,7 @@ WRONG = [
         old="predictions = np.argmax(logits, axis=-1)",
         new="predictions = (logits[:, 1] > 0.5).astype(int)",
         why="thresholds a logit as if it were a probability",
+        reason="3 of these 4 predictions are right",
     ),
     dict(
         cell="compute_metrics",
@@ -64,6 +70,7 @@ WRONG = [
         old="predictions = np.argmax(logits, axis=-1)",
         new="predictions = (logits[:, 1] >= logits[:, 0]).astype(int)",
         why="a tie goes to class 1, unlike np.argmax (and the model's own predictions)",
+        reason="a tie goes to the first class (np.argmax)",
     ),
     dict(
         cell="compute_metrics",
@@ -72,6 +79,7 @@ WRONG = [
         new="labels, logits = eval_preds",
         why="EvalPrediction is (predictions, label_ids): the labels get the logits",
         fails=["test_compute_metrics", "test_epoch_metrics"],
+        reason="TypeError: object of type 'numpy.int64' has no len()",
     ),
     dict(
         cell="compute_metrics",
@@ -79,6 +87,7 @@ WRONG = [
         old="logits, labels = eval_preds",
         new="logits, labels = eval_preds.predictions, eval_preds.label_ids",
         why="works with an EvalPrediction only, not with the (logits, labels) tuple the function is given",
+        reason="AttributeError: 'tuple' object has no attribute 'predictions'",
     ),
     # ------------------------------------------------------------------------------------------ precision_recall
     dict(
@@ -95,6 +104,7 @@ WRONG = [
             ),
         ],
         why="precision and recall confused",
+        reason="precision 1/3 (TP / predicted positives) and recall 1.0",
     ),
     dict(
         cell="precision_recall",
@@ -104,6 +114,7 @@ WRONG = [
             (" if actual_positives else 0.0", ""),
         ],
         why="0/0 gives nan and a RuntimeWarning instead of 0.0",
+        reason="nothing predicted positive: precision 0.0, not an error or nan",
     ),
     dict(
         cell="precision_recall",
@@ -114,6 +125,7 @@ WRONG = [
             ("np.sum(references == 1)", "np.sum(references == 0)"),
         ],
         why="treats class 0 as the positive class",
+        reason="with class 1 as the positive class",
     ),
     dict(
         cell="precision_recall",
@@ -121,6 +133,7 @@ WRONG = [
         old="return float(precision), float(recall)",
         new='return {"precision": float(precision), "recall": float(recall)}',
         why="a dict, not the (precision, recall) pair asked for",
+        reason="expected (0.5, 0.5)",
     ),
     dict(
         cell="precision_recall",
@@ -128,6 +141,7 @@ WRONG = [
         old="true_positives = np.sum((predictions == 1) & (references == 1))",
         new="true_positives = np.sum(predictions == references)",
         why="counts every correct prediction (true negatives too) as a true positive",
+        reason="expected (0.5, 0.5)",
     ),
     dict(
         cell="precision_recall",
@@ -135,6 +149,7 @@ WRONG = [
         old="    predictions, references = np.asarray(predictions), np.asarray(references)\n",
         new="",
         why="with Python lists, predictions == 1 is a single False: every count is 0",
+        reason="expected (0.5, 0.5)",
     ),
     dict(
         cell="precision_recall",
@@ -142,6 +157,7 @@ WRONG = [
         old="return float(precision), float(recall)",
         new="return float(recall), float(precision)",
         why="the pair in the wrong order",
+        reason="precision 1/3 (TP / predicted positives) and recall 1.0",
     ),
     # ------------------------------------------------------------------------------------------ epoch_trainer
     dict(
@@ -151,6 +167,7 @@ WRONG = [
         new="",
         why="never evaluates during training",
         fails=["test_epoch_trainer", "test_epoch_metrics"],
+        reason="evaluate every epoch: eval_strategy='epoch'",
     ),
     dict(
         cell="epoch_trainer",
@@ -159,6 +176,7 @@ WRONG = [
         new="",
         why="evaluation reports only the loss",
         fails=["test_epoch_trainer", "test_epoch_metrics"],
+        reason="give the Trainer your compute_metrics",
     ),
     dict(
         cell="epoch_trainer",
@@ -167,6 +185,7 @@ WRONG = [
         new='evaluation_strategy="epoch",',
         why="evaluation_strategy was removed from TrainingArguments (transformers 5): TypeError",
         fails=["test_epoch_trainer", "test_epoch_metrics"],
+        reason="got an unexpected keyword argument 'evaluation_strategy'",
     ),
     dict(
         cell="epoch_trainer",
@@ -175,6 +194,7 @@ WRONG = [
         new='eval_strategy="steps",',
         why="evaluates every eval_steps (= logging_steps, 500): never in a short run",
         fails=["test_epoch_trainer", "test_epoch_metrics"],
+        reason="evaluate every epoch: eval_strategy='epoch'",
     ),
     dict(
         cell="epoch_trainer",
@@ -183,6 +203,7 @@ WRONG = [
         new='logging_strategy="epoch",',
         why="logs the loss every epoch but never evaluates",
         fails=["test_epoch_trainer", "test_epoch_metrics"],
+        reason="evaluate every epoch: eval_strategy='epoch'",
     ),
     dict(
         cell="epoch_trainer",
@@ -191,6 +212,7 @@ WRONG = [
         new='eval_dataset=tokenized_datasets["train"]',
         why="the per-epoch metrics measure the training data",
         fails=["test_epoch_trainer"],
+        reason="evaluate on the validation split",
     ),
     dict(
         cell="epoch_trainer",
@@ -199,6 +221,7 @@ WRONG = [
         new="",
         why="the tokenizer is not saved with the model",
         fails=["test_epoch_trainer"],
+        reason="processing_class=tokenizer",
     ),
 ]
 

@@ -9,6 +9,7 @@ WRONG = [
         old='["sentence1", "sentence2", "idx"]',
         new='["sentence1", "sentence2"]',
         why="the model does not accept an idx argument",
+        reason="keep only the model's inputs and labels",
     ),
     dict(
         cell="prepare_columns",
@@ -16,6 +17,7 @@ WRONG = [
         old='tokenized_datasets = tokenized_datasets.rename_column("label", "labels")\n',
         new="",
         why="the model computes a loss only from a labels argument",
+        reason="rename the label column to labels",
     ),
     dict(
         cell="prepare_columns",
@@ -23,6 +25,7 @@ WRONG = [
         old='["sentence1", "sentence2", "idx"]',
         new='["idx"]',
         why="text columns left in: the collator cannot turn strings into tensors",
+        reason="remove the text columns",
     ),
     dict(
         cell="prepare_columns",
@@ -30,6 +33,7 @@ WRONG = [
         old='tokenized_datasets.set_format("torch")\n',
         new="",
         why="the data set returns lists, not tensors",
+        reason="set_format('torch')",
     ),
     dict(
         cell="prepare_columns",
@@ -37,6 +41,7 @@ WRONG = [
         old='set_format("torch")',
         new='set_format("numpy")',
         why="NumPy arrays, not PyTorch tensors",
+        reason="set_format('torch')",
     ),
     dict(
         cell="prepare_columns",
@@ -44,6 +49,7 @@ WRONG = [
         old="tokenized_datasets = tokenized_datasets.remove_columns(",
         new="tokenized_datasets.remove_columns(",
         why="remove_columns returns a new DatasetDict: without assigning it the columns stay",
+        reason="remove the text columns",
     ),
     dict(
         cell="prepare_columns",
@@ -51,6 +57,7 @@ WRONG = [
         old='rename_column("label", "labels")',
         new='rename_column("labels", "label")',
         why="arguments in the wrong order: there is no labels column to rename (error)",
+        reason="rename the label column to labels",
     ),
     dict(
         cell="prepare_columns",
@@ -58,6 +65,7 @@ WRONG = [
         old='["sentence1", "sentence2", "idx"]',
         new='["sentence1", "sentence2", "idx", "token_type_ids"]',
         why="token_type_ids is a model input: the pair structure is lost",
+        reason="keep only the model's inputs and labels",
     ),
     # ------------------------------------------------------------------------------------------ training_step
     dict(
@@ -66,6 +74,7 @@ WRONG = [
         old="    optimizer.zero_grad()\n",
         new="",
         why="gradients accumulate over steps",
+        reason="are the gradients cleared after every step?",
     ),
     dict(
         cell="training_step",
@@ -73,6 +82,7 @@ WRONG = [
         old="    lr_scheduler.step()\n",
         new="",
         why="the learning rate never decays",
+        reason="call lr_scheduler.step() once per training step",
     ),
     dict(
         cell="training_step",
@@ -80,6 +90,7 @@ WRONG = [
         old="return loss.item()",
         new="return loss",
         why="keeps the graph alive; not a float",
+        reason="return the loss as a Python float (loss.item())",
     ),
     dict(
         cell="training_step",
@@ -87,6 +98,7 @@ WRONG = [
         old="    batch = {k: v.to(device) for k, v in batch.items()}\n",
         new="",
         why="the batch stays on the CPU while the model is on the device",
+        reason="move every tensor of the batch with .to(device)",
     ),
     dict(
         cell="training_step",
@@ -94,6 +106,7 @@ WRONG = [
         old="    loss.backward()\n",
         new="",
         why="no gradients: optimizer.step() changes nothing",
+        reason="the loss should go down: backward, then optimizer.step()",
     ),
     dict(
         cell="training_step",
@@ -101,6 +114,7 @@ WRONG = [
         old="    optimizer.step()\n",
         new="",
         why="the weights are never updated",
+        reason="the loss should go down: backward, then optimizer.step()",
     ),
     dict(
         cell="training_step",
@@ -108,6 +122,7 @@ WRONG = [
         old="    loss.backward()\n    optimizer.step()\n    lr_scheduler.step()\n    optimizer.zero_grad()\n",
         new="    loss.backward()\n    optimizer.zero_grad()\n    optimizer.step()\n    lr_scheduler.step()\n",
         why="clears the gradients between backward() and step(): the update uses zero gradients",
+        reason="the loss should go down: backward, then optimizer.step()",
     ),
     dict(
         cell="training_step",
@@ -115,6 +130,7 @@ WRONG = [
         old="outputs = model(**batch)",
         new="outputs = model(batch)",
         why="passes the dict as input_ids instead of keyword arguments",
+        reason="move every tensor of the batch with .to(device)",
     ),
     dict(
         cell="training_step",
@@ -123,6 +139,7 @@ WRONG = [
         new="    lr_scheduler.step()\n    optimizer.step()\n",
         why="skips the first learning rate of the schedule: the first step moves the weights with the second "
         "learning rate",
+        reason="call optimizer.step() before lr_scheduler.step()",
     ),
     dict(
         cell="training_step",
@@ -130,6 +147,7 @@ WRONG = [
         old="return loss.item()",
         new="return loss.item",
         why="returns the bound method, not the number",
+        reason="return the loss as a Python float (loss.item())",
     ),
     # ------------------------------------------------------------------------------------------ evaluate_model
     dict(
@@ -138,6 +156,7 @@ WRONG = [
         old="    model.eval()\n",
         new="",
         why="dropout stays on during evaluation",
+        reason="call model.eval() before evaluating: dropout must be off",
     ),
     dict(
         cell="evaluate_model",
@@ -145,6 +164,7 @@ WRONG = [
         old="        with torch.no_grad():\n            outputs = model(**batch)",
         new="        outputs = model(**batch)",
         why="builds the autograd graph for nothing",
+        reason="evaluate inside torch.no_grad(): no gradients are needed",
     ),
     dict(
         cell="evaluate_model",
@@ -152,6 +172,7 @@ WRONG = [
         old="    model.eval()\n",
         new="    model.train()\n",
         why="training mode: dropout on",
+        reason="call model.eval() before evaluating: dropout must be off",
     ),
     dict(
         cell="evaluate_model",
@@ -159,6 +180,7 @@ WRONG = [
         old="        batch = {k: v.to(device) for k, v in batch.items()}\n",
         new="",
         why="the batch stays on the CPU while the model is on the device",
+        reason="move every tensor of the batch with .to(device)",
     ),
     dict(
         cell="evaluate_model",
@@ -166,6 +188,7 @@ WRONG = [
         old="torch.argmax(outputs.logits, dim=-1)",
         new="torch.argmax(outputs.logits, dim=0)",
         why="argmax over the examples of the batch instead of the classes",
+        reason="ValueError: Mismatch in the number of predictions (2) and references",
     ),
     dict(
         cell="evaluate_model",
@@ -173,6 +196,7 @@ WRONG = [
         old="metric.add_batch(predictions=predictions,",
         new="metric.add_batch(predictions=outputs.logits,",
         why="logits, not class ids",
+        reason="ValueError: Predictions and/or references don't match the expected",
     ),
     dict(
         cell="evaluate_model",
@@ -182,6 +206,7 @@ WRONG = [
             ("    return metric.compute()", '    return metric.compute(predictions=predictions, references=batch["labels"])'),
         ],
         why="computes the metric on the last batch only",
+        reason="over every batch",
     ),
     dict(
         cell="evaluate_model",
@@ -189,6 +214,7 @@ WRONG = [
         old="    return metric.compute()",
         new="        return metric.compute()",
         why="indented into the loop: returns after the first batch",
+        reason="over every batch",
     ),
     dict(
         cell="evaluate_model",

@@ -12,6 +12,7 @@ WRONG = [
         new='"nyu-mll/glue"), "mrpc")',
         why="copied from the MRPC notebooks: the wrong GLUE task (no sentence column)",
         fails=["test_sst2_data", "test_sst2_tokenize", "test_sst2_train"],
+        reason="SST-2 examples have a single 'sentence' column",
     ),
     dict(
         cell="sst2_data",
@@ -31,6 +32,7 @@ WRONG = [
         old='run.train_size("sst2"), run.eval_size("sst2")',
         new='run.train_size("mrpc"), run.eval_size("mrpc")',
         why="the profile's MRPC sizes, not SST-2's",
+        reason="examples (the profile's size)",
     ),
     dict(
         cell="sst2_data",
@@ -38,6 +40,7 @@ WRONG = [
         old='run.train_size("sst2"), run.eval_size("sst2")',
         new='run.eval_size("sst2"), run.train_size("sst2")',
         why="train and validation sizes in the wrong order",
+        reason="examples (the profile's size)",
     ),
     dict(
         cell="sst2_data",
@@ -45,6 +48,7 @@ WRONG = [
         old='run.train_size("sst2"), run.eval_size("sst2")',
         new='run.train_size("sst2"), None',
         why="cuts only the training split",
+        reason="validation should have 96 examples (the profile's size)",
     ),
     dict(
         cell="sst2_data",
@@ -59,6 +63,7 @@ WRONG = [
             "raw_datasets\n"
         ),
         why="a random subset where the first examples were asked for",
+        reason="take the first examples of train",
     ),
     # ------------------------------------------------------------------------------------------ sst2_tokenize
     dict(
@@ -67,6 +72,7 @@ WRONG = [
         old=_SOLUTION_TOKENIZE,
         new='tokenizer(example["sentence"])',
         why="sentences longer than the model are kept",
+        reason="truncate to the model's maximum length",
     ),
     dict(
         cell="sst2_tokenize",
@@ -75,6 +81,7 @@ WRONG = [
         new='tokenizer(example["sentence1"], example["sentence2"], truncation=True)',
         why="the MRPC pair function: SST-2 has one sentence column (KeyError)",
         fails=["test_sst2_tokenize", "test_sst2_train"],
+        reason="cell sst2_tokenize raised KeyError: 'sentence1'",
     ),
     dict(
         cell="sst2_tokenize",
@@ -82,6 +89,7 @@ WRONG = [
         old=_SOLUTION_TOKENIZE,
         new='tokenizer(example["sentence"], example["sentence"], truncation=True)',
         why="tokenizes the single sentence as a pair (with itself)",
+        reason="tokenize each sentence on its own: one sentence, no pair, no padding",
     ),
     dict(
         cell="sst2_tokenize",
@@ -89,6 +97,7 @@ WRONG = [
         old=_SOLUTION_TOKENIZE,
         new='tokenizer(example["sentence"], truncation=True, padding=True)',
         why="static padding in map() where dynamic padding (the collator) was asked",
+        reason="tokenize each sentence on its own: one sentence, no pair, no padding",
     ),
     dict(
         cell="sst2_tokenize",
@@ -97,6 +106,7 @@ WRONG = [
         new="    tokenizer(",
         why="the function returns None: map() adds no input_ids",
         fails=["test_sst2_tokenize", "test_sst2_train"],
+        reason="map tokenize_function over raw_datasets",
     ),
     dict(
         cell="sst2_tokenize",
@@ -105,6 +115,7 @@ WRONG = [
         new='tokenized_datasets = raw_datasets["train"].map(',
         why="maps one split: tokenized_datasets is a Dataset, not a DatasetDict",
         fails=["test_sst2_tokenize", "test_sst2_train"],
+        reason="ValueError: Column 'train' doesn't exist.",
     ),
     dict(
         cell="sst2_tokenize",
@@ -113,6 +124,7 @@ WRONG = [
         new='tokenizer(example["sentence"], truncation=True, return_tensors="pt")',
         why="tensors need equal lengths: fails without padding",
         fails=["test_sst2_tokenize", "test_sst2_train"],
+        reason="cell sst2_tokenize raised ValueError: Unable to create tensor",
     ),
     # ------------------------------------------------------------------------------------------ sst2_train
     dict(
@@ -121,6 +133,7 @@ WRONG = [
         old='predictions = trainer.predict(tokenized_datasets["validation"])',
         new='predictions = trainer.predict(tokenized_datasets["train"])',
         why="reports the training accuracy",
+        reason="is not the model's accuracy on the validation split",
     ),
     dict(
         cell="sst2_train",
@@ -128,6 +141,7 @@ WRONG = [
         old="trainer.train()\n",
         new="",
         why="forgets trainer.train(): the classification head is random",
+        reason="does not beat the majority class",
     ),
     dict(
         cell="sst2_train",
@@ -135,6 +149,7 @@ WRONG = [
         old="predictions.predictions.argmax(-1) == predictions.label_ids",
         new="predictions.predictions == predictions.label_ids",
         why="compares logits (n, 2) with labels (n,): no argmax",
+        reason="operands could not be broadcast together",
     ),
     dict(
         cell="sst2_train",
@@ -142,6 +157,7 @@ WRONG = [
         old="predictions.predictions.argmax(-1)",
         new="predictions.predictions.argmax(0)",
         why="argmax over the examples instead of the classes",
+        reason="cell sst2_train raised ValueError",
     ),
     dict(
         cell="sst2_train",
@@ -149,6 +165,7 @@ WRONG = [
         old="validation_accuracy = float((predictions.predictions.argmax(-1) == predictions.label_ids).mean())",
         new="validation_accuracy = 100 * float((predictions.predictions.argmax(-1) == predictions.label_ids).mean())",
         why="a percentage, not a share in [0, 1]",
+        reason="validation_accuracy should lie in [0, 1]",
     ),
     dict(
         cell="sst2_train",
@@ -158,6 +175,7 @@ WRONG = [
             ("    processing_class=tokenizer,\n", ""),
         ],
         why="without a padding collator the Trainer cannot batch sentences of different lengths",
+        reason="cell sst2_train raised ValueError",
     ),
     dict(
         cell="sst2_train",
@@ -170,6 +188,7 @@ WRONG = [
             ),
         ],
         why="trainer.evaluate() reports only the loss without compute_metrics (KeyError)",
+        reason="cell sst2_train raised KeyError: 'eval_accuracy'",
     ),
     dict(
         cell="sst2_train",
@@ -177,6 +196,7 @@ WRONG = [
         old='train_dataset=tokenized_datasets["train"]',
         new='train_dataset=tokenized_datasets["validation"]',
         why="trains on the split it then evaluates: a flattering accuracy",
+        reason="train on the tokenized train split",
     ),
     dict(
         cell="sst2_train",
@@ -184,6 +204,7 @@ WRONG = [
         old="num_labels=2",
         new="num_labels=3",
         why="copies num_labels=3 from an MNLI example: SST-2 has two classes",
+        reason="SST-2 has two classes: num_labels=2, not 3",
     ),
     # ------------------------------------------------------------------------------------------ preprocess_glue
     dict(
@@ -192,6 +213,7 @@ WRONG = [
         old="return tokenizer(examples[first], examples[second], truncation=True)",
         new="return tokenizer(examples[first], truncation=True)",
         why="pair tasks lose their second text",
+        reason="mrpc: tokenize sentence1 and sentence2 as a pair",
     ),
     dict(
         cell="preprocess_glue",
@@ -201,6 +223,7 @@ WRONG = [
             ("        raise ValueError(f\"unknown GLUE task {task!r}; known: {', '.join(GLUE_TEXT_COLUMNS)}\")\n", ""),
         ],
         why="an unknown task raises KeyError without naming the known tasks",
+        reason="an unknown task should raise a ValueError",
     ),
     dict(
         cell="preprocess_glue",
@@ -208,6 +231,7 @@ WRONG = [
         old="raise ValueError(f\"unknown GLUE task {task!r}; known: {', '.join(GLUE_TEXT_COLUMNS)}\")",
         new='raise ValueError(f"unknown GLUE task {task!r}")',
         why="the error does not say which tasks exist",
+        reason="the ValueError for an unknown task should name the known tasks",
     ),
     dict(
         cell="preprocess_glue",
@@ -215,6 +239,7 @@ WRONG = [
         old='"stsb": ("sentence1", "sentence2"), ',
         new="",
         why="forgets a task (STS-B)",
+        reason="unknown GLUE task 'stsb'",
     ),
     dict(
         cell="preprocess_glue",
@@ -222,6 +247,7 @@ WRONG = [
         old='"mnli": ("premise", "hypothesis")',
         new='"mnli": ("sentence1", "sentence2")',
         why="MNLI's columns are premise and hypothesis",
+        reason="raised KeyError: 'sentence1'",
     ),
     dict(
         cell="preprocess_glue",
@@ -234,6 +260,7 @@ WRONG = [
             ),
         ],
         why="long texts exceed the model's maximum length",
+        reason="truncate single sentences to the model's maximum length",
     ),
     dict(
         cell="preprocess_glue",
@@ -241,6 +268,7 @@ WRONG = [
         old="return tokenizer(examples[first], examples[second], truncation=True)",
         new="return tokenizer(examples[first], examples[second], truncation=True, padding=True)",
         why="pads in preprocessing instead of per batch",
+        reason="mrpc: tokenize sentence1 and sentence2 as a pair",
     ),
     dict(
         cell="preprocess_glue",
@@ -248,6 +276,7 @@ WRONG = [
         old="return tokenizer(examples[first], examples[second], truncation=True)",
         new="return tokenizer(examples[second], examples[first], truncation=True)",
         why="the pair in the wrong order",
+        reason="mrpc: tokenize sentence1 and sentence2 as a pair",
     ),
     dict(
         cell="preprocess_glue",
@@ -255,6 +284,7 @@ WRONG = [
         old='"wnli": ("sentence1", "sentence2")',
         new='"wnli": ("sentence2", "sentence1")',
         why="the last task of the table with its columns the wrong way round (found by mutation testing)",
+        reason="wnli: tokenize sentence1 and sentence2 as a pair",
     ),
 ]
 

@@ -11,6 +11,7 @@ WRONG = [
         old="max_length=run.profile.max_length)",
         new='max_length=run.profile.max_length, padding="max_length")',
         why="static padding in map()",
+        reason="no padding: every review keeps its own length",
     ),
     dict(
         cell="tokenize_dynamic",
@@ -18,6 +19,7 @@ WRONG = [
         old=_SOLUTION_TOKENIZE,
         new='tokenizer(examples["text"])',
         why="long reviews are kept whole",
+        reason="truncate to run.profile.max_length",
     ),
     dict(
         cell="tokenize_dynamic",
@@ -25,6 +27,7 @@ WRONG = [
         old=_SOLUTION_TOKENIZE,
         new='tokenizer(examples["text"], truncation=True)',
         why="truncates to the model's 512 tokens, not to run.profile.max_length like the padded data set",
+        reason="truncate to run.profile.max_length",
     ),
     dict(
         cell="tokenize_dynamic",
@@ -32,6 +35,7 @@ WRONG = [
         old="max_length=run.profile.max_length)",
         new="max_length=128)",
         why="a hard-coded length: differs from the padded data set whenever the profile's max_length is not 128",
+        reason="truncate to run.profile.max_length",
     ),
     dict(
         cell="tokenize_dynamic",
@@ -39,6 +43,7 @@ WRONG = [
         old=_SOLUTION_TOKENIZE,
         new='tokenizer(examples["text"], truncation=True, max_length=run.profile.max_length, padding=True)',
         why="pads every map() batch to its longest review: not dynamic padding",
+        reason="no padding: every review keeps its own length",
     ),
     dict(
         cell="tokenize_dynamic",
@@ -46,6 +51,7 @@ WRONG = [
         old='dataset["train"].shuffle(seed=42).select(range(n_train))',
         new='dataset["train"].select(range(n_train))',
         why="other reviews than small_train_dataset: the timing comparison is unfair",
+        reason="the same reviews as small_train_dataset, in the same order",
     ),
     dict(
         cell="tokenize_dynamic",
@@ -53,6 +59,7 @@ WRONG = [
         old='dataset["train"].shuffle(seed=42)',
         new='dataset["test"].shuffle(seed=42)',
         why="the held-out split instead of the training split",
+        reason="the same reviews as small_train_dataset, in the same order",
     ),
     # ------------------------------------------------------------------------------------------ yelp_compute_metrics
     dict(
@@ -61,6 +68,7 @@ WRONG = [
         old="axis=-1",
         new="axis=0",
         why="argmax over the examples instead of the five classes",
+        reason="accuracy of the argmax over the class axis",
     ),
     dict(
         cell="yelp_compute_metrics",
@@ -68,6 +76,7 @@ WRONG = [
         old="accuracy_metric.compute(predictions=predictions, references=labels)",
         new="accuracy_metric.compute(predictions=logits, references=labels)",
         why="logits instead of class ids",
+        reason="ValueError: Predictions and/or references don't match the expected",
     ),
     dict(
         cell="yelp_compute_metrics",
@@ -75,6 +84,7 @@ WRONG = [
         old='evaluate.load(course.metrics.metric_source("accuracy"))',
         new='evaluate.load(course.metrics.metric_source("glue"), "mrpc")',
         why="copied from MRPC: a binary F1 metric on five classes",
+        reason="Target is multiclass but average='binary'",
     ),
     dict(
         cell="yelp_compute_metrics",
@@ -82,6 +92,7 @@ WRONG = [
         old="return accuracy_metric.compute(predictions=predictions, references=labels)",
         new='return accuracy_metric.compute(predictions=predictions, references=labels)["accuracy"]',
         why="the Trainer needs a dict of metrics",
+        reason="TypeError: 'float' object is not iterable",
     ),
     dict(
         cell="yelp_compute_metrics",
@@ -89,6 +100,7 @@ WRONG = [
         old="predictions = np.argmax(logits, axis=-1)",
         new="predictions = np.argmax(logits, axis=-1) + 1",
         why="shifts predictions to 1-5 stars while the labels are 0-4",
+        reason="expected {'accuracy': 1.0}",
     ),
     dict(
         cell="yelp_compute_metrics",
@@ -96,6 +108,7 @@ WRONG = [
         old="logits, labels = eval_pred",
         new="logits, labels = eval_pred.predictions, eval_pred.label_ids",
         why="works with an EvalPrediction only, not with the (logits, labels) tuple the function is given",
+        reason="AttributeError: 'tuple' object has no attribute 'predictions'",
     ),
     dict(
         cell="yelp_compute_metrics",
@@ -103,6 +116,7 @@ WRONG = [
         old="return accuracy_metric.compute(predictions=predictions, references=labels)",
         new='return {"acc": accuracy_metric.compute(predictions=predictions, references=labels)["accuracy"]}',
         why="the metric must be called accuracy (eval_accuracy in the Trainer's logs)",
+        reason="expected {'accuracy': 1.0}",
     ),
 ]
 
