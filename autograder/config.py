@@ -12,7 +12,7 @@ SKIP_DIRS = {"outputs", ".ipynb_checkpoints", "__pycache__"}  # outputs/: what a
 
 # Autograder settings (section ``c.Autograder`` of nbgrader_config.py) and their defaults.
 AUTOGRADER_DEFAULTS = {
-    "job_timeout": 900,  # s, one (student, assignment) including the kernel
+    "job_timeout": 1800,  # s, one (student, assignment) including the kernel
     "max_notebook_bytes": 50_000_000,
     "leak_allowlist": [],  # secret lines that may appear in release/ on purpose (see find_leaks)
 }

@@ -264,6 +264,9 @@ def worker_env(workdir: Path, threads: int | None = None) -> dict:
         [PACKAGE_PARENT] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     )
     env.setdefault("MPLBACKEND", "Agg")
+    # OpenMP threads that wait by spinning burn CPU while the machine is busy: the CPU time a cell is billed
+    # (autograder.execute counts it against the cell's limit) must be its work, whatever the load
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if threads:  # N kernels at once must not each start one thread per core
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TOKENIZERS_PARALLELISM"):
             env.setdefault(var, "false" if var == "TOKENIZERS_PARALLELISM" else str(threads))

@@ -98,7 +98,7 @@ def test_nbgrader_config_traits_exist():
             assert name in traits, f"{section}.{name} is not a configurable trait"
     assert cfg.CourseDirectory.root == str(REPO)
     ex = execute.ContainedExecute(config=cfg)
-    assert ex.timeout == 120 and ex.interrupt_on_timeout and ex.startup_timeout == 120
+    assert ex.timeout == 240 and ex.interrupt_on_timeout and ex.startup_timeout == 120
     from autograder.feedback import HideHiddenTests, MarkPendingAnswers
 
     assert {HideHiddenTests, MarkPendingAnswers} <= set(cfg.GenerateFeedback.preprocessors)
