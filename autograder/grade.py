@@ -400,8 +400,15 @@ def run_job_packed(job: Job, tpl: Template, settings: dict) -> tuple[dict, bytes
 def unpack_outputs(packed: bytes) -> Path:
     """A local work directory holding what :func:`run_job_packed` sent back."""
     workdir = Path(tempfile.mkdtemp(prefix="ag-job-"))
+
+    def inside(member, path):  # a link or path out of workdir (the kernel wrote that folder) is left out
+        try:
+            return tarfile.data_filter(member, path)
+        except tarfile.FilterError:
+            return None
+
     with tarfile.open(fileobj=io.BytesIO(packed), mode="r:gz") as tar:
-        tar.extractall(workdir, filter="data")  # no absolute paths, links or ".." out of workdir
+        tar.extractall(workdir, filter=inside)
     return workdir
 
 
@@ -412,7 +419,7 @@ class Engine:
     at the same paths, as on a cluster with a shared file system)."""
 
     def __init__(self, engine: str | None, jobs: int):
-        self.name, self.client, self.cluster = engine or "threads", None, None
+        self.client, self.cluster = None, None
         if engine is None:
             self.executor, self.slots = ThreadPoolExecutor(max_workers=jobs), jobs
             return

@@ -765,6 +765,29 @@ def test_sharded_grading_merges_to_the_same_gradebook(tmp_path):
         merge_shards([tmp_path / "shard1", tmp_path / "shard1"], tmp_path / "again", course_root=course)
 
 
+def test_packed_outputs_never_unpack_outside_their_folder(tmp_path):
+    """An engine's job sends its folders back as a tar; the kernel wrote them, so a link out of the folder (to
+    another student's work, to the course) is left out and the rest unpacked."""
+    import io
+    import tarfile
+
+    from autograder.grade import unpack_outputs
+
+    folder = tmp_path / "a"
+    folder.mkdir()
+    (folder / "nb.ipynb").write_text("{}")
+    (folder / "evil").symlink_to(tmp_path / "secret")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        tar.add(folder, arcname="autograded/s/a")
+        info = tarfile.TarInfo("../../escaped")
+        tar.addfile(info, io.BytesIO(b""))
+    workdir = unpack_outputs(buffer.getvalue())
+    assert sorted(p.relative_to(workdir).as_posix() for p in workdir.rglob("*")) == [
+        "autograded", "autograded/s", "autograded/s/a", "autograded/s/a/nb.ipynb"]
+    assert not (workdir.parent.parent / "escaped").exists()
+
+
 @pytest.mark.slow
 def test_dask_engine_gives_the_gradebook_of_a_sequential_run(tmp_path):
     """The same small class graded sequentially and on a local Dask cluster of 2 workers (the parent still the
