@@ -11,7 +11,8 @@ is done here, and every change becomes a note in the student's outcome:
   are still there (nbgrader 0.9.6's ``add_missing_cells`` only restores grade cells and raises KeyError
   when the cell before a deleted test is itself not a grade/solution cell);
 * the cell tagged ``parameters`` is reset to the released version (students cannot switch the grading
-  profile), and papermill's ``injected-parameters`` cells are dropped;
+  profile) with the grading profile's hyperparameters (:func:`course.profiles.parameterize`), and papermill's
+  ``injected-parameters`` cells are dropped;
 * outputs are cleared;
 * cell tags and metadata other than nbgrader's are dropped (``skip-execution``, ``raises-exception``...), and
   the notebook's metadata (kernelspec included) is the release's;
@@ -27,6 +28,8 @@ import re
 import uuid
 
 import nbformat
+
+from course.profiles import PROFILES, grading_profile_name, notebook_parameters, parameterize
 
 from .review import review, summarize
 
@@ -192,18 +195,21 @@ def repair(nb, release_nb) -> tuple[object, list[str], list[str]]:
     if restored:
         notes.append("restored missing cells from the release: " + ", ".join(restored))
 
-    # parameters cell: always the released one
+    # parameters cell: always the released one, with the grading profile's hyperparameters
     rel_params = [c for c in release_nb.cells if "parameters" in c.metadata.get("tags", [])]
     if rel_params:
         params = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
-        wanted = rel_params[0]
+        released = rel_params[0]
+        wanted = copy.deepcopy(released)
+        wanted.source = parameterize(released.source, notebook_parameters(PROFILES[grading_profile_name()]))
+        rel_params = [wanted]
         if params:
             cell = nb.cells[params[0]]
-            if cell.source != wanted.source or cell.cell_type != wanted.cell_type:
+            if cell.source != released.source or cell.cell_type != released.cell_type:
                 notes.append("the 'parameters' cell was edited; reset to the released version")
             nb.cells[params[0]] = copy.deepcopy(wanted)
         else:
-            rel_pos = release_nb.cells.index(wanted)
+            rel_pos = release_nb.cells.index(released)
             nb.cells.insert(min(rel_pos, len(nb.cells)), copy.deepcopy(wanted))
             notes.append("the 'parameters' cell was missing; restored")
 

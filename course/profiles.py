@@ -6,11 +6,18 @@
 
 A notebook's ``profile`` parameter wins, then ``$COURSE_PROFILE``; otherwise ``smoke`` when nbgrader is
 executing the notebook (``NBGRADER_EXECUTION`` is set), ``gpu`` when CUDA is present, else ``cpu``.
+
+A profile decides the data sizes (read by the notebooks through ``run.train_size(task)``) and the training
+hyperparameters. The hyperparameters are the notebooks' papermill parameters, named as ``TrainingArguments``
+names them (:func:`notebook_parameters`): a notebook's parameters cell holds the ``cpu`` values, which a
+student can edit; ``course run`` injects the chosen profile's values and the grader puts the grading
+profile's values into the released parameters cell (:func:`parameterize`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 
 PROFILE_ENV = "COURSE_PROFILE"
@@ -25,7 +32,6 @@ class Profile:
     train_size: dict[str, int | None] = field(default_factory=dict)  # per task: "mrpc", "sst2", "yelp"
     eval_size: dict[str, int | None] = field(default_factory=dict)
     epochs: float = 3.0
-    max_steps: int = -1  # > 0 overrides epochs
     batch_size: int = 8
     eval_batch_size: int = 32
     learning_rate: float = 5e-5
@@ -116,3 +122,34 @@ def get_profile(requested: str | None = None, **overrides) -> Profile:
     name, _ = choose_profile_name(requested)
     changes = {k: v for k, v in overrides.items() if v is not None}
     return replace(PROFILES[name], **changes)
+
+
+# The notebooks' hyperparameter parameters, named as TrainingArguments names them.
+HYPERPARAMETERS = ("learning_rate", "num_train_epochs", "per_device_train_batch_size", "logging_steps", "bf16")
+
+
+def grading_profile_name() -> str:
+    """The profile that grading runs notebooks in: ``$COURSE_PROFILE`` when set, else ``smoke``."""
+    return choose_profile_name(os.environ.get(PROFILE_ENV) or "smoke")[0]
+
+
+def notebook_parameters(profile: Profile) -> dict:
+    """``profile``'s hyperparameters under their ``TrainingArguments`` names (bf16 only where CUDA has it)."""
+    bf16 = profile.precision == "bf16"
+    if bf16:
+        import torch
+
+        bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    epochs = int(profile.epochs) if float(profile.epochs).is_integer() else profile.epochs
+    return {"learning_rate": profile.learning_rate, "num_train_epochs": epochs,
+            "per_device_train_batch_size": profile.batch_size, "logging_steps": profile.logging_steps,
+            "bf16": bool(bf16)}
+
+
+def parameterize(source: str, values: dict) -> str:
+    """``source`` (a parameters cell) with each top-level ``name = ...`` line of ``values`` set to its value
+    (the line's comment kept); names the cell does not assign are ignored."""
+    for name, value in values.items():
+        pattern = re.compile(rf"^{re.escape(name)}[ \t]*=[ \t]*[^#\n]*?([ \t]*#[^\n]*)?$", re.MULTILINE)
+        source = pattern.sub(lambda m, v=value, n=name: f"{n} = {v!r}{m.group(1) or ''}", source)
+    return source

@@ -43,6 +43,20 @@ def find_notebooks(source_dir: Path, selected: list[str] | None = None) -> list[
     return chosen
 
 
+def profile_parameters(notebook: Path, profile: str | None) -> dict:
+    """The hyperparameters of ``profile`` (or the automatic choice) that ``notebook``'s parameters cell
+    assigns, to inject with papermill."""
+    import nbformat
+
+    from .profiles import PROFILES, choose_profile_name, notebook_parameters
+
+    cells = [c for c in nbformat.read(str(notebook), as_version=4).cells
+             if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
+    assigned = {line.split("=", 1)[0].strip() for c in cells for line in c.source.splitlines() if "=" in line}
+    values = notebook_parameters(PROFILES[choose_profile_name(profile)[0]])
+    return {name: value for name, value in values.items() if name in assigned}
+
+
 def execute(notebook: Path, out_dir: Path, profile: str | None, timeout: int | None = None,
             progress: bool = False) -> NotebookResult:
     """Execute one notebook with papermill into ``out_dir`` (``progress``: a bar of its cells); never raises
@@ -55,6 +69,7 @@ def execute(notebook: Path, out_dir: Path, profile: str | None, timeout: int | N
     params = {"output_dir": str((target_dir / "outputs").resolve())}
     if profile:
         params["profile"] = profile
+    params.update(profile_parameters(notebook, profile))
     start = time.perf_counter()
     status, error = "ok", ""
     from .kernels import AsyncIpcKernelManager
@@ -95,7 +110,7 @@ def training_tokens(assignment: str, prof) -> tuple[float, float]:
     n_train = prof.train_size_for(task) or FULL_SIZES[task][0]
     n_eval = prof.eval_size_for(task) or FULL_SIZES[task][1]
     per_example = TOKENS[task] / 0.75
-    steps = prof.max_steps * prof.batch_size if prof.max_steps > 0 else n_train * prof.epochs
+    steps = n_train * prof.epochs
     return trainings * steps * per_example, trainings * evals * n_eval * per_example
 
 

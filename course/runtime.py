@@ -56,29 +56,6 @@ class Run:
     def eval_size(self, task: str) -> int | None:
         return self.profile.eval_size_for(task)
 
-    def training_kwargs(self) -> dict:
-        """The profile's ``TrainingArguments`` keyword arguments (epochs or steps, batch, lr, logging, precision)."""
-        import torch
-
-        kwargs = {
-            "num_train_epochs": self.profile.epochs,
-            "max_steps": self.profile.max_steps,
-            "per_device_train_batch_size": self.profile.batch_size,
-            "per_device_eval_batch_size": self.profile.eval_batch_size,
-            "learning_rate": self.profile.learning_rate,
-            "seed": self.profile.seed,
-            "logging_steps": self.profile.logging_steps,
-            "report_to": "none",
-            "save_strategy": "no",
-            # pinned memory only helps copies to a GPU; on a CPU the Trainer warns about it under every cell
-            "dataloader_pin_memory": torch.cuda.is_available(),
-        }
-        if self.profile.precision == "bf16" and torch.cuda.is_available() and torch.cuda.is_bf16_supported():
-            kwargs["bf16"] = True
-        elif self.profile.precision in {"fp16", "bf16"} and torch.cuda.is_available():
-            kwargs["fp16"] = True
-        return kwargs
-
 
 def start(profile: str | None = None, checkpoint: str | None = None, data_dir: str | None = None,
           seed: int | None = None, output_dir: str | None = None, quiet: bool = False) -> Run:
@@ -96,6 +73,10 @@ def start(profile: str | None = None, checkpoint: str | None = None, data_dir: s
     ckpt = sources.checkpoint_source(chosen.checkpoint)
     seed_everything(chosen.seed)
     quiet_library_warnings()
+    sources.resolve_hub_ids_in_datasets()
+    from .metrics import resolve_metric_names_in_evaluate
+
+    resolve_metric_names_in_evaluate()
     out = Path(output_dir or Path("build") / "outputs").expanduser()
     out.mkdir(parents=True, exist_ok=True)
     run = Run(chosen, why, ckpt.path, ckpt, pick_device(), out, data_dir or os.environ.get(sources.DATA_DIR_ENV))
@@ -111,6 +92,9 @@ def start(profile: str | None = None, checkpoint: str | None = None, data_dir: s
 LIBRARY_WARNINGS = [
     # datasets' Dataset.sort passes pyarrow a SortOptions argument that pyarrow 25 deprecates
     (FutureWarning, r"Specifying null_placement in SortOptions is deprecated"),
+    # the Trainer's default dataloader_pin_memory=True, on a machine without an accelerator: torch says it
+    # ignores it; pinning only matters for copies to a GPU, where it is used
+    (UserWarning, r"'pin_memory' argument is set as true but no accelerator is found"),
 ]
 
 

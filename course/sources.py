@@ -1,7 +1,9 @@
 """Where data sets and checkpoints come from: the Hugging Face Hub, a local mirror, or an installed package.
 
-Notebooks still call ``load_dataset(...)`` and ``from_pretrained(...)`` themselves; these functions only
-say *what* to pass, and why.
+Notebooks call ``load_dataset("nyu-mll/glue", "mrpc")`` and ``from_pretrained(checkpoint)`` exactly as the
+course writes them. :func:`resolve_hub_ids_in_datasets` (called by ``course.start``) makes a Hub id of the
+course open its mirror folder when one is configured, like d2l's ``DATA_HUB``: one registry
+(:data:`DATASETS`), and the real ``datasets`` code path for everything else.
 
 Rules (first match wins):
 
@@ -125,6 +127,33 @@ def dataset_source(hub_id: str, mirror: str | os.PathLike | None = None) -> Sour
         return Source(hub_id, "hub", "online")
     where = f"{root} holds none of {', '.join(candidates)}" if root else f"{DATA_DIR_ENV} is not set"
     raise SourceError(f"Cannot load the data set {hub_id!r}: offline ({reason}) and {where}. {MIRROR_ADVICE}")
+
+
+def _mirror_or_hub(hub_id: str) -> str:
+    """``hub_id`` itself when the Hub should serve it, else the mirror folder (or a clear SourceError)."""
+    source = dataset_source(hub_id)
+    return source.path if source.kind == "mirror" else hub_id
+
+
+def resolve_hub_ids_in_datasets() -> None:
+    """Make ``load_dataset(hub_id, ...)`` open the mirror folder for the course's data sets (:data:`DATASETS`)
+    when ``$COURSE_DATA_DIR`` holds one, and fail with :data:`MIRROR_ADVICE` when offline without one.
+
+    Other paths and ids go to ``datasets`` unchanged; calling it again changes nothing."""
+    import datasets.load as loader
+
+    factory = loader.dataset_module_factory
+    if getattr(factory, "course_original", None) is not None:
+        return
+
+    @functools.wraps(factory)
+    def course_dataset_module_factory(path, *args, **kwargs):
+        if isinstance(path, str) and path in DATASETS and not os.path.isdir(path):
+            path = _mirror_or_hub(path)
+        return course_dataset_module_factory.course_original(path, *args, **kwargs)
+
+    course_dataset_module_factory.course_original = factory
+    loader.dataset_module_factory = course_dataset_module_factory
 
 
 def _packaged_minilm() -> Path | None:

@@ -7,6 +7,7 @@ run nbgrader on submissions are marked ``slow``.
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import os
@@ -361,6 +362,26 @@ def test_repair_restores_deleted_cells_in_place_and_resets_parameters():
     assert next(c for c in nb2.cells if "parameters" in c.metadata.get("tags", [])).source == rel.cells[1].source
     assert all(c.metadata.get("nbgrader", {}).get("points", 0) != 99 for c in nb2.cells)
     assert suspicious == []
+
+
+def test_repair_puts_the_grading_profiles_hyperparameters_into_the_released_parameters_cell(monkeypatch):
+    """A notebook whose parameters cell holds the cpu profile's hyperparameters is graded with smoke's."""
+    from course.profiles import PROFILES, notebook_parameters
+
+    monkeypatch.delenv("COURSE_PROFILE", raising=False)
+    rel = _toy_release()
+    released = next(c for c in rel.cells if "parameters" in c.metadata.get("tags", []))
+    released.source += "\nlearning_rate = 5e-05  # the cpu profile's\nnum_train_epochs = 3"
+    nb = copy.deepcopy(rel)
+    nb2, notes, _ = repair(parse(nbformat.writes(nb).encode()), rel)
+    cell = next(c for c in nb2.cells if "parameters" in c.metadata.get("tags", []))
+    smoke = notebook_parameters(PROFILES["smoke"])
+    assert f"learning_rate = {smoke['learning_rate']!r}  # the cpu profile's" in cell.source
+    assert f"num_train_epochs = {smoke['num_train_epochs']!r}" in cell.source
+    assert not any("parameters" in n for n in notes), "an untouched parameters cell is not reported as edited"
+    monkeypatch.setenv("COURSE_PROFILE", "cpu")
+    nb3, _, _ = repair(parse(nbformat.writes(nb).encode()), rel)
+    assert "learning_rate = 5e-05" in next(c for c in nb3.cells if "parameters" in c.metadata.get("tags", [])).source
 
 
 @pytest.mark.parametrize(

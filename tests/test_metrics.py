@@ -346,3 +346,33 @@ def test_fresh_process_loads_offline_into_a_fresh_modules_cache(tmp_path):
     assert out.stdout.split("\n")[:2] == ["{'accuracy': 0.6666666666666666, 'f1': 0.6666666666666666}", "{'f1': 1.0}"]
     copies = list((tmp_path / "modules" / "evaluate_modules" / "metrics").glob("*/*/*.py"))
     assert {p.name for p in copies} >= {"glue.py", "f1.py"}
+
+
+def test_evaluate_load_by_hub_name_gives_the_course_module_offline(monkeypatch, tmp_path):
+    """`evaluate.load("glue", "mrpc")`, as the course writes it, works offline."""
+    import evaluate.loading as loading
+
+    monkeypatch.setattr(sources, "is_offline", lambda: True)
+    cm.resolve_metric_names_in_evaluate()
+    cm.resolve_metric_names_in_evaluate()  # a second call wraps nothing twice
+    assert loading.evaluation_module_factory.course_original.__name__ == "evaluation_module_factory"
+    glue = evaluate.load("glue", "mrpc", cache_dir=str(tmp_path))
+    assert glue.compute(predictions=[0, 1, 1], references=[0, 1, 0]) == {"accuracy": 2 / 3, "f1": 2 / 3}
+    assert evaluate.load("evaluate-metric/accuracy", cache_dir=str(tmp_path)).compute(
+        predictions=[1, 1], references=[1, 0]) == {"accuracy": 0.5}
+
+
+def test_evaluate_load_passes_other_names_and_online_names_through(monkeypatch):
+    import evaluate.loading as loading
+
+    cm.resolve_metric_names_in_evaluate()
+    seen = []
+    wrapper = loading.evaluation_module_factory
+    monkeypatch.setattr(wrapper, "course_original", lambda path, *a, **k: seen.append(path))
+    monkeypatch.delenv("COURSE_METRICS_LOCAL", raising=False)
+    monkeypatch.setattr(sources, "is_offline", lambda: True)
+    for name in ("rouge", "glue", cm.metric_dir("f1")):
+        wrapper(name)
+    monkeypatch.setattr(sources, "is_offline", lambda: False)
+    wrapper("glue")
+    assert seen == ["rouge", cm.metric_dir("glue"), cm.metric_dir("f1"), "glue"]

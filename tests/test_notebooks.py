@@ -48,6 +48,50 @@ def test_source_notebook_is_clean_and_gradable(path):
     assert "today" in text.lower(), "each notebook says where today's API differs from the printed course"
 
 
+# what the student types, as the course and the guide write it (and what the kit used to make them type)
+CANONICAL = {
+    "01_preprocessing": ['load_dataset("nyu-mll/glue", "mrpc")'],
+    "02_trainer": ['TrainingArguments(\n    "test-trainer",'],
+    "03_compute_metrics": ['evaluate.load("glue", "mrpc")',
+                           'TrainingArguments(\n    "test-trainer",\n    eval_strategy="epoch",'],
+    "04_training_loop": ['evaluate.load("glue", "mrpc")', "AdamW(model.parameters(), lr=learning_rate"],
+    "05_sst2": ['load_dataset("nyu-mll/glue", "sst2")'],
+    "06_yelp": ['load_dataset("Yelp/yelp_review_full")', 'evaluate.load("accuracy")',
+                'TrainingArguments(\n    "test_trainer",\n    eval_strategy="epoch",'],
+}
+INDIRECT = ("run.dataset(", "metric_source(", "metric_dir(", "training_kwargs", "run.profile.learning_rate",
+            "run.profile.batch_size", "run.profile.epochs")
+
+
+def _student_code(cell) -> str:
+    """A source cell's code as the student sees or writes it: solutions in, hidden tests out."""
+    return re.sub(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", "", cell.source, flags=re.S)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.parent.name)
+def test_student_code_uses_the_canonical_calls(path):
+    """Code cells (solutions included, hidden tests not) call load_dataset, evaluate.load and TrainingArguments as
+    the course does, with the hyperparameters named as TrainingArguments names them, at the cpu profile's values."""
+    from course.profiles import notebook_parameters
+
+    nb = nbformat.read(path, as_version=4)
+    cells = [c for c in nb.cells if c.cell_type == "code"]
+    code = "\n".join(_student_code(c) for c in cells)
+    for call in CANONICAL[path.parent.name]:
+        assert call in code, f"{path.parent.name} should call {call!r}"
+    for cell in cells:
+        found = [name for name in INDIRECT if name in _student_code(cell)]
+        assert not found, f"{path.parent.name} cell {cell.get('id')}: {found} instead of the library's own call"
+    params = next(c for c in cells if "parameters" in c.metadata.get("tags", []))
+    namespace = {}
+    exec(params.source, namespace)  # noqa: S102 - our own parameters cell
+    cpu = notebook_parameters(PROFILES["cpu"])
+    given = {k: namespace[k] for k in cpu if k in namespace}
+    assert given == {k: cpu[k] for k in given}, "the parameters cell holds the cpu profile's hyperparameters"
+    if "TrainingArguments(" in code:
+        assert set(given) == set(cpu), "every hyperparameter is a parameter where TrainingArguments is called"
+
+
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory, mirror_dir):
     """The README's main job, verbatim, in a fresh copy of the repository with the mirror at the README's

@@ -67,3 +67,27 @@ def test_seed_everything_repeats_random_draws():
     first = (np.random.rand(), torch.rand(1).item())
     seed_everything(3)
     assert (np.random.rand(), torch.rand(1).item()) == first
+
+
+def test_parameterize_sets_assigned_names_and_keeps_comments():
+    source = 'profile = ""  # which\nlearning_rate = 5e-05\nnum_train_epochs = 3   # epochs\nlearning_rate_note = 1\n'
+    out = profiles.parameterize(source, {"learning_rate": 0.0003, "num_train_epochs": 2, "bf16": True})
+    assert out == ('profile = ""  # which\nlearning_rate = 0.0003\nnum_train_epochs = 2   # epochs\n'
+                   'learning_rate_note = 1\n')
+
+
+def test_notebook_parameters_are_the_profiles_hyperparameters(monkeypatch):
+    for prof in PROFILES.values():
+        params = profiles.notebook_parameters(prof)
+        assert set(params) == set(profiles.HYPERPARAMETERS)
+        assert (params["learning_rate"], params["num_train_epochs"], params["per_device_train_batch_size"],
+                params["logging_steps"]) == (prof.learning_rate, prof.epochs, prof.batch_size, prof.logging_steps)
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    assert profiles.notebook_parameters(PROFILES["gpu"])["bf16"] is False, "no bf16 without a GPU that has it"
+
+
+def test_grading_profile_is_smoke_unless_the_environment_names_one(monkeypatch):
+    monkeypatch.delenv("COURSE_PROFILE", raising=False)
+    assert profiles.grading_profile_name() == "smoke"
+    monkeypatch.setenv("COURSE_PROFILE", "cpu")
+    assert profiles.grading_profile_name() == "cpu"

@@ -105,3 +105,48 @@ def test_mirrored_checkpoint_is_found(offline, monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
     src = sources.checkpoint_source("bert-base-uncased")
     assert src.kind == "mirror" and src.path == str(tmp_path / "bert-base-uncased")
+
+
+def test_hub_ids_of_the_course_open_the_mirror_in_load_dataset(offline):
+    """`load_dataset("nyu-mll/glue", "mrpc")`, as the course writes it, reads the mirror offline."""
+    from datasets import load_dataset
+
+    sources.resolve_hub_ids_in_datasets()
+    sources.resolve_hub_ids_in_datasets()  # a second call wraps nothing twice
+    import datasets.load as loader
+
+    assert loader.dataset_module_factory.course_original.__name__ == "dataset_module_factory"
+    mrpc = load_dataset("nyu-mll/glue", "mrpc")
+    assert {k: len(v) for k, v in mrpc.items()} == {"train": 3668, "validation": 408, "test": 1725}
+    assert mrpc["train"].features["label"].names == ["not_equivalent", "equivalent"]
+    yelp = load_dataset("Yelp/yelp_review_full")
+    assert len(yelp["train"]) == 1000 and yelp["train"].features["label"].num_classes == 5
+
+
+def test_load_dataset_offline_without_mirror_says_what_to_do(monkeypatch, tmp_path):
+    from datasets import load_dataset
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    sources.resolve_hub_ids_in_datasets()
+    with pytest.raises(sources.SourceError, match="COURSE_DATA_DIR"):
+        load_dataset("nyu-mll/glue", "mrpc")
+
+
+def test_other_paths_and_online_ids_reach_datasets_unchanged(monkeypatch, offline):
+    import datasets.load as loader
+
+    sources.resolve_hub_ids_in_datasets()
+    seen = []
+    wrapper = loader.dataset_module_factory
+    monkeypatch.setattr(wrapper, "course_original", lambda path, *a, **k: seen.append(path))
+    mirrored = str(offline / "nyu-mll" / "glue")
+    for path in ("someone/other", mirrored, "nyu-mll/glue"):
+        wrapper(path)
+    monkeypatch.delenv("COURSE_DATA_DIR")
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setattr(sources, "_hub_reachable", lambda: True)
+    wrapper("nyu-mll/glue")  # online, no mirror: the Hub, as for anyone
+    assert seen == ["someone/other", mirrored, mirrored, "nyu-mll/glue"]

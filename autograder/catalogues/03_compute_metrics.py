@@ -302,11 +302,15 @@ RIGHT = [
         cell="epoch_trainer",
         name="kwargs_dict",
         old=(
-            'training_args = TrainingArguments(output_dir=str(run.output_dir / "test-trainer"), eval_strategy="epoch",\n'
-            "                                  **run.training_kwargs())"
+            'training_args = TrainingArguments(\n    "test-trainer",\n    eval_strategy="epoch",\n'
+            "    learning_rate=learning_rate,\n    num_train_epochs=num_train_epochs,\n"
+            "    per_device_train_batch_size=per_device_train_batch_size,\n    logging_steps=logging_steps,\n"
+            '    bf16=bf16,\n    save_strategy="no",  # no checkpoints: hundreds of megabytes each\n)'
         ),
         new=(
-            'args = dict(run.training_kwargs(), eval_strategy="epoch", output_dir=str(run.output_dir / "test-trainer"))\n'
+            'args = dict(output_dir="test-trainer", eval_strategy="epoch", learning_rate=learning_rate,\n'
+            "            num_train_epochs=num_train_epochs, per_device_train_batch_size=per_device_train_batch_size,\n"
+            '            logging_steps=logging_steps, bf16=bf16, save_strategy="no")\n'
             "training_args = TrainingArguments(**args)"
         ),
     ),

@@ -56,7 +56,7 @@ WRONG = [
         source=(
             "from datasets import load_dataset\n"
             "\n"
-            'full = load_dataset(run.dataset("nyu-mll/glue"), "sst2")\n'
+            'full = load_dataset("nyu-mll/glue", "sst2")\n'
             "raw_datasets = full\n"
             'raw_datasets["train"] = full["train"].shuffle(seed=42).select(range(run.train_size("sst2")))\n'
             'raw_datasets["validation"] = full["validation"].shuffle(seed=42).select(range(run.eval_size("sst2")))\n'
@@ -304,7 +304,7 @@ RIGHT = [
         source=(
             "from datasets import load_dataset\n"
             "\n"
-            'full = load_dataset(run.dataset("nyu-mll/glue"), "sst2")\n'
+            'full = load_dataset("nyu-mll/glue", "sst2")\n'
             "raw_datasets = full\n"
             'n_train = run.train_size("sst2") or len(full["train"])\n'
             'n_eval = run.eval_size("sst2") or len(full["validation"])\n'
@@ -321,7 +321,7 @@ RIGHT = [
             "\n"
             'n_train, n_eval = run.train_size("sst2"), run.eval_size("sst2")\n'
             'splits = [f"train[:{n_train}]" if n_train else "train", f"validation[:{n_eval}]" if n_eval else "validation"]\n'
-            'train, validation = load_dataset(run.dataset("nyu-mll/glue"), "sst2", split=splits)\n'
+            'train, validation = load_dataset("nyu-mll/glue", "sst2", split=splits)\n'
             'raw_datasets = DatasetDict(train=train, validation=validation)\n'
             "raw_datasets\n"
         ),

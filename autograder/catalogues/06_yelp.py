@@ -81,8 +81,8 @@ WRONG = [
     dict(
         cell="yelp_compute_metrics",
         name="mrpc_metric",
-        old='evaluate.load(course.metrics.metric_source("accuracy"))',
-        new='evaluate.load(course.metrics.metric_source("glue"), "mrpc")',
+        old='evaluate.load("accuracy")',
+        new='evaluate.load("glue", "mrpc")',
         why="copied from MRPC: a binary F1 metric on five classes",
         reason="Target is multiclass but average='binary'",
     ),

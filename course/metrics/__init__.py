@@ -1,10 +1,12 @@
 """The course's own copies of the Hub ``accuracy``, ``f1`` and ``glue`` metrics, so ``evaluate.load`` works offline.
 
-Notebooks keep the real evaluate call::
+Notebooks keep the real evaluate call, as the course writes it::
 
-    metric = evaluate.load(course.metrics.metric_source("glue"), "mrpc")
+    metric = evaluate.load("glue", "mrpc")
 
-``metric_source`` gives the Hub name online and the local folder offline (or when ``COURSE_METRICS_LOCAL=1``).
+:func:`resolve_metric_names_in_evaluate` (called by ``course.start``) sends the names ``accuracy``, ``f1`` and
+``glue`` (also as ``evaluate-metric/<name>``) to the local folders offline or when ``COURSE_METRICS_LOCAL=1``;
+online they come from the Hub as usual. ``metric_source(name)`` says which one a name resolves to.
 The local modules take the same inputs and give the same keys as the Hub ones, computed with numpy.
 
 What ``evaluate.load(folder)`` does (checked with evaluate 0.4.6):
@@ -21,6 +23,7 @@ What ``evaluate.load(folder)`` does (checked with evaluate 0.4.6):
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -55,3 +58,24 @@ def metric_source(name: str) -> str:
         except ValueError as exc:
             raise ValueError(f"{exc} Offline (or {LOCAL_ENV}=1) only these can be loaded.") from None
     return name
+
+
+def resolve_metric_names_in_evaluate() -> None:
+    """Make ``evaluate.load("glue", ...)`` (and ``accuracy``, ``f1``) load the course's module when
+    :func:`use_local` is true; anything else goes to ``evaluate`` unchanged. Calling it again changes nothing."""
+    import evaluate.loading as loading
+
+    factory = loading.evaluation_module_factory
+    if getattr(factory, "course_original", None) is not None:
+        return
+
+    @functools.wraps(factory)
+    def course_evaluation_module_factory(path, *args, **kwargs):
+        if isinstance(path, str) and not os.path.exists(path):
+            name = path.removeprefix("evaluate-metric/")
+            if name in METRICS and use_local():
+                path = metric_dir(name)
+        return course_evaluation_module_factory.course_original(path, *args, **kwargs)
+
+    course_evaluation_module_factory.course_original = factory
+    loading.evaluation_module_factory = course_evaluation_module_factory
