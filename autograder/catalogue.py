@@ -432,3 +432,71 @@ def baseline_entries(course_root, assignment: str) -> list[Entry]:
         Entry(assignment, "solution", nbs[0], "all", "solution", fails=[]),
         Entry(assignment, "release", nbs[0], "all", "unchanged", fails=None, scores=cat.release_scores),
     ]
+
+
+def _defined_names(code: str) -> set[str] | None:
+    """Every name ``code`` binds (assignments, defs, classes, imports; nested ones too), None if unparsable."""
+    import ast
+
+    lines = [line for line in code.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        return None
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return names
+
+
+def _transplants(code: str, wanted: set[str]) -> list[tuple[str, str]]:
+    """Pieces of a released cell that could stand in for an answer defining ``wanted``: the whole cell (a
+    ``%%writefile`` cell's script body), and each function or class nested in it under a wanted name."""
+    import ast
+    import textwrap
+
+    body = code.split("\n", 1)[1] if code.startswith("%%writefile") else code
+    names = _defined_names(body)
+    if names is None or not names & wanted:
+        return []
+    out = [("cell", body)]
+    lines = body.splitlines()
+    tree = ast.parse("\n".join(line for line in lines if not line.lstrip().startswith(("%", "!"))))
+    for node in ast.walk(tree):
+        definition = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+        nested_def = isinstance(node, definition) and node.col_offset > 0
+        if nested_def and node.name in wanted:
+            start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
+            out.append((node.name, textwrap.dedent("\n".join(lines[start:node.end_lineno]))))
+    return out
+
+
+def transplant_entries(course_root, assignment: str, release_dir=None) -> list[Entry]:
+    """Wrong-answer entries that prove no released cell gives an answer away: for every answer cell, every
+    released code cell (other answer cells as released included, test cells not) that binds one of the names
+    the answer binds, pasted in as the answer (``%%writefile`` scripts by their body, nested functions of a
+    wanted name on their own). Graded, each must fail every test of its exercise."""
+    entries = []
+    for nb_name in notebooks_of(course_root, assignment):
+        solution = solution_notebook(course_root, assignment, nb_name, release_dir)
+        release = read_release(course_root, assignment, nb_name, release_dir)
+        tests = exercise_tests(solution)
+        for answer in solution.cells:
+            gid = _gid(answer)
+            if answer.cell_type != "code" or not gid or not tests.get(gid):
+                continue
+            wanted = _defined_names(answer.source) or set()
+            for cell in release.cells:
+                if cell.cell_type != "code" or _gid(cell) == gid or _gid(cell) in autograded_tests(release):
+                    continue
+                for label, code in _transplants(cell.source, wanted):
+                    name = f"transplant-{_gid(cell) or cell.get('id')}-{label}"
+                    entries.append(Entry(assignment, "wrong", nb_name, gid, name, source=code,
+                                         fails=list(tests[gid]),
+                                         why=f"released cell {_gid(cell) or cell.get('id')} pasted as the answer"))
+    return entries

@@ -310,6 +310,69 @@ def _contains(text: str, secret: str) -> bool:
     return re.search(left + re.escape(secret) + right, text) is not None
 
 
+# smaller statements (`loss.backward()`, `outputs = model(**batch)`, which the notebooks show on purpose) say
+# nothing about an answer; nodes counted without contexts and operators
+STATEMENT_MIN_NODES = 7
+
+
+def _statements(code: str):
+    """Every statement of ``code`` (nested ones too; a ``%%writefile`` cell's script), or [] if unparsable."""
+    import ast
+    import textwrap
+
+    body = code.split("\n", 1)[1] if code.startswith("%%writefile") else code
+    lines = [line for line in body.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    try:
+        tree = ast.parse(textwrap.dedent("\n".join(lines)))
+    except SyntaxError:
+        return []
+    return [n for n in ast.walk(tree) if isinstance(n, ast.stmt)]
+
+
+def graded_solution_statements(source_nb) -> dict[str, str]:
+    """Statements of the solutions of *graded* exercises (answer cells followed by a test cell), as
+    normalized ASTs -> the statement's text: whatever their formatting or indentation, none may appear in a
+    released cell. Imports, blocks (their statements count one by one) and tiny statements are left out."""
+    import ast
+
+    graded, current = set(), None
+    for cell in source_nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and cell.cell_type == "code":
+            current = cell
+        elif meta.get("grade") and not meta.get("solution") and current is not None:
+            graded.add(id(current))
+    out = {}
+    for cell in source_nb.cells:
+        if id(cell) not in graded:
+            continue
+        for region in _blocks_text(cell.source, SOLUTION_BEGIN, SOLUTION_END):
+            for node in _statements(region):
+                blocks = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.For,
+                          ast.While, ast.If, ast.With, ast.Try)
+                simple = not isinstance(node, blocks)
+                small = (ast.expr_context, ast.operator, ast.unaryop, ast.boolop, ast.cmpop)
+                if simple and sum(not isinstance(n, small) for n in ast.walk(node)) >= STATEMENT_MIN_NODES:
+                    out[ast.dump(node)] = ast.unparse(node)
+    return out
+
+
+def _blocks_text(src: str, begin: str, end: str) -> list[str]:
+    lines = src.splitlines()
+    inside = sorted(_block_line_numbers(src, begin, end))
+    regions, current, last = [], [], None
+    for i in inside:
+        if last is not None and i != last + 1:
+            regions.append("\n".join(current))
+            current = []
+        if begin not in lines[i] and end not in lines[i]:
+            current.append(lines[i])
+        last = i
+    if current:
+        regions.append("\n".join(current))
+    return regions
+
+
 def find_leaks(
     release_dir: str | os.PathLike,
     source_dir: str | os.PathLike | None = None,
@@ -318,8 +381,10 @@ def find_leaks(
     """Search every released notebook (and text file) for solution / hidden-test / mark-scheme markers,
     for outputs (released notebooks must have none), and, when ``source_dir`` (the ``source/`` folder)
     is given, for the hidden-test and solution lines of the matching source notebook (whole lines, or
-    word-bounded parts of lines for secrets of 20+ characters).  ``allow`` lists secret lines that may
-    appear on purpose (e.g. a hint in an assert message); nbgrader_config.py: ``c.Autograder.leak_allowlist``."""
+    word-bounded parts of lines for secrets of 20+ characters), and for the statements of graded solutions
+    in any form (:func:`graded_solution_statements`: in a ``%%writefile`` script, in a function body).
+    ``allow`` lists secret lines that may appear on purpose (e.g. a hint in an assert message);
+    nbgrader_config.py: ``c.Autograder.leak_allowlist``."""
     release_dir = Path(release_dir)
     markers = [SOLUTION_BEGIN, SOLUTION_END, HIDDEN_BEGIN, HIDDEN_END, MARK_SCHEME_BEGIN, MARK_SCHEME_END]
     # nbgrader itself matches the markers without the leading "###"
@@ -336,13 +401,15 @@ def find_leaks(
                     leaks.append(Leak(rel, None, "marker", m))
             continue
         nb = nbformat.read(path, as_version=4)
-        hidden, solution = set(), set()
+        hidden, solution, statements = set(), set(), {}
         if source_dir is not None:
             src_path = Path(source_dir) / rel
             if src_path.is_file():
-                hidden, solution = secret_lines(nbformat.read(src_path, as_version=4))
+                source_nb = nbformat.read(src_path, as_version=4)
+                hidden, solution = secret_lines(source_nb)
                 hidden -= set(allow)
                 solution -= set(allow)
+                statements = {k: v for k, v in graded_solution_statements(source_nb).items() if v not in allow}
         for i, cell in enumerate(nb.cells):
             if cell.get("outputs"):
                 leaks.append(Leak(rel, i, "outputs", f"{len(cell.outputs)} output(s) in a released notebook"))
@@ -356,4 +423,10 @@ def find_leaks(
                 for line in solution:
                     if _contains(text, line):
                         leaks.append(Leak(rel, i, f"solution in {where}", line))
+            if cell.cell_type == "code" and statements:
+                import ast
+
+                for node in _statements(cell.source):
+                    if ast.dump(node) in statements:
+                        leaks.append(Leak(rel, i, "solution statement", statements[ast.dump(node)]))
     return leaks

@@ -191,6 +191,54 @@ def test_find_leaks_detects_markers_hidden_tests_and_outputs(tmp_path):
     assert (10, "solution in source") in kinds
 
 
+def test_find_leaks_finds_a_graded_solution_in_any_form_in_a_public_cell(tmp_path):
+    """A script cell that does an exercise's work (reformatted, inside a function, in a %%writefile cell) gives
+    the answer away even though no solution line appears verbatim; imports and tiny statements do not."""
+    course = copy_course(tmp_path / "c")
+    nb_path = course / "release" / TOY_ASSIGNMENT / "toy.ipynb"
+    nb = nbformat.read(nb_path, as_version=4)
+    script = ("%%writefile helper.py\nimport math\n\n\ndef scaled(xs):\n    total = sum(xs)\n"
+              "    return [x/total for x in xs]\n")
+    nb.cells.insert(8, nbformat.v4.new_code_cell(script))
+    nb.cells.insert(9, nbformat.v4.new_code_cell("total = sum( xs )\nprint(total)"))
+    nbformat.write(nb, nb_path)
+    leaks = find_leaks(course / "release", course / "source")
+    statements = [(l.cell, l.snippet) for l in leaks if l.kind == "solution statement"]
+    assert statements == [(8, "return [x / total for x in xs]")]
+    assert not [l for l in leaks if l.cell == 9], "tiny statements are not leaks"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("course,assignment", ASSIGNMENTS)
+def test_no_released_cell_passes_a_graded_exercise(course, assignment):
+    """Every released code cell that binds a name an answer binds, pasted in as that answer (a %%writefile
+    cell by its script; a nested function of that name on its own), fails every test of the exercise."""
+    from autograder.catalogue import transplant_entries
+
+    entries = transplant_entries(course, assignment)
+    if not entries:
+        pytest.skip(f"no released cell of {assignment} binds a name an answer binds")
+    results = grade_catalogue(course, assignment, entries=entries, jobs=2, mode="focused")
+    failures = [r.describe() for r in results if not r.ok]
+    assert not failures, "\n".join(failures)
+
+
+def test_transplants_cover_writefile_scripts_and_nested_functions(tmp_path):
+    from autograder.catalogue import transplant_entries
+
+    course = copy_course(tmp_path / "c")
+    for folder in ("source", "release"):
+        nb_path = course / folder / TOY_ASSIGNMENT / "toy.ipynb"
+        nb = nbformat.read(nb_path, as_version=4)
+        nb.cells.insert(8, nbformat.v4.new_code_cell(
+            "%%writefile helper.py\nclass Tools:\n    def normalize(xs):\n        return xs\n"))
+        nbformat.write(nb, nb_path)
+    entries = [e for e in transplant_entries(course, TOY_ASSIGNMENT) if e.cell == "normalize"]
+    assert [e.source for e in entries] == ["class Tools:\n    def normalize(xs):\n        return xs\n",
+                                           "def normalize(xs):\n    return xs"]
+    assert all(e.kind == "wrong" and e.fails == ["test_normalize"] for e in entries)
+
+
 def test_cli_release_check(capsys):
     from autograder.cli import main
 

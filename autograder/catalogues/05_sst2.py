@@ -8,8 +8,8 @@ WRONG = [
     dict(
         cell="sst2_data",
         name="mrpc_config",
-        old='"nyu-mll/glue"), "sst2")',
-        new='"nyu-mll/glue"), "mrpc")',
+        old='"nyu-mll/glue", "sst2")',
+        new='"nyu-mll/glue", "mrpc")',
         why="copied from the MRPC notebooks: the wrong GLUE task (no sentence column)",
         fails=["test_sst2_data", "test_sst2_tokenize", "test_sst2_train"],
         reason="SST-2 examples have a single 'sentence' column",
