@@ -112,6 +112,26 @@ def student_config(cfg) -> str:
     )
 
 
+STUDENT_JUPYTER = "jupyter_config"  # JUPYTER_CONFIG_PATH for the students' JupyterLab
+# nbgrader's instructor tools, which a student's JupyterLab should not show (nbgrader's installation guide
+# names them); the assignment list and Validate stay
+INSTRUCTOR_LAB_PLUGINS = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
+                          "@jupyter/nbgrader:course-list")
+INSTRUCTOR_SERVER_EXTENSIONS = ("nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.course_list")
+
+
+def student_jupyter_config() -> dict[str, str]:
+    """``{path under release/jupyter_config: text}``: a Jupyter configuration folder that hides nbgrader's
+    Formgrader, Create Assignment and Course List from JupyterLab. Students run
+    ``JUPYTER_CONFIG_PATH=jupyter_config jupyter lab`` in ``release/``; a JupyterHub image sets the variable."""
+    page = {"disabledExtensions": {name: True for name in INSTRUCTOR_LAB_PLUGINS}}
+    server = {"ServerApp": {"jpserver_extensions": {name: False for name in INSTRUCTOR_SERVER_EXTENSIONS}}}
+    return {
+        "labconfig/page_config.json": json.dumps(page, indent=2) + "\n",
+        "jupyter_server_config.d/course-student.json": json.dumps(server, indent=2) + "\n",
+    }
+
+
 def release_all(
     course_root: str | os.PathLike,
     dest: str | os.PathLike | None = None,
@@ -137,6 +157,11 @@ def release_all(
         written.append(target)
     (dest / STUDENT_CONFIG).write_text(student_config(cfg))
     os.chmod(dest / STUDENT_CONFIG, 0o644)
+    for rel, text in student_jupyter_config().items():
+        path = dest / STUDENT_JUPYTER / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        os.chmod(path, 0o644)
     return written
 
 

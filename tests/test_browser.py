@@ -113,6 +113,14 @@ def api(base: str, token: str, path: str, method: str = "GET", timeout: float = 
     return json.loads(body) if body else None
 
 
+def http_status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
 def write_lab_settings(settings_dir: Path) -> None:
     """No news/update toasts over the notebook; every cell in the DOM (no windowing) so it can be checked."""
     def put(plugin: str, values: dict) -> None:
@@ -223,14 +231,16 @@ def lab(tmp_path, mirror_dir):
     assert not any(s in c.source for c in answered.cells for s in stubs)
     nbformat.write(answered, course / ASSIGNMENT / NOTEBOOK)
 
-    with jupyterlab(course, tmp_path, mirror_dir) as server:
+    # the students' JupyterLab: started with the release's Jupyter configuration (no instructor tools)
+    with jupyterlab(course, tmp_path, mirror_dir, config_path=course / "jupyter_config") as server:
         yield {**server, "course": course, "tmp": tmp_path}
 
 
 @contextlib.contextmanager
-def jupyterlab(root: Path, tmp_path: Path, mirror_dir: Path):
+def jupyterlab(root: Path, tmp_path: Path, mirror_dir: Path, config_path: Path | None = None):
     """JupyterLab serving ``root`` (its working directory too, so nbgrader reads ``root``'s config), on
-    127.0.0.1 with a token, offline, smoke profile; stopped with its kernels when the block ends."""
+    127.0.0.1 with a token, offline, smoke profile, with ``config_path`` as JUPYTER_CONFIG_PATH; stopped with
+    its kernels when the block ends."""
     runtime, settings, home = tmp_path / "runtime", tmp_path / "lab-settings", tmp_path / "jupyter-config"
     write_lab_settings(settings)
     env = {k: v for k, v in os.environ.items()
@@ -239,6 +249,8 @@ def jupyterlab(root: Path, tmp_path: Path, mirror_dir: Path):
                HF_DATASETS_OFFLINE="1", JUPYTER_RUNTIME_DIR=str(runtime), JUPYTER_CONFIG_DIR=str(home),
                JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"),
                PYTHONUNBUFFERED="1")
+    if config_path is not None:
+        env["JUPYTER_CONFIG_PATH"] = str(config_path)
     port, token = free_port(), secrets.token_hex(16)
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "jupyterlab.log"
@@ -298,6 +310,15 @@ def test_student_runs_and_validates_notebook_in_jupyterlab(chromium, lab):
             page = context.pages[0] if context.pages else context.new_page()
             page.on("pageerror", lambda exc: console.append(f"pageerror: {exc}"))
             panel = _open_notebook(page, lab, NOTEBOOK)
+
+            # No instructor tools in the students' JupyterLab: nbgrader's menu lists the assignments only
+            # (an instructor's also has Course List, Formgrader and Create assignment), and the server has no
+            # formgrader.
+            page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Nbgrader$")).click()
+            items = [t for t in page.locator(".lm-Menu-content .lm-Menu-itemLabel").all_inner_texts() if t.strip()]
+            page.keyboard.press("Escape")
+            assert items == ["Assignment List"], items
+            assert http_status(f"{lab['base']}/formgrader?token={lab['token']}") == 404
 
             # Run > Run All Cells, as a student would.
             page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
