@@ -1,9 +1,9 @@
 """Points as students see them: each exercise's heading says what it is worth, the introduction the total.
 
-An exercise is a markdown heading ``### Exercise ...``, ``### Bonus exercise ...`` or ``### Written answer``; its
-points are those of the graded cells (nbgrader ``points``) up to the next such heading. ``course release``
-keeps the headings as the source has them; ``tests/test_notebooks.py`` checks that they agree with the
-metadata, so a changed ``points`` value cannot leave a stale heading behind.
+An exercise is a markdown heading ``### Exercise ...``, ``### Bonus exercise ...``, ``### Written answer``
+or ``### Quiz``; its points are those of the graded cells (nbgrader ``points``) up to the next such heading.
+``course release`` keeps the headings as the source has them; ``tests/test_notebooks.py`` checks that they
+agree with the metadata, so a changed ``points`` value cannot leave a stale heading behind.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import textwrap
 
-HEADING = re.compile(r"^### (Exercise|Bonus exercise|Written answer)\b")
+HEADING = re.compile(r"^### (Exercise|Bonus exercise|Written answer|Quiz)\b")
 POINTS = re.compile(r" — (?:\d+(?:\.\d+)? points?(?:, graded by a person)?|not graded)$")
 INTRO_MARK = "**Points:**"
 

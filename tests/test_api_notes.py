@@ -63,6 +63,14 @@ def transformers_adamw_is_gone(tmp_path):
     assert torch.optim.AdamW
 
 
+def warmup_ratio_is_a_fraction_of_warmup_steps(tmp_path):
+    from transformers import TrainingArguments
+
+    with pytest.raises(TypeError, match="warmup_ratio"):
+        TrainingArguments(str(tmp_path), warmup_ratio=0.1)
+    assert TrainingArguments(str(tmp_path), warmup_steps=0.1).get_warmup_steps(100) == 10
+
+
 def tensorflow_is_gone(tmp_path):
     for name in ("TFAutoModelForSequenceClassification", "TFTrainer"):
         with pytest.raises(ImportError):
@@ -86,7 +94,9 @@ def a_column_is_not_a_list(tmp_path, mirror_dir):
 
 # claim -> (the notebooks that state it, words their introduction uses for it)
 CLAIMS = {
-    evaluation_strategy_is_eval_strategy: (["02_trainer", "03_compute_metrics", "06_yelp"], "evaluation_strategy"),
+    evaluation_strategy_is_eval_strategy: (["02_trainer", "03_compute_metrics", "06_yelp", "07_learning_curves"],
+                                           "evaluation_strategy"),
+    warmup_ratio_is_a_fraction_of_warmup_steps: (["07_learning_curves"], "`warmup_ratio` is gone"),
     tokenizer_is_processing_class: (["02_trainer", "03_compute_metrics", "06_yelp"], "processing_class"),
     report_to_defaults_to_none: (["02_trainer"], "`report_to` now defaults to"),
     group_by_length_is_a_sampling_strategy: (["06_yelp"], "group_by_length"),

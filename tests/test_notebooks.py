@@ -21,9 +21,9 @@ NOTEBOOKS = sorted((ROOT / "source").glob("*/*.ipynb"))
 SMOKE = PROFILES["smoke"]
 
 
-def test_there_are_six_notebooks():
+def test_there_are_seven_notebooks():
     assert [p.parent.name for p in NOTEBOOKS] == ["01_preprocessing", "02_trainer", "03_compute_metrics",
-                                                 "04_training_loop", "05_sst2", "06_yelp"]
+                                                 "04_training_loop", "05_sst2", "06_yelp", "07_learning_curves"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.parent.name)
@@ -58,6 +58,9 @@ CANONICAL = {
     "05_sst2": ['load_dataset("nyu-mll/glue", "sst2")'],
     "06_yelp": ['load_dataset("Yelp/yelp_review_full")', 'evaluate.load("accuracy")',
                 'TrainingArguments(\n    "test_trainer",\n    eval_strategy="epoch",'],
+    "07_learning_curves": ['TrainingArguments(\n        "test-trainer",\n        eval_strategy="epoch",',
+                           "EarlyStoppingCallback(early_stopping_patience=2)", "gradient_accumulation_steps=4",
+                           'lr_scheduler_type="cosine"'],
 }
 INDIRECT = ("run.dataset(", "metric_source(", "metric_dir(", "training_kwargs", "run.profile.learning_rate",
             "run.profile.batch_size", "run.profile.epochs")
@@ -132,7 +135,7 @@ def test_smoke_run_executes_every_notebook(smoke_run):
     result, by_name, out = smoke_run
     failed = {k: v["error"] for k, v in by_name.items() if v["status"] != "ok"}
     assert result.returncode == 0 and not failed, f"{failed}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    assert len(by_name) == 6
+    assert len(by_name) == len(NOTEBOOKS)
     assert "| 02_trainer/trainer.ipynb | ok |" in (out / "summary.md").read_text()
     # said before it starts: how long; no transport warning from the kernels in the output
     assert 0 <= result.stdout.find("course run: about") < result.stdout.find(" ok "), result.stdout[:2000]
@@ -165,6 +168,13 @@ def test_smoke_run_reports_shapes_and_metrics(smoke_run):
     yelp = rec["06_yelp"]
     assert yelp["max_length_padding_share"] >= yelp["dynamic_padding_share"] > yelp["grouped_padding_share"]
     assert yelp["train_examples"] == SMOKE.train_size["yelp"] and 0 <= yelp["accuracy"] <= 1
+    # 7: the small run overfits (training loss falls far below where it started, validation loss rises past its
+    # minimum), the tiny learning rate does not learn, and early stopping ends on the best validation loss
+    curves = rec["07_learning_curves"]
+    train, evaluation = curves["overfit_train_loss"], curves["overfit_eval_loss"]
+    assert train[-1] < 0.5 * train[0] and evaluation[-1] > min(evaluation)
+    assert max(curves["underfit_eval_loss"]) - min(curves["underfit_eval_loss"]) < 0.01
+    assert curves["early_stopping_epochs"] <= 10 and curves["early_stopping_best_loss"] > 0
 
 
 PYTHON_WARNING = re.compile(r"\b\w*Warning: ")  # "UserWarning: ...", "FutureWarning: ..." as warnings prints them
@@ -210,6 +220,21 @@ def test_points_shown_to_students_match_the_grading(path):
     assert sum(p for p, _ in exercises.values()) == sum(total_points(nb))
     intro = nb.cells[0].source
     assert intro[intro.index(INTRO_MARK):] == intro_points_line(nb)
+
+
+def test_long_cells_say_how_long_beforehand():
+    """Every cell measured over 30 s in the cpu profile (benchmarks/cpu_long_cells.json) is announced by the
+    markdown cell before it: a student learns how long to wait before starting it."""
+    measured = json.loads((ROOT / "benchmarks" / "cpu_long_cells.json").read_text())["seconds"]
+    assert measured, "no measurement"
+    for notebook, cells in measured.items():
+        nb = nbformat.read(next((ROOT / "source" / notebook).glob("*.ipynb")), as_version=4)
+        ids = [c.get("id") for c in nb.cells]
+        for cell_id, seconds in cells.items():
+            assert cell_id in ids, f"{notebook}: measured cell {cell_id} is gone: measure again"
+            before = [c for c in nb.cells[: ids.index(cell_id)] if c.cell_type == "markdown"][-1].source
+            assert re.search(r"\*\*Time:\*\* the next code cell takes about \d[^.]*minutes?", before), \
+                f"{notebook}: cell {cell_id} took {seconds:.0f} s in the cpu profile; say so in the markdown before it"
 
 
 def _free_names(source: str) -> set[str]:
