@@ -97,6 +97,20 @@ class Catalogue:
         return self.wrong + self.right
 
 
+def quiz_mistakes(answers: dict[str, tuple[str, list, str]], cell: str = "quiz") -> list[dict]:
+    """``WRONG`` entries for a quiz cell that assigns ``quiz_1 = "b"``, ...: ``{variable: (its solution as written,
+    [wrong values as written], words the reason must contain)}``; each wrong value fails ``test_<variable>``. A wrong
+    value may come with its own reason, as ``(value, reason)`` (a value of the wrong type fails the visible check)."""
+    entries = []
+    for variable, (right, wrongs, reason) in answers.items():
+        for wrong in wrongs:
+            value, why = wrong if isinstance(wrong, tuple) else (wrong, reason)
+            entries.append(dict(cell=cell, name=f"{variable}_{re.sub(r'[^A-Za-z0-9]+', '_', value).strip('_')}",
+                                old=f"{variable} = {right}", new=f"{variable} = {value}",
+                                fails=[f"test_{variable}"], reason=why))
+    return entries
+
+
 def catalogue_dirs(course_root) -> list[Path]:
     root = Path(course_root)
     return [root / "autograder" / "catalogues", root / "catalogues"]

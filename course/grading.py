@@ -281,6 +281,29 @@ class Student:
 student = Student()
 
 
+def check_answer(name: str, expected, explanation: str, tolerance: float = 0.0) -> None:
+    """Judge a quiz answer: the student's variable ``name`` against ``expected``; ``explanation`` is the reason
+    the student reads when it is wrong (why the right answer is right).
+
+    A letter (``"b"``) matches whatever the case and surrounding blanks; a number matches a number (not a bool,
+    not a string) within ``tolerance``; a tuple matches a tuple or list of the same numbers."""
+    import numbers
+
+    if isinstance(expected, str):
+        got = student.value(f"{name}.strip().lower() if isinstance({name}, str) else {name}")
+        right = got == expected.lower()
+    elif isinstance(expected, tuple):
+        got = student.value(name)
+        right = (isinstance(got, (tuple, list)) and len(got) == len(expected)
+                 and all(isinstance(g, numbers.Real) and not isinstance(g, bool) and g == e
+                         for g, e in zip(got, expected)))
+    else:
+        got = student.value(name)
+        right = (isinstance(got, numbers.Real) and not isinstance(got, bool)
+                 and math.isclose(float(got), float(expected), rel_tol=0.0, abs_tol=tolerance))
+    assert right, f"{name}: {explanation}"
+
+
 # --------------------------------------------------------------------------------------------- references
 @functools.cache
 def reference_tokenizer(checkpoint: str):

@@ -44,10 +44,13 @@ def test_every_equivalent_mutant_is_still_made(assignment):
     assert not stale, f"EQUIVALENT lists mutants that are no longer made: {sorted(stale)}"
 
 
-def test_every_graded_exercise_has_mutants():
-    cells = {(a, c) for a in ASSIGNMENTS for _, c, _ in mutation.graded_answer_cells(REPO, a)}
-    assert len(cells) == 24
-    assert all(mutation.sample(mutation.mutants_of(REPO, a), 1) for a in ASSIGNMENTS)
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_graded_exercise_has_mutants(assignment):
+    cells = {c for _, c, _ in mutation.graded_answer_cells(REPO, assignment)}
+    mutated = {m.cell for m in mutation.mutants_of(REPO, assignment)}
+    assert cells, f"{assignment} has no graded answer cell"
+    assert cells <= mutated, f"graded answer cells without a mutant: {sorted(cells - mutated)}"
+    assert {m.cell for m in mutation.sample(mutation.mutants_of(REPO, assignment), 1)} == cells
 
 
 @pytest.mark.slow

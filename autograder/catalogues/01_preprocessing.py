@@ -1,5 +1,6 @@
 """Wrong answers and correct alternatives for 01_preprocessing (format: autograder/catalogue.py)."""
 # ruff: noqa: C408
+from autograder.catalogue import quiz_mistakes
 
 WRONG = [
     # ------------------------------------------------------------------------------------------ try_labels
@@ -227,7 +228,11 @@ WRONG = [
         why="static padding to 512 where dynamic padding was asked",
         reason="dynamic padding pads to the longest of these 8 examples",
     ),
-]
+] + quiz_mistakes({
+    "quiz_1": ('"b"', ['"a"', '"c"'], "(b). The tokenizer puts [CLS] first"),
+    "quiz_2": ('"c"', ['"a"', '"d"'], "(c). map() adds the tokenizer's columns"),
+    "quiz_3": ('"b"', ['"a"'], "(b). A collate function"),
+})
 
 RIGHT = [
     dict(cell="try_labels", name="names_list", old=".int2str(label)", new=".names[label]"),
@@ -283,6 +288,11 @@ RIGHT = [
             "import numpy as np\n"
             'padding_share = float(np.mean(batch["input_ids"].numpy() == tokenizer.pad_token_id))'
         ),
+    ),
+    dict(
+        cell="quiz",
+        name="written_otherwise",
+        replace=[('quiz_1 = "b"', 'quiz_1 = "B"'), ('quiz_2 = "c"', 'quiz_2 = " c "'), ('quiz_3 = "b"', "quiz_3 = 'b'")],
     ),
 ]
 

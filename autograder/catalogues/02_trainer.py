@@ -1,5 +1,6 @@
 """Wrong answers and correct alternatives for 02_trainer (format: autograder/catalogue.py)."""
 # ruff: noqa: C408
+from autograder.catalogue import quiz_mistakes
 
 WRONG = [
     # ------------------------------------------------------------------------------------------ load_model
@@ -195,7 +196,11 @@ WRONG = [
         why="the true labels, not the model's predictions",
         reason="preds: the argmax over the class axis",
     ),
-]
+] + quiz_mistakes({
+    "quiz_1": ('"b"', ['"a"', '"c"'], "(b). The pretraining head"),
+    "quiz_2": ('"a"', ['"b"', '"c"'], "(a). TrainingArguments gathers"),
+    "quiz_3": ("(408, 2)", ["(2, 408)", ("(408,)", "a tuple of two numbers"), ("816", "a tuple of two numbers")], "(408, 2): one row per validation pair"),
+})
 
 RIGHT = [
     dict(
@@ -237,6 +242,11 @@ RIGHT = [
         name="torch_argmax_tuple_index",
         old="preds = np.argmax(predictions.predictions, axis=-1)",
         new="import torch\npreds = torch.from_numpy(predictions[0]).argmax(dim=-1).numpy()",
+    ),
+    dict(
+        cell="quiz",
+        name="written_otherwise",
+        replace=[('quiz_1 = "b"', 'quiz_1 = "B"'), ("quiz_3 = (408, 2)", "quiz_3 = [408, 2]")],
     ),
 ]
 

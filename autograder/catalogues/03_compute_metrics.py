@@ -1,5 +1,6 @@
 """Wrong answers and correct alternatives for 03_compute_metrics (format: autograder/catalogue.py)."""
 # ruff: noqa: C408
+from autograder.catalogue import quiz_mistakes
 
 # compute_metrics with scikit-learn; the F1 arguments make the entry right or wrong
 _SKLEARN_COMPUTE_METRICS = (
@@ -223,7 +224,11 @@ WRONG = [
         fails=["test_epoch_trainer"],
         reason="processing_class=tokenizer",
     ),
-]
+] + quiz_mistakes({
+    "quiz_1": ('"b"', ['"a"'], "(b). compute_metrics gets the raw outputs"),
+    "quiz_2": ("0.81", ["0.68", "1.0", "0.5"], "about 0.81"),
+    "quiz_3": ('"a"', ['"b"', '"d"'], "(a). Evaluation during training is off by default"),
+})
 
 RIGHT = [
     # Not a mistake after all: accuracy and F1 = 2TP / (2TP + FP + FN) are both symmetric in their two
@@ -326,6 +331,11 @@ RIGHT = [
             ("    model,\n", "    model=model,\n"),
             ("    training_args,\n", "    args=training_args,\n"),
         ],
+    ),
+    dict(
+        cell="quiz",
+        name="written_otherwise",
+        replace=[("quiz_2 = 0.81", "quiz_2 = 2 * (279 / 408) / (279 / 408 + 1)"), ('quiz_3 = "a"', 'quiz_3 = "A"')],
     ),
 ]
 

@@ -1,5 +1,6 @@
 """Wrong answers and correct alternatives for 04_training_loop (format: autograder/catalogue.py)."""
 # ruff: noqa: C408
+from autograder.catalogue import quiz_mistakes
 
 WRONG = [
     # ------------------------------------------------------------------------------------------ prepare_columns
@@ -224,7 +225,11 @@ WRONG = [
         why="the probability of class 1 instead of a class id (a metric that truncates it sees 'always 0')",
         reason="predicted class ids, not probabilities",
     ),
-]
+] + quiz_mistakes({
+    "quiz_1": ('"b"', ['"a"', '"c"'], "(b). backward() computes the gradients"),
+    "quiz_2": ('"a"', ['"b"', '"c"'], "(a). Dropout is active in train mode"),
+    "quiz_3": ('"a"', ['"b"'], "(a). Accelerate places the model"),
+})
 
 RIGHT = [
     dict(
@@ -305,6 +310,11 @@ RIGHT = [
             "            all_labels.append(batch[\"labels\"].cpu())\n"
             "    return metric.compute(predictions=torch.cat(all_predictions), references=torch.cat(all_labels))\n"
         ),
+    ),
+    dict(
+        cell="quiz",
+        name="written_otherwise",
+        replace=[('quiz_1 = "b"', 'quiz_1 = "b "'), ('quiz_2 = "a"', 'quiz_2 = "A"')],
     ),
 ]
 

@@ -1,5 +1,6 @@
 """Wrong answers and correct alternatives for 05_sst2 (format: autograder/catalogue.py)."""
 # ruff: noqa: C408
+from autograder.catalogue import quiz_mistakes
 
 _SOLUTION_TOKENIZE = 'tokenizer(example["sentence"], truncation=True)'
 
@@ -286,7 +287,11 @@ WRONG = [
         why="the last task of the table with its columns the wrong way round (found by mutation testing)",
         reason="wnli: tokenize sentence1 and sentence2 as a pair",
     ),
-]
+] + quiz_mistakes({
+    "quiz_1": ('"a"', ['"d"', '"c"'], "(a). token_type_ids mark the segment"),
+    "quiz_2": ('"a"', ['"b"'], "(a). The GLUE test sets are unlabelled"),
+    "quiz_3": ("0.51", ["0.49", "0.5", ('"0.51"', "quiz_3: a number")], "about 0.51"),
+})
 
 RIGHT = [
     dict(
@@ -397,6 +402,11 @@ RIGHT = [
             "    return tokenizer(examples[first], examples[second], truncation=True)"
         ),
         new="    return tokenizer(examples[first], text_pair=examples[second] if second else None, truncation=True)",
+    ),
+    dict(
+        cell="quiz",
+        name="written_otherwise",
+        replace=[("quiz_3 = 0.51", "quiz_3 = 444 / 872")],
     ),
 ]
 

@@ -1,5 +1,6 @@
 """Wrong answers and correct alternatives for 06_yelp (format: autograder/catalogue.py)."""
 # ruff: noqa: C408
+from autograder.catalogue import quiz_mistakes
 
 _SOLUTION_TOKENIZE = 'tokenizer(examples["text"], truncation=True, max_length=run.profile.max_length)'
 
@@ -118,7 +119,11 @@ WRONG = [
         why="the metric must be called accuracy (eval_accuracy in the Trainer's logs)",
         reason="expected {'accuracy': 1.0}",
     ),
-]
+] + quiz_mistakes({
+    "quiz_1": ('"a"', ['"d"', '"b"'], "(a). Taking the first rows"),
+    "quiz_2": ("5", ["4", "6", ('"5"', "quiz_2: a number")], "5: one per star rating"),
+    "quiz_3": ('"b"', ['"d"', '"a"'], "(b). The attention mask keeps padding out"),
+})
 
 RIGHT = [
     dict(
@@ -148,6 +153,11 @@ RIGHT = [
             "\n"
             "compute_metrics = lambda eval_pred: {\"accuracy\": float(accuracy_score(eval_pred[1], eval_pred[0].argmax(axis=1)))}\n"
         ),
+    ),
+    dict(
+        cell="quiz",
+        name="written_otherwise",
+        replace=[("quiz_2 = 5", "quiz_2 = 5.0"), ('quiz_3 = "b"', 'quiz_3 = "B"')],
     ),
 ]
 

@@ -1,5 +1,6 @@
 """Wrong answers and correct alternatives for 07_learning_curves (format: autograder/catalogue.py)."""
 # ruff: noqa: C408
+from autograder.catalogue import quiz_mistakes
 
 TRAIN_LINE = 'train = [(entry["step"], entry["loss"]) for entry in log_history if "loss" in entry]'
 EVAL_LINE = 'evaluation = [(entry["step"], entry["eval_loss"]) for entry in log_history if "eval_loss" in entry]'
@@ -257,64 +258,11 @@ WRONG = [
         why="one rate more than there are steps",
         reason="one learning rate per optimizer step",
     ),
-    # ------------------------------------------------------------------------------------------------------ quiz
-    dict(
-        cell="quiz",
-        name="underfitting_for_overfitting",
-        old='quiz_1 = "b"',
-        new='quiz_1 = "a"',
-        fails=["test_quiz_1"],
-        reason="question 1: (b) overfitting",
-    ),
-    dict(
-        cell="quiz",
-        name="small_validation_set",
-        old='quiz_1 = "b"',
-        new='quiz_1 = "d"',
-        fails=["test_quiz_1"],
-        reason="question 1: (b) overfitting",
-    ),
-    dict(
-        cell="quiz",
-        name="dropout_for_underfitting",
-        old='quiz_2 = "a"',
-        new='quiz_2 = "b"',
-        fails=["test_quiz_2"],
-        reason="question 2: (a)",
-    ),
-    dict(
-        cell="quiz",
-        name="stop_earlier",
-        old='quiz_2 = "a"',
-        new='quiz_2 = "c"',
-        fails=["test_quiz_2"],
-        reason="question 2: (a)",
-    ),
-    dict(
-        cell="quiz",
-        name="one_device_only",
-        old="quiz_3 = 64",
-        new="quiz_3 = 32",
-        fails=["test_quiz_3"],
-        reason="question 3: 64",
-    ),
-    dict(
-        cell="quiz",
-        name="micro_batch_only",
-        old="quiz_3 = 64",
-        new="quiz_3 = 4",
-        fails=["test_quiz_3"],
-        reason="question 3: 64",
-    ),
-    dict(
-        cell="quiz",
-        name="number_as_text",
-        old="quiz_3 = 64",
-        new='quiz_3 = "64"',
-        fails=["test_quiz_3"],
-        reason="quiz_3: a number",
-    ),
-]
+] + quiz_mistakes({
+    "quiz_1": ('"b"', ['"a"', '"d"'], "(b) overfitting"),
+    "quiz_2": ('"a"', ['"b"', '"c"'], "(a). Losses flat"),
+    "quiz_3": ("64", ["32", "4", ('"64"', "quiz_3: a number")], "64 = 4 examples per device"),
+})
 
 RIGHT = [
     dict(
