@@ -7,7 +7,8 @@ Notebooks keep the real evaluate call, as the course writes it::
 :func:`resolve_metric_names_in_evaluate` (called by ``course.start``) sends the names ``accuracy``, ``f1`` and
 ``glue`` (also as ``evaluate-metric/<name>``) to the local folders offline or when ``COURSE_METRICS_LOCAL=1``;
 online they come from the Hub as usual. ``metric_source(name)`` says which one a name resolves to.
-The local modules take the same inputs and give the same keys as the Hub ones, computed with numpy.
+The local modules take the same inputs and give the same keys as the Hub ones, computed as the Hub's are,
+with scikit-learn (and scipy for ``glue``'s ``stsb``).
 
 What ``evaluate.load(folder)`` does (checked with evaluate 0.4.6):
 

@@ -5,44 +5,24 @@ module by its package name, ``course.metrics.common``: evaluate checks that such
 ``course`` package is installed with the kit).
 """
 
-import os
-
 import datasets
 
 
-def no_predictions_error(name):
-    return ValueError(
-        f"{name} got no predictions: pass at least one prediction and reference, with "
-        "compute(predictions=..., references=...) or add()/add_batch() before compute()"
-    )
+class RejectsEmptyInput:
+    """Mixin for an ``evaluate.Metric``: ``compute(predictions=[], references=[])`` raises a clear error
+    before evaluate writes anything (scikit-learn's own error, raised inside evaluate's compute, would leave
+    evaluate's cache file locked). Not an ``evaluate.Metric`` itself, so ``evaluate.load`` never takes it for
+    the script's metric class."""
 
-
-def checked_compute(module, parent_compute, predictions, references, kwargs):
-    """Run evaluate's ``compute`` with a clear error when nothing was added, and no cache files left behind.
-
-    evaluate 0.4 says "Evaluation module cache file doesn't exist" when compute() is called with nothing
-    added; and when ``_compute`` raises (bad labels, empty input) it leaves the cache file and its lock held,
-    so the next compute() of that object waits 1 s for the lock and writes another file. Both are fixed here.
-    """
-    name = module.name if module.config_name == "default" else f"{module.name} ({module.config_name})"
-    nothing_added = getattr(module, "writer", True) is None  # single-process only: in distributed runs
-    if predictions is None and references is None and module.num_process == 1 and nothing_added:
-        raise no_predictions_error(name)
-    module.file_paths = None  # set again by evaluate once the cache files are locked for reading
-    try:
-        return parent_compute(predictions=predictions, references=references, **kwargs)
-    except BaseException:
-        paths, locks = getattr(module, "file_paths", None), getattr(module, "filelocks", None)
-        if paths and locks and module.process_id == 0 and not module.keep_in_memory:
-            module.data = None
-            for lock, path in reversed(list(zip(locks, paths))):
-                try:
-                    os.remove(path)
-                except OSError:
-                    pass
-                lock.release()
-            module.file_paths = module.filelocks = None
-        raise
+    def compute(self, *, predictions=None, references=None, **kwargs):
+        """Compute the metric on ``predictions``/``references`` plus everything added with ``add``/``add_batch``."""
+        if any(values is not None and len(values) == 0 for values in (predictions, references)):
+            name = self.name if self.config_name == "default" else f"{self.name} ({self.config_name})"
+            raise ValueError(
+                f"{name} got no predictions: pass at least one prediction and reference, with "
+                "compute(predictions=..., references=...) or add()/add_batch() before compute()"
+            )
+        return super().compute(predictions=predictions, references=references, **kwargs)
 
 
 def label_features(config_name: str) -> dict:
@@ -50,8 +30,8 @@ def label_features(config_name: str) -> dict:
 
     evaluate allows its fast numpy format only for flat (non-Sequence) features.
     """
-    if config_name == "multilabel":
-        label = datasets.Sequence(datasets.Value("int32"))
-        return {"features": datasets.Features({"predictions": label, "references": label}), "format": None}
-    label = datasets.Value("int32")
-    return {"features": datasets.Features({"predictions": label, "references": label}), "format": "numpy"}
+    label = datasets.Sequence(datasets.Value("int32")) if config_name == "multilabel" else datasets.Value("int32")
+    return {
+        "features": datasets.Features({"predictions": label, "references": label}),
+        "format": None if config_name == "multilabel" else "numpy",
+    }

@@ -2,17 +2,18 @@
 # Licensed under the Apache License, Version 2.0.
 """GLUE benchmark metric: a local, offline copy of the Hub ``glue`` metric (same configs, inputs and outputs).
 
-Accuracy, F1 and Matthews correlation are computed with numpy (no scikit-learn import); ``stsb`` imports
-scipy lazily for Pearson/Spearman. Load it with
-``evaluate.load(course.metrics.metric_source("glue"), "mrpc")``.
+Computed as the Hub module computes it: scikit-learn's ``accuracy_score``, ``f1_score`` and
+``matthews_corrcoef``, scipy's ``pearsonr`` and ``spearmanr`` for ``stsb``. F1 takes ``zero_division=0``:
+the Hub's values without scikit-learn's warning when no example is predicted or labelled positive.
+Load it with ``evaluate.load(course.metrics.metric_source("glue"), "mrpc")``.
 """
 
 import datasets
 import evaluate
-import numpy as np
+from scipy.stats import pearsonr, spearmanr
+from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 
-from course.metrics.common import checked_compute as _checked_compute
-from course.metrics.common import no_predictions_error as _no_predictions_error
+from course.metrics.common import RejectsEmptyInput
 
 _CITATION = """\
 @inproceedings{wang2019glue,
@@ -66,21 +67,7 @@ Examples:
 
 _ACCURACY_CONFIGS = ("sst2", "mnli", "mnli_mismatched", "mnli_matched", "qnli", "rte", "wnli", "ax", "hans")
 _ACCURACY_F1_CONFIGS = ("mrpc", "qqp")
-CONFIGS = (
-    "sst2",
-    "mnli",
-    "mnli_mismatched",
-    "mnli_matched",
-    "cola",
-    "stsb",
-    "mrpc",
-    "qqp",
-    "qnli",
-    "rte",
-    "wnli",
-    "ax",
-    "hans",
-)
+CONFIGS = (*_ACCURACY_CONFIGS, *_ACCURACY_F1_CONFIGS, "cola", "stsb")
 
 
 class GlueConfigError(KeyError):
@@ -99,49 +86,14 @@ def _config_error(config_name):
 
 
 def simple_accuracy(preds, labels):
-    return float((preds == labels).mean())
-
-
-def binary_f1(preds, labels, pos_label=1):
-    """F1 of class ``pos_label``, like scikit-learn's binary ``f1_score`` with zero_division=0."""
-    present = np.union1d(preds, labels)
-    if present.shape[0] > 2:
-        raise ValueError(
-            "Target is multiclass but average='binary'. This GLUE subset expects binary labels 0/1, "
-            f"got labels {present.tolist()}."
-        )
-    if pos_label not in present and present.shape[0] == 2:
-        raise ValueError(f"pos_label={pos_label} is not a valid label. It should be one of {present}")
-    tp = float(np.sum((preds == pos_label) & (labels == pos_label)))
-    denominator = float(np.sum(preds == pos_label) + np.sum(labels == pos_label))
-    return 0.0 if denominator == 0 else 2 * tp / denominator
+    return float(accuracy_score(labels, preds))
 
 
 def acc_and_f1(preds, labels):
-    return {"accuracy": simple_accuracy(preds, labels), "f1": binary_f1(preds, labels)}
-
-
-def matthews_corrcoef(labels, preds):
-    """Multiclass Matthews correlation, like scikit-learn's (0.0 when undefined)."""
-    classes, encoded = np.unique(np.concatenate([labels, preds]), return_inverse=True)
-    k = classes.shape[0]
-    n = labels.shape[0]
-    confusion = np.bincount(encoded[:n] * k + encoded[n:], minlength=k * k).reshape(k, k).astype(np.float64)
-    t_sum = confusion.sum(axis=1)
-    p_sum = confusion.sum(axis=0)
-    n_correct = np.trace(confusion)
-    n_samples = p_sum.sum()
-    cov_ytyp = n_correct * n_samples - np.dot(t_sum, p_sum)
-    cov_ypyp = n_samples**2 - np.dot(p_sum, p_sum)
-    cov_ytyt = n_samples**2 - np.dot(t_sum, t_sum)
-    if cov_ypyp * cov_ytyt == 0:
-        return 0.0
-    return float(cov_ytyp / np.sqrt(cov_ypyp * cov_ytyt))
+    return {"accuracy": simple_accuracy(preds, labels), "f1": float(f1_score(labels, preds, zero_division=0))}
 
 
 def pearson_and_spearman(preds, labels):
-    from scipy.stats import pearsonr, spearmanr  # lazy: scipy.stats is slow to import and only stsb needs it
-
     return {
         "pearson": float(pearsonr(preds, labels)[0]),
         "spearmanr": float(spearmanr(preds, labels)[0]),
@@ -149,7 +101,7 @@ def pearson_and_spearman(preds, labels):
 
 
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
-class Glue(evaluate.Metric):
+class Glue(RejectsEmptyInput, evaluate.Metric):
     def _info(self):
         if self.config_name not in CONFIGS:
             raise _config_error(self.config_name)
@@ -169,17 +121,9 @@ class Glue(evaluate.Metric):
             format="numpy",
         )
 
-    def compute(self, *, predictions=None, references=None, **kwargs):
-        """Compute the metric on ``predictions``/``references`` plus everything added with ``add``/``add_batch``."""
-        return _checked_compute(self, super().compute, predictions, references, kwargs)
-
     def _compute(self, predictions, references):
-        predictions = np.asarray(predictions).reshape(-1)
-        references = np.asarray(references).reshape(-1)
-        if predictions.shape[0] == 0 and references.shape[0] == 0:
-            raise _no_predictions_error(f"glue ({self.config_name})")
         if self.config_name == "cola":
-            return {"matthews_correlation": matthews_corrcoef(references, predictions)}
+            return {"matthews_correlation": float(matthews_corrcoef(references, predictions))}
         elif self.config_name == "stsb":
             return pearson_and_spearman(predictions, references)
         elif self.config_name in _ACCURACY_F1_CONFIGS:
