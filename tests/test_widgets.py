@@ -16,6 +16,7 @@ import pytest
 from conftest import ROOT
 
 from course import widgets
+from course.widgets import frontend  # where _shell is looked up
 
 PAIR = ("This is the first sentence.", "This is the second one.")
 
@@ -41,7 +42,7 @@ def static_kernel(monkeypatch):
     """A kernel without a front end: a fake IPython shell; what it displays is collected."""
     shell = SimpleNamespace(kernel=object(), execution_count=1, user_ns={})
     shown: list = []
-    monkeypatch.setattr(widgets, "_shell", lambda: shell)
+    monkeypatch.setattr(frontend, "_shell", lambda: shell)
     import IPython.display
 
     monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False, **kw: shown.append(obj))
@@ -64,7 +65,7 @@ def fake_predictions(n=25, k=3, seed=0):
 
 # ------------------------------------------------------------------------------------------ live_frontend
 def fake_kernel(monkeypatch, **user_ns):
-    monkeypatch.setattr(widgets, "_shell", lambda: SimpleNamespace(kernel=object(), user_ns=user_ns))
+    monkeypatch.setattr(frontend, "_shell", lambda: SimpleNamespace(kernel=object(), user_ns=user_ns))
 
 
 def test_live_frontend_plain_python_and_forcing(monkeypatch):
@@ -85,7 +86,7 @@ def test_live_frontend_needs_a_session_set_by_jupyter_server(monkeypatch):
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     assert widgets.live_frontend() is False
     monkeypatch.delenv("NBGRADER_EXECUTION")
-    monkeypatch.setattr(widgets, "_shell", lambda: SimpleNamespace(user_ns={}))  # terminal IPython
+    monkeypatch.setattr(frontend, "_shell", lambda: SimpleNamespace(user_ns={}))  # terminal IPython
     assert widgets.live_frontend() is False
     fake_kernel(monkeypatch, __vsc_ipynb_file__="nb.ipynb")
     monkeypatch.delenv("JPY_SESSION_NAME")

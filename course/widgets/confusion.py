@@ -1,0 +1,54 @@
+"""The confusion matrix: counts of (true label, predicted label), drawn and annotated."""
+
+from __future__ import annotations
+
+from .frontend import _TEXT, _as_array, _display_bundle, _figure_bundle, _mode, _text_table
+
+
+def confusion_matrix_plot(labels, predictions, label_names, *, title: str = "Confusion matrix"):
+    """Counts of (true label, predicted label) as an annotated matplotlib figure, displayed.
+
+    Returns ``(matrix, figure)``; ``matrix[i, j]`` counts examples of true label ``i`` predicted as ``j``.
+    """
+    import numpy as np
+    from sklearn.metrics import confusion_matrix
+
+    label_names = [str(n) for n in label_names]
+    k = len(label_names)
+    true = _as_array(labels, dtype=np.int64).ravel()
+    pred = _as_array(predictions, dtype=np.int64).ravel()
+    if true.shape != pred.shape:
+        raise ValueError(f"{true.size} labels but {pred.size} predictions")
+    if true.size and (min(true.min(), pred.min()) < 0 or max(true.max(), pred.max()) >= k):
+        raise ValueError(f"labels and predictions must lie in [0, {k}) for {k} label names")
+    # scikit-learn refuses empty input: no examples, no counts
+    matrix = confusion_matrix(true, pred, labels=range(k)) if true.size else np.zeros((k, k), dtype=np.int64)
+
+    from matplotlib.figure import Figure
+
+    side = max(3.2, 0.7 * k + 2.0)
+    fig = Figure(figsize=(side + 0.8, side))
+    ax = fig.subplots()
+    image = ax.imshow(matrix, cmap="Blues", vmin=0)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    ax.set_xticks(range(k), label_names, rotation=45 if k > 3 else 0, ha="right" if k > 3 else "center")
+    ax.set_yticks(range(k), label_names)
+    ax.set_xlabel("predicted label")
+    ax.set_ylabel("true label")
+    ax.set_title(title)
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, str(matrix[i, j]), ha="center", va="center",
+                    color="white" if matrix[i, j] > threshold else "black")
+    fig.tight_layout()
+
+    rows = [{"true \\ predicted": name, **{label_names[j]: int(matrix[i, j]) for j in range(k)}}
+            for i, name in enumerate(label_names)]
+    text = _text_table(rows, ["true \\ predicted", *label_names],
+                       f"{title}: {int(np.trace(matrix))} of {true.size} on the diagonal")
+    if _mode() == _TEXT:
+        print(text)
+    else:  # a figure is static anyway: the same PNG live and in executed notebooks
+        _display_bundle(_figure_bundle(fig, text))
+    return matrix, fig
