@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .profiles import PROFILES
+
 
 def _run(args) -> int:
     from .runner import run
@@ -38,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="execute the course notebooks with papermill (the main job)")
     run.add_argument("notebooks", nargs="*", help="assignment names, notebook stems or paths (default: all)")
-    run.add_argument("--profile", choices=["smoke", "cpu", "gpu"], help="default: COURSE_PROFILE, else automatic")
+    run.add_argument("--profile", choices=list(PROFILES), help="default: COURSE_PROFILE, else automatic")
     run.add_argument("--source", type=Path, default=None, help="folder of source notebooks (default: source/)")
     run.add_argument("--out", type=Path, default=None, help="where executed notebooks go (default: ./build)")
     run.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds (default: none)")

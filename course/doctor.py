@@ -7,7 +7,8 @@ import platform
 from dataclasses import dataclass
 
 from . import sources
-from .profiles import choose_profile_name
+from .profiles import PROFILES, choose_profile_name
+from .tasks import hub_configs
 
 REQUIRED = ["torch", "transformers", "datasets", "evaluate", "accelerate", "nbgrader", "papermill",
             "jupyterlab", "ipywidgets", "sklearn", "matplotlib"]
@@ -44,19 +45,19 @@ def checks() -> list[Check]:
         name, why = choose_profile_name()
         found.append(Check("profile", True, f"{name} ({why})"))
     except ValueError as exc:
-        found.append(Check("profile", False, str(exc), "unset COURSE_PROFILE or name smoke, cpu or gpu"))
+        found.append(Check("profile", False, str(exc), f"unset COURSE_PROFILE or name one of {', '.join(PROFILES)}"))
     reason = sources.offline_reason()
     found.append(Check("hub", True, "online" if reason is None else f"offline: {reason}"))
     found.append(Check("data mirror", True, str(sources.data_dir() or f"{sources.DATA_DIR_ENV} not set")))
-    for hub_id in ("nyu-mll/glue", "Yelp/yelp_review_full"):
+    for hub_id in hub_configs():
         try:
             found.append(Check(f"data {hub_id}", True, str(sources.dataset_source(hub_id))))
         except sources.SourceError as exc:
             found.append(Check(f"data {hub_id}", False, "not available", str(exc)))
-    for label, profile_ckpt in (("checkpoint (default)", None), ("checkpoint (gpu profile)", "bert-base-uncased")):
+    for profile in PROFILES.values():
+        label = f"checkpoint ({profile.name} profile)"
         try:
-            src = sources.checkpoint_source(profile_ckpt)
-            found.append(Check(label, True, str(src)))
+            found.append(Check(label, True, str(sources.checkpoint_source(profile.checkpoint))))
         except sources.SourceError as exc:
             found.append(Check(label, False, "not available", str(exc)))
     try:

@@ -1,6 +1,7 @@
 """``course data mirror``: copy the course's data sets and checkpoint into the offline mirror layout.
 
-The layout is the Hub's: ``DEST/nyu-mll/glue/{mrpc,sst2}/<split>-00000-of-00001.parquet``,
+The layout is the Hub's, one folder per task's mirror folder (:mod:`course.tasks`):
+``DEST/nyu-mll/glue/<config>/<split>-00000-of-00001.parquet``,
 ``DEST/Yelp/yelp_review_full_sample/train-00000-of-00001.parquet`` and ``DEST/<model id>/`` for checkpoints,
 so ``COURSE_DATA_DIR=DEST`` makes every notebook work without a network.
 """
@@ -11,66 +12,75 @@ import shutil
 from pathlib import Path
 
 from . import sources
+from .tasks import TASKS, Task
 
-GLUE_CONFIGS = ("mrpc", "sst2")
-YELP_SAMPLE = "Yelp/yelp_review_full_sample"
-YELP_PER_CLASS = 200
 MODEL_FILES = ["config.json", "*.safetensors", "tokenizer*", "vocab.txt", "special_tokens_map.json"]
 
-GLUE_README = """---
+README = """---
 configs:
 {configs}
 ---
-# GLUE ({names}), offline mirror made by `course data mirror`
+# {hub_id} ({names}), offline mirror made by `course data mirror`
 
-Same configs, splits, columns and label names as the Hub dataset `nyu-mll/glue`.
-"""
-YELP_README = """---
-configs:
-- config_name: default
-  data_files:
-  - split: train
-    path: train-*
----
-# yelp_review_full, {n}-review sample, offline mirror made by `course data mirror`
-
-{per} reviews per star rating from the train split of `Yelp/yelp_review_full`, same `label` and `text` columns.
+Same configs, splits, columns and label names as the Hub dataset `{hub_id}`{sample}.
 """
 
 
-def _glue_yaml(splits_by_config: dict[str, list[str]]) -> str:
+def _folders() -> dict[str, list[Task]]:
+    """Each mirror folder and the tasks it holds."""
+    folders: dict[str, list[Task]] = {}
+    for task in TASKS.values():
+        folders.setdefault(task.mirror_folder, []).append(task)
+    return folders
+
+
+def _config_yaml(splits_by_config: dict[str | None, list[str]]) -> str:
     lines = []
     for config, splits in splits_by_config.items():
-        lines.append(f"- config_name: {config}\n  data_files:")
-        lines += [f"  - split: {s}\n    path: {config}/{s}-*" for s in splits]
+        lines.append(f"- config_name: {config or 'default'}\n  data_files:")
+        lines += [f"  - split: {s}\n    path: {config + '/' if config else ''}{s}-*" for s in splits]
     return "\n".join(lines)
 
 
-def _download_datasets(dest: Path) -> list[str]:
-    from datasets import concatenate_datasets, load_dataset
+def _stratified_sample(train, per_label: int, seed: int = 42):
+    """``per_label`` examples of each label of ``train``, shuffled."""
+    from datasets import concatenate_datasets
 
-    done, splits_by_config = [], {}
-    for config in GLUE_CONFIGS:
-        ds = load_dataset("nyu-mll/glue", config)
-        for split, part in ds.items():
-            part.to_parquet(str(dest / "nyu-mll/glue" / config / f"{split}-00000-of-00001.parquet"))
-        splits_by_config[config] = list(ds)
-        done.append(f"nyu-mll/glue/{config}")
-    (dest / "nyu-mll/glue/README.md").write_text(
-        GLUE_README.format(configs=_glue_yaml(splits_by_config), names=", ".join(GLUE_CONFIGS)))
-    train = load_dataset("Yelp/yelp_review_full", split="train").shuffle(seed=42)
-    parts = [train.filter(lambda b, k=k: [lab == k for lab in b["label"]], batched=True).select(range(YELP_PER_CLASS))
-             for k in range(5)]
-    sample = concatenate_datasets(parts).shuffle(seed=42)
-    sample.to_parquet(str(dest / YELP_SAMPLE / "train-00000-of-00001.parquet"))
-    (dest / YELP_SAMPLE / "README.md").write_text(YELP_README.format(n=len(sample), per=YELP_PER_CLASS))
-    done.append(YELP_SAMPLE)
+    train = train.shuffle(seed=seed)
+    parts = [train.filter(lambda b, k=k: [lab == k for lab in b["label"]], batched=True).select(range(per_label))
+             for k in range(train.features["label"].num_classes)]
+    return concatenate_datasets(parts).shuffle(seed=seed)
+
+
+def _download(task: Task, dest: Path) -> dict[str, object]:
+    """Write ``task``'s data set under ``dest/<mirror folder>``; its splits."""
+    from datasets import DatasetDict, load_dataset
+
+    ds = load_dataset(task.hub_id, task.config)
+    if task.mirror_sample_per_label:
+        ds = DatasetDict(train=_stratified_sample(ds["train"], task.mirror_sample_per_label))
+    prefix = dest / task.mirror_folder / (task.config or "")
+    for split, part in ds.items():
+        part.to_parquet(str(prefix / f"{split}-00000-of-00001.parquet"))
+    return dict(ds)
+
+
+def _download_datasets(dest: Path) -> list[str]:
+    done = []
+    for folder, tasks in _folders().items():
+        splits = {t.config: list(_download(t, dest)) for t in tasks}
+        sample = "".join(f" ({t.mirror_sample_per_label} examples per label of its train split)"
+                         for t in tasks if t.mirror_sample_per_label)
+        (dest / folder / "README.md").write_text(README.format(
+            configs=_config_yaml(splits), hub_id=tasks[0].hub_id, sample=sample,
+            names=", ".join(t.config or "default" for t in tasks)))
+        done += [f"{folder}/{t.config}" if t.config else folder for t in tasks]
     return done
 
 
 def _copy_datasets(src: Path, dest: Path) -> list[str]:
     done = []
-    for folder in ("nyu-mll/glue", YELP_SAMPLE):
+    for folder in _folders():
         if not (src / folder).is_dir():
             raise sources.SourceError(f"{src} has no {folder}: is it a course mirror (see `course data mirror`)?")
         shutil.copytree(src / folder, dest / folder, dirs_exist_ok=True)
@@ -97,15 +107,14 @@ def _copy_checkpoint(name: str, src: Path | None, dest: Path) -> str:
 
 
 def verify(dest: Path) -> list[str]:
-    """Load every mirrored data set config; return one line per check."""
+    """Load every mirrored task's data set; return one line per task."""
     from datasets import load_dataset
 
     lines = []
-    for config in GLUE_CONFIGS:
-        ds = load_dataset(str(dest / "nyu-mll/glue"), config)
-        lines.append(f"nyu-mll/glue {config}: " + ", ".join(f"{k} {len(v)}" for k, v in ds.items()))
-    ds = load_dataset(str(dest / YELP_SAMPLE))
-    lines.append(f"{YELP_SAMPLE}: " + ", ".join(f"{k} {len(v)}" for k, v in ds.items()))
+    for task in TASKS.values():
+        ds = load_dataset(str(dest / task.mirror_folder), task.config)
+        name = f"{task.mirror_folder} {task.config}" if task.config else task.mirror_folder
+        lines.append(f"{name}: " + ", ".join(f"{k} {len(v)}" for k, v in ds.items()))
     return lines
 
 

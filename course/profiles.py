@@ -7,30 +7,31 @@
 A notebook's ``profile`` parameter wins, then ``$COURSE_PROFILE``; otherwise ``smoke`` when nbgrader is
 executing the notebook (``NBGRADER_EXECUTION`` is set), ``gpu`` when CUDA is present, else ``cpu``.
 
-A profile decides the data sizes (read by the notebooks through ``run.train_size(task)``) and the training
-hyperparameters. The hyperparameters are the notebooks' papermill parameters, named as ``TrainingArguments``
-names them (:func:`notebook_parameters`): a notebook's parameters cell holds the ``cpu`` values, which a
-student can edit; ``course run`` injects the chosen profile's values and the grader puts the grading
-profile's values into the released parameters cell (:func:`parameterize`).
+A profile decides the training hyperparameters; each task's data sizes per profile live with the task
+(:mod:`course.tasks`), read by the notebooks through ``run.train_size(task)``. The hyperparameters are the
+notebooks' papermill parameters, named as ``TrainingArguments`` names them (:func:`notebook_parameters`): a
+notebook's parameters cell holds the ``cpu`` values, which a student can edit; ``course run`` injects the chosen
+profile's values and the grader puts the grading profile's values into the released parameters cell
+(:func:`parameterize`).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+
+from . import tasks
 
 PROFILE_ENV = "COURSE_PROFILE"
 
 
 @dataclass(frozen=True)
 class Profile:
-    """The sizes of one run. ``None`` for a size means the whole split."""
+    """How a run trains: its checkpoint, hyperparameters, precision and seed (data sizes: ``train_size``)."""
 
     name: str
     checkpoint: str | None  # None: the online/offline default (see course.sources)
-    train_size: dict[str, int | None] = field(default_factory=dict)  # per task: "mrpc", "sst2", "yelp"
-    eval_size: dict[str, int | None] = field(default_factory=dict)
     epochs: float = 3.0
     batch_size: int = 8
     eval_batch_size: int = 32
@@ -39,21 +40,24 @@ class Profile:
     seed: int = 42
     max_length: int = 128  # for padding="max_length" in the Yelp guide (the guide uses 512 on GPU)
     logging_steps: int = 50  # the Trainer's default, 500, logs the training loss once or never on these runs
-    sst2_target_accuracy: float | None = None  # None: must beat the majority class
 
-    def train_size_for(self, task: str) -> int | None:
-        return self.train_size.get(task)
+    def train_size(self, task: str) -> int | None:
+        """Training examples of ``task`` in this profile (None: the whole split)."""
+        return tasks.task(task).train_size(self.name)
 
-    def eval_size_for(self, task: str) -> int | None:
-        return self.eval_size.get(task)
+    def eval_size(self, task: str) -> int | None:
+        """Evaluation examples of ``task`` in this profile (None: the whole split)."""
+        return tasks.task(task).eval_size(self.name)
+
+    def target_accuracy(self, task: str) -> float | None:
+        """The validation accuracy a trained model of ``task`` must reach here (None: beat the majority class)."""
+        return tasks.task(task).target_accuracy.get(self.name)
 
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke",
         checkpoint=None,
-        train_size={"mrpc": 64, "sst2": 192, "yelp": 32},
-        eval_size={"mrpc": 48, "sst2": 96, "yelp": 32},
         epochs=2,
         batch_size=16,
         eval_batch_size=32,
@@ -66,28 +70,22 @@ PROFILES: dict[str, Profile] = {
     "cpu": Profile(
         name="cpu",
         checkpoint="sentence-transformers/all-MiniLM-L6-v2",
-        train_size={"mrpc": None, "sst2": 4000, "yelp": 1000},
-        eval_size={"mrpc": None, "sst2": None, "yelp": 1000},
         epochs=3,
         batch_size=16,
         eval_batch_size=64,
         learning_rate=5e-5,
         max_length=256,
         logging_steps=25,  # MRPC: 230 steps per epoch
-        sst2_target_accuracy=0.80,
     ),
     "gpu": Profile(
         name="gpu",
         checkpoint="bert-base-uncased",
-        train_size={"mrpc": None, "sst2": None, "yelp": 1000},
-        eval_size={"mrpc": None, "sst2": None, "yelp": 1000},
         epochs=3,
         batch_size=8,
         eval_batch_size=64,
         learning_rate=5e-5,
         precision="bf16",
         max_length=512,
-        sst2_target_accuracy=0.90,
     ),
 }
 

@@ -90,28 +90,33 @@ def execute(notebook: Path, out_dir: Path, profile: str | None, timeout: int | N
                           str(output), records, error)
 
 
-# What a run costs, for the estimate printed before it starts.  Average tokens per example with the uncased
-# BERT vocabulary, measured on the mirror: MRPC pairs 53, SST-2 training phrases 13 (validation sentences 25),
-# Yelp reviews truncated to 256 tokens 139; dynamic padding adds about a third (padding share 0.27 on MRPC).
-TOKENS = {"mrpc": 53, "sst2": 13, "yelp": 139}
-FULL_SIZES = {"mrpc": (3668, 408), "sst2": (67349, 872), "yelp": (800, 200)}  # (train, eval) examples
-# (task, trainings, evaluation passes per training) of each notebook (01 trains nothing)
-TRAININGS = {"02_trainer": ("mrpc", 1, 1), "03_compute_metrics": ("mrpc", 1, 3), "04_training_loop": ("mrpc", 2, 1),
-             "05_sst2": ("sst2", 1, 1), "06_yelp": ("yelp", 1, 3)}
+# What a run costs, for the estimate printed before it starts. Each notebook says what it trains in its own
+# metadata, ``{"course": {"trains": [[task, trainings, evaluation passes per training], ...]}}`` (a notebook
+# that trains nothing says nothing); token counts and full sizes come from course.tasks. Dynamic padding adds
+# about a third to the real tokens (padding share 0.27 on MRPC).
 NOTEBOOK_OVERHEAD_S = 14  # kernel start, imports, loading data and model: measured 5-19 s per smoke notebook
 SMOKE_MEASURED_S = 83  # all six notebooks, smoke profile, 2 idle cores
 
 
-def training_tokens(assignment: str, prof) -> tuple[float, float]:
+def trainings(notebook: Path) -> list[tuple[str, int, int]]:
+    """``(task, trainings, evaluation passes per training)`` that ``notebook``'s metadata declares."""
+    meta = json.loads(notebook.read_text()).get("metadata", {}).get("course", {})
+    return [(str(task), int(n), int(evals)) for task, n, evals in meta.get("trains", [])]
+
+
+def training_tokens(notebook: Path, prof) -> tuple[float, float]:
     """(padded tokens trained on, tokens evaluated) of one notebook in profile ``prof``."""
-    if assignment not in TRAININGS:
-        return 0.0, 0.0
-    task, trainings, evals = TRAININGS[assignment]
-    n_train = prof.train_size_for(task) or FULL_SIZES[task][0]
-    n_eval = prof.eval_size_for(task) or FULL_SIZES[task][1]
-    per_example = TOKENS[task] / 0.75
-    steps = n_train * prof.epochs
-    return trainings * steps * per_example, trainings * evals * n_eval * per_example
+    from .tasks import task as find_task
+
+    trained = evaluated = 0.0
+    for name, count, evals in trainings(notebook):
+        task = find_task(name)
+        n_train = prof.train_size(name) or task.full_size[0]
+        n_eval = prof.eval_size(name) or task.full_size[1]
+        per_example = task.tokens_per_example / 0.75
+        trained += count * n_train * prof.epochs * per_example
+        evaluated += count * evals * n_eval * per_example
+    return trained, evaluated
 
 
 def seconds_per_token(checkpoint: str, batch: int = 16, length: int = 64, steps: int = 3) -> float:
@@ -143,7 +148,7 @@ def estimate_seconds(notebooks: list[Path], profile_name: str) -> tuple[float, s
     per_token = seconds_per_token(checkpoint)
     total = 0.0
     for nb in notebooks:
-        train, evaluate = training_tokens(nb.parent.name, prof)
+        train, evaluate = training_tokens(nb, prof)
         total += NOTEBOOK_OVERHEAD_S + per_token * (train + evaluate / 3)  # evaluation: forward only
     return total, f"3 training steps of {prof.checkpoint or 'the default checkpoint'} timed here"
 

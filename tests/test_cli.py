@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from course.cli import main
@@ -70,3 +71,30 @@ def test_mirror_offline_without_source_says_what_to_do(offline, tmp_path, capsys
 def test_mirror_from_a_folder_that_is_not_a_mirror(offline, tmp_path, capsys):
     assert main(["data", "mirror", str(tmp_path / "m"), "--from", str(tmp_path)]) == 2
     assert "is it a course mirror" in capsys.readouterr().err
+
+
+def test_mirror_from_the_hub_writes_every_task_in_the_hub_layout(offline, tmp_path, monkeypatch):
+    """The online path, with the Hub played by the shared mirror: every task of course.tasks, the Hub's layout
+    and a README that datasets reads, a stratified sample where the task asks for one."""
+    import datasets
+
+    from course import mirror
+    from course.tasks import TASKS
+
+    real = datasets.load_dataset
+    hub = {"nyu-mll/glue": offline / "nyu-mll/glue", "Yelp/yelp_review_full": offline / "Yelp/yelp_review_full_sample"}
+    def from_hub(hub_id, config=None, **kw):
+        return real(str(hub.get(hub_id, hub_id)), config, **kw)
+
+    monkeypatch.setattr(datasets, "load_dataset", from_hub)
+    dest = tmp_path / "mirror"
+    done = mirror._download_datasets(dest)
+    assert done == ["nyu-mll/glue/mrpc", "nyu-mll/glue/sst2", "Yelp/yelp_review_full_sample"]
+    lines = mirror.verify(dest)
+    assert "nyu-mll/glue mrpc: train 3668, validation 408, test 1725" in lines
+    for task in TASKS.values():
+        ds = real(str(dest / task.mirror_folder), task.config)
+        if task.mirror_sample_per_label:
+            counts = np.bincount(ds["train"]["label"])
+            assert (counts == task.mirror_sample_per_label).all() and len(counts) == task.num_labels
+        assert set(task.text_columns) <= set(ds["train"].column_names)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import os
@@ -21,9 +22,15 @@ NOTEBOOKS = sorted((ROOT / "source").glob("*/*.ipynb"))
 SMOKE = PROFILES["smoke"]
 
 
-def test_there_are_seven_notebooks():
-    assert [p.parent.name for p in NOTEBOOKS] == ["01_preprocessing", "02_trainer", "03_compute_metrics",
-                                                 "04_training_loop", "05_sst2", "06_yelp", "07_learning_curves"]
+def test_every_notebook_is_numbered_released_and_has_a_catalogue():
+    """A notebook is ``source/NN_name/<notebook>.ipynb`` with its release and its catalogue, nothing else."""
+    assert NOTEBOOKS, "no notebook in source/"
+    for path in NOTEBOOKS:
+        assignment = path.parent.name
+        assert re.fullmatch(r"\d\d_[a-z0-9_]+", assignment), f"{assignment}: name it NN_topic (course order)"
+        assert (ROOT / "release" / assignment / path.name).is_file(), f"{assignment}: run `course release`"
+        assert (ROOT / "autograder" / "catalogues" / f"{assignment}.py").is_file(), \
+            f"{assignment}: add its wrong answers and correct alternatives (autograder/catalogues/{assignment}.py)"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.parent.name)
@@ -48,7 +55,8 @@ def test_source_notebook_is_clean_and_gradable(path):
     assert "today" in text.lower(), "each notebook says where today's API differs from the printed course"
 
 
-# what the student types, as the course and the guide write it (and what the kit used to make them type)
+# what the student types, as the course and the guide write it, where a notebook has more to check than
+# :func:`_library_calls` (a notebook not named here needs no entry)
 CANONICAL = {
     "01_preprocessing": ['load_dataset("nyu-mll/glue", "mrpc")'],
     "02_trainer": ['TrainingArguments(\n    "test-trainer",'],
@@ -66,6 +74,19 @@ INDIRECT = ("run.dataset(", "metric_source(", "metric_dir(", "training_kwargs", 
             "run.profile.batch_size", "run.profile.epochs")
 
 
+CANONICAL_CALLS = ("load_dataset", "evaluate.load", "TrainingArguments")
+
+
+def _library_calls(code: str) -> list[tuple[str, ast.expr | None]]:
+    """``(name, first argument)`` of every call of :data:`CANONICAL_CALLS` in ``code`` (IPython magics skipped)."""
+    lines = [line for line in code.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    found = []
+    for node in ast.walk(ast.parse("\n".join(lines))):
+        if isinstance(node, ast.Call) and ast.unparse(node.func) in CANONICAL_CALLS:
+            found.append((ast.unparse(node.func), node.args[0] if node.args else None))
+    return found
+
+
 def _student_code(cell) -> str:
     """A source cell's code as the student sees or writes it: solutions in, hidden tests out."""
     return re.sub(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", "", cell.source, flags=re.S)
@@ -80,8 +101,13 @@ def test_student_code_uses_the_canonical_calls(path):
     nb = nbformat.read(path, as_version=4)
     cells = [c for c in nb.cells if c.cell_type == "code"]
     code = "\n".join(_student_code(c) for c in cells)
-    for call in CANONICAL[path.parent.name]:
+    for call in CANONICAL.get(path.parent.name, []):
         assert call in code, f"{path.parent.name} should call {call!r}"
+    for cell in cells:
+        for call, first in _library_calls(_student_code(cell)):
+            assert isinstance(first, ast.Constant) and isinstance(first.value, str), (
+                f"{path.parent.name} cell {cell.get('id')}: {call}(...) takes a literal first, as the course writes "
+                f"it (a Hub id, a metric name, an output folder), not {ast.unparse(first) if first else 'nothing'}")
     for cell in cells:
         found = [name for name in INDIRECT if name in _student_code(cell)]
         assert not found, f"{path.parent.name} cell {cell.get('id')}: {found} instead of the library's own call"
@@ -146,7 +172,7 @@ def test_smoke_run_executes_every_notebook(smoke_run):
 def test_smoke_run_reports_shapes_and_metrics(smoke_run):
     _, by_name, _ = smoke_run
     rec = {k: v["records"] for k, v in by_name.items()}
-    n_eval = SMOKE.eval_size["mrpc"]
+    n_eval = SMOKE.eval_size("mrpc")
     # 1: full MRPC is tokenized; the batch is 8 examples padded to the longest of them
     assert rec["01_preprocessing"]["train_examples"] == 3668 and rec["01_preprocessing"]["validation_examples"] == 408
     assert rec["01_preprocessing"]["batch_shape"][0] == 8 and 0 < rec["01_preprocessing"]["padding_share"] < 1
@@ -158,16 +184,16 @@ def test_smoke_run_reports_shapes_and_metrics(smoke_run):
     assert 0 <= rec["03_compute_metrics"]["accuracy"] <= 1 and 0 <= rec["03_compute_metrics"]["f1"] <= 1
     # 4: the loop trained (loss went down) and both loops evaluated
     loop = rec["04_training_loop"]
-    assert loop["training_steps"] == SMOKE.epochs * math.ceil(SMOKE.train_size["mrpc"] / SMOKE.batch_size)
+    assert loop["training_steps"] == SMOKE.epochs * math.ceil(SMOKE.train_size("mrpc") / SMOKE.batch_size)
     assert loop["last_loss"] < loop["first_loss"]
     assert 0 <= loop["loop_accuracy"] <= 1 and 0 <= loop["accelerate_accuracy"] <= 1
     # 5: SST-2 beats the majority class
-    assert rec["05_sst2"]["validation_examples"] == SMOKE.eval_size["sst2"]
+    assert rec["05_sst2"]["validation_examples"] == SMOKE.eval_size("sst2")
     assert rec["05_sst2"]["validation_accuracy"] > rec["05_sst2"]["majority_share"]
     # 6: max_length pads at least as much as dynamic padding, and grouping by length pads less
     yelp = rec["06_yelp"]
     assert yelp["max_length_padding_share"] >= yelp["dynamic_padding_share"] > yelp["grouped_padding_share"]
-    assert yelp["train_examples"] == SMOKE.train_size["yelp"] and 0 <= yelp["accuracy"] <= 1
+    assert yelp["train_examples"] == SMOKE.train_size("yelp") and 0 <= yelp["accuracy"] <= 1
     # 7: the small run overfits (training loss falls far below where it started, validation loss rises past its
     # minimum), the tiny learning rate does not learn, and early stopping ends on the best validation loss
     curves = rec["07_learning_curves"]

@@ -6,6 +6,7 @@ import pytest
 
 from course import profiles
 from course.profiles import PROFILES, choose_profile_name, get_profile
+from course.tasks import TASKS
 
 
 @pytest.fixture(autouse=True)
@@ -46,10 +47,27 @@ def test_unknown_profile_names_the_choices():
 def test_every_profile_fixes_the_run():
     for p in PROFILES.values():
         assert p.batch_size > 0 and p.learning_rate > 0 and p.precision in {"fp32", "bf16", "fp16"}
-        assert {"mrpc", "sst2", "yelp"} <= set(p.train_size) and {"mrpc", "sst2", "yelp"} <= set(p.eval_size)
     assert PROFILES["gpu"].checkpoint == "bert-base-uncased" and PROFILES["gpu"].precision != "fp32"
-    assert PROFILES["cpu"].train_size["mrpc"] is None  # full MRPC
-    assert all(n is not None and n <= 256 for n in PROFILES["smoke"].train_size.values())
+    assert PROFILES["cpu"].train_size("mrpc") is None  # full MRPC
+    assert all(PROFILES["smoke"].train_size(t) is not None and PROFILES["smoke"].train_size(t) <= 256 for t in TASKS)
+
+
+def test_every_task_has_a_size_for_every_profile_and_no_other():
+    for t in TASKS.values():
+        assert set(t.sizes) == set(PROFILES), t.name
+        assert set(t.target_accuracy) <= set(PROFILES), t.name
+        assert all(n is None or n > 0 for sizes in t.sizes.values() for n in sizes), t.name
+        assert t.num_labels >= 2 and t.text_columns and t.mirror_folders
+
+
+def test_an_unknown_task_names_the_known_ones():
+    with pytest.raises(ValueError, match="mrpc, sst2, yelp"):
+        PROFILES["smoke"].train_size("imdb")
+
+
+def test_targets_come_from_the_task():
+    assert PROFILES["smoke"].target_accuracy("sst2") is None  # beat the majority class
+    assert PROFILES["cpu"].target_accuracy("sst2") == TASKS["sst2"].target_accuracy["cpu"]
 
 
 def test_overrides_apply_only_when_given():

@@ -150,3 +150,4 @@ def test_other_paths_and_online_ids_reach_datasets_unchanged(monkeypatch, offlin
     monkeypatch.setattr(sources, "_hub_reachable", lambda: True)
     wrapper("nyu-mll/glue")  # online, no mirror: the Hub, as for anyone
     assert seen == ["someone/other", mirrored, mirrored, "nyu-mll/glue"]
+

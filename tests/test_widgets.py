@@ -306,6 +306,15 @@ def test_confusion_matrix_equals_a_numpy_count(static_kernel):
         widgets.confusion_matrix_plot([0, 4], [0, 1], list("abcd"))
 
 
+def test_a_model_that_predicts_one_class_is_called_out(static_kernel, capsys):
+    widgets.confusion_matrix_plot([0, 1, 1, 1], [1, 1, 1, 1], ["not_equivalent", "equivalent"])
+    note = capsys.readouterr().out
+    assert "predicted as 'equivalent' (3 of 4 are)" in note and "not learned" in note
+    for labels, preds in (([0, 1, 1, 1], [0, 1, 1, 0]), ([1, 1], [1, 1])):  # two classes predicted; one class true
+        widgets.confusion_matrix_plot(labels, preds, ["a", "b"])
+        assert "not learned" not in capsys.readouterr().out
+
+
 def test_plain_python_prints_text_tables_and_needs_no_ipython():
     code = ("import sys, course.widgets as w\n"
             "m, fig = w.confusion_matrix_plot([0, 1, 1], [0, 1, 0], ['neg', 'pos'])\n"

@@ -51,4 +51,18 @@ def confusion_matrix_plot(labels, predictions, label_names, *, title: str = "Con
         print(text)
     else:  # a figure is static anyway: the same PNG live and in executed notebooks
         _display_bundle(_figure_bundle(fig, text))
+    note = one_class_note(matrix, label_names)
+    if note:
+        print(note)
     return matrix, fig
+
+
+def one_class_note(matrix, label_names) -> str | None:
+    """What to make of a model that predicts a single class for every example (None when it predicts several)."""
+    predicted = [j for j in range(len(label_names)) if matrix[:, j].sum()]
+    if len(predicted) != 1 or (matrix.sum(axis=1) > 0).sum() < 2:
+        return None
+    j, total = predicted[0], int(matrix.sum())
+    return (f"Every example was predicted as {label_names[j]!r} ({int(matrix[j, j])} of {total} are): the model has "
+            "not learned to tell the classes apart, only which one to bet on. That is what a few steps on a few "
+            "dozen examples give (the smoke profile); with the cpu or gpu profile it learns.")
