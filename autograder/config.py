@@ -9,6 +9,17 @@ from traitlets.config import Config, PyFileConfigLoader
 
 CONFIG_FILE = "nbgrader_config.py"
 SKIP_DIRS = {"outputs", ".ipynb_checkpoints", "__pycache__"}  # outputs/: what a notebook writes when run in its folder
+# What the Trainer writes into its output folder ("test-trainer"...) when a notebook runs in its own folder
+RUN_OUTPUT_MARKERS = ("trainer_state.json", "training_args.bin", "checkpoint-*", "runs")
+
+
+def skipped_dir(path: Path) -> bool:
+    """A folder of an assignment that is no part of it: caches, checkpoints of notebooks, and whatever a run of a
+    notebook wrote there (a Trainer's output folder, found by what it holds). Release, templates and grading skip
+    it, so that running a source notebook in its own folder changes nothing the students get or are graded on."""
+    if path.name in SKIP_DIRS:
+        return True
+    return any(next(path.rglob(marker), None) is not None for marker in RUN_OUTPUT_MARKERS)
 
 # Autograder settings (section ``c.Autograder`` of nbgrader_config.py) and their defaults.
 AUTOGRADER_DEFAULTS = {
@@ -78,7 +89,7 @@ def helper_files(course_root: str | os.PathLike, assignment: str) -> list[Path]:
     folder = Path(course_root) / "source" / assignment
     out = []
     for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and d != "feedback")
+        dirnames[:] = sorted(d for d in dirnames if not skipped_dir(Path(dirpath) / d) and d != "feedback")
         for name in sorted(filenames):
             p = Path(dirpath) / name
             if p.suffix in (".ipynb", ".pyc"):

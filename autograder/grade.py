@@ -45,13 +45,13 @@ from pathlib import Path
 
 from .collect import Job, Problem, discover
 from .config import (
-    SKIP_DIRS,
     autograder_setting,
     discover_assignments,
     find_course_root,
     helper_files,
     load_course_config,
     notebooks_of,
+    skipped_dir,
 )
 from .config import (
     course_id as get_course_id,
@@ -124,7 +124,7 @@ def template_key(course_root: Path, assignment: str) -> str:
 def _walk_files(folder: Path) -> list[Path]:
     out = []
     for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+        dirnames[:] = sorted(d for d in dirnames if not skipped_dir(Path(dirpath) / d))
         out += [Path(dirpath) / n for n in sorted(filenames) if not n.endswith(".pyc")]
     return out
 

@@ -26,11 +26,11 @@ from .config import (
     HIDDEN_END,
     MARK_SCHEME_BEGIN,
     MARK_SCHEME_END,
-    SKIP_DIRS,
     SOLUTION_BEGIN,
     SOLUTION_END,
     discover_assignments,
     load_course_config,
+    skipped_dir,
 )
 from .nbgrader_run import course_config, run_converter
 
@@ -59,7 +59,7 @@ def canonical_bytes(nb) -> bytes:
 
 def copy_tree(src: Path, dest: Path, skip_notebooks: bool = False) -> None:
     for dirpath, dirnames, filenames in os.walk(src):
-        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS]
+        dirnames[:] = [d for d in dirnames if not skipped_dir(Path(dirpath) / d)]
         rel = Path(dirpath).relative_to(src)
         (dest / rel).mkdir(parents=True, exist_ok=True)
         for name in filenames:
@@ -170,7 +170,7 @@ def _files(folder: Path) -> dict[str, Path]:
         return {}
     out = {}
     for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS]
+        dirnames[:] = [d for d in dirnames if not skipped_dir(Path(dirpath) / d)]
         for name in filenames:
             if name.endswith(".pyc"):
                 continue

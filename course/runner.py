@@ -59,8 +59,9 @@ def profile_parameters(notebook: Path, profile: str | None) -> dict:
 
 def execute(notebook: Path, out_dir: Path, profile: str | None, timeout: int | None = None,
             progress: bool = False) -> NotebookResult:
-    """Execute one notebook with papermill into ``out_dir`` (``progress``: a bar of its cells); never raises
-    for a failing notebook."""
+    """Execute one notebook with papermill into ``out_dir``, in its own folder there (what it writes, such as a
+    Trainer's output folder, goes there and never beside the source notebook); ``progress``: a bar of its cells.
+    Never raises for a failing notebook."""
     import papermill as pm
 
     target_dir = out_dir / notebook.parent.name
@@ -77,7 +78,7 @@ def execute(notebook: Path, out_dir: Path, profile: str | None, timeout: int | N
     cells = {"desc": f"  {notebook.parent.name}", "leave": False, "unit": "cell"} if progress else False
     try:
         pm.execute_notebook(
-            str(notebook), str(output), parameters=params, cwd=str(notebook.parent),
+            str(notebook), str(output), parameters=params, cwd=str(target_dir),
             progress_bar=cells, log_output=False, execution_timeout=timeout, kernel_name="python3",
             kernel_manager_class=AsyncIpcKernelManager,
         )

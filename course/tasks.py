@@ -50,7 +50,7 @@ TASKS: dict[str, Task] = {
             name="mrpc", hub_id="nyu-mll/glue", config="mrpc", mirror_folders=("nyu-mll/glue",),
             text_columns=("sentence1", "sentence2"), num_labels=2, eval_split="validation",
             full_size=(3668, 408), tokens_per_example=53,
-            sizes={"smoke": (64, 48), "cpu": (None, None), "gpu": (None, None)},
+            sizes={"smoke": (32, 48), "cpu": (None, None), "gpu": (None, None)},
         ),
         Task(
             name="sst2", hub_id="nyu-mll/glue", config="sst2", mirror_folders=("nyu-mll/glue",),

@@ -119,6 +119,22 @@ def test_timeout_trait_precedence():
     assert Execute().timeout == 30  # nbgrader's own default
 
 
+def test_what_a_notebook_run_writes_in_its_folder_is_no_part_of_the_assignment(tmp_path):
+    from autograder.config import helper_files
+
+    folder = tmp_path / "source" / "01_a"
+    (folder / "test-trainer" / "checkpoint-2").mkdir(parents=True)
+    (folder / "test-trainer" / "checkpoint-2" / "trainer_state.json").write_text("{}")
+    (folder / "sst2").mkdir()
+    (folder / "sst2" / "training_args.bin").write_bytes(b"")
+    (folder / "outputs").mkdir()
+    (folder / "outputs" / "train_accelerate.py").write_text("")
+    (folder / "data").mkdir()
+    (folder / "data" / "words.csv").write_text("a,b\n")
+    (folder / "a.ipynb").write_text("{}")
+    assert [p.relative_to(folder).as_posix() for p in helper_files(tmp_path, "01_a")] == ["data/words.csv"]
+
+
 def test_discover_assignments_is_dynamic(tmp_path):
     course = copy_course(tmp_path / "c")
     assert discover_assignments(course) == [TOY_ASSIGNMENT]

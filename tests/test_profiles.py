@@ -97,7 +97,7 @@ def test_parameterize_sets_assigned_names_and_keeps_comments():
 def test_notebook_parameters_are_the_profiles_hyperparameters(monkeypatch):
     for prof in PROFILES.values():
         params = profiles.notebook_parameters(prof)
-        assert set(params) == set(profiles.HYPERPARAMETERS)
+        assert set(params) == set(profiles.HYPERPARAMETERS + profiles.MEASUREMENT_PARAMETERS)
         assert (params["learning_rate"], params["num_train_epochs"], params["per_device_train_batch_size"],
                 params["logging_steps"]) == (prof.learning_rate, prof.epochs, prof.batch_size, prof.logging_steps)
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
