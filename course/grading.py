@@ -281,6 +281,20 @@ class Student:
 student = Student()
 
 
+def check_hyperparameters(expr: str, run) -> None:
+    """The ``TrainingArguments`` at ``expr`` (in the student's namespace) carry the parameters cell's hyperparameters,
+    which grading sets to ``run``'s profile: the student passed the parameters on, instead of typing values of their
+    own or leaving the library's defaults."""
+    from course.profiles import HYPERPARAMETERS, notebook_parameters
+
+    want = notebook_parameters(run.profile)
+    got = student.value(f"{{k: getattr({expr}, k, None) for k in {HYPERPARAMETERS!r}}}")
+    for name in HYPERPARAMETERS:
+        assert isinstance(got, dict) and got.get(name) == want[name], (
+            f"{expr}.{name} is {got.get(name)!r}: pass the parameter on, TrainingArguments(..., {name}={name}) "
+            f"(grading sets it to {want[name]!r})")
+
+
 def check_answer(name: str, expected, explanation: str, tolerance: float = 0.0) -> None:
     """Judge a quiz answer: the student's variable ``name`` against ``expected``; ``explanation`` is the reason
     the student reads when it is wrong (why the right answer is right).

@@ -96,3 +96,24 @@ def test_an_undefined_answer_is_the_students_error_not_a_crash(answers):
     backend.value = value
     with pytest.raises(StudentError, match="NameError"):
         check_answer("quiz_1", "b", "why")
+
+
+def test_training_arguments_must_carry_the_grading_profiles_hyperparameters(answers, tmp_path):
+    from transformers import TrainingArguments
+
+    from course.profiles import HYPERPARAMETERS, PROFILES, notebook_parameters
+
+    class Run:
+        profile = PROFILES["smoke"]
+
+    given = notebook_parameters(Run.profile)
+    hyper = {k: given[k] for k in HYPERPARAMETERS}
+    answers(training_args=TrainingArguments(str(tmp_path), save_strategy="no", **hyper))
+    grading.check_hyperparameters("training_args", Run)
+    for name in hyper:
+        left_out = {k: v for k, v in hyper.items() if k != name}
+        answers(training_args=TrainingArguments(str(tmp_path), save_strategy="no", **left_out))
+        if getattr(TrainingArguments(str(tmp_path)), name) == hyper[name]:
+            continue  # the library's default is the grading value: leaving it out cannot be seen
+        with pytest.raises(AssertionError, match=f"{name}={name}"):
+            grading.check_hyperparameters("training_args", Run)

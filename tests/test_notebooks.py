@@ -322,3 +322,16 @@ def test_every_test_cell_imports_what_it_uses(path):
         gid = cell.metadata["nbgrader"]["grade_id"]
         assert _free_names(visible) <= variables, f"{gid} uses {sorted(_free_names(visible) - variables)}"
         assert _free_names(hidden) <= {"run", "student"}, f"hidden tests of {gid} use {_free_names(hidden)}"
+
+
+def test_the_sst2_bar_the_notebook_states_is_the_one_grading_applies():
+    """Notebook 5 states the accuracy its model must reach in every profile: the task registry's targets."""
+    from course.tasks import TASKS
+
+    nb = nbformat.read(ROOT / "source" / "05_sst2" / "sst2_exercise.ipynb", as_version=4)
+    text = " ".join(c.source for c in nb.cells if c.cell_type == "markdown").replace("\n", " ")
+    targets = TASKS["sst2"].target_accuracy
+    stated = re.search(r"with the `cpu` and `gpu` profiles it must reach ([\d.]+) and ([\d.]+)", text)
+    assert stated, "notebook 5 says what accuracy the cpu and gpu profiles must reach"
+    assert (float(stated.group(1)), float(stated.group(2))) == (targets["cpu"], targets["gpu"])
+    assert "smoke" not in targets and "beat always predicting the majority class" in text
