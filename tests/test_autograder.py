@@ -601,10 +601,11 @@ def test_alternatives_are_graded_in_rounds_of_different_cells():
 # =============================================================================== grading a class
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
-    """The toy class from make_fixtures (>= 30 submissions incl. broken/hostile), graded with jobs=2 (warm
+    """The toy class from class_fixtures (>= 30 submissions incl. broken/hostile), graded with jobs=2 (warm
     kernels) and, separately, sequentially (cold kernels)."""
+    from class_fixtures import make_fixtures
+
     from autograder.grade import grade
-    from autograder.make_fixtures import make_fixtures
 
     base = tmp_path_factory.mktemp("class")
     scratch_before = set(Path(os.environ.get("TMPDIR", "/tmp")).glob("ag-grading-*"))  # e.g. of a killed run
