@@ -19,11 +19,13 @@ def handle(pid: int) -> psutil.Process | None:
 
 
 def descendants(process: int | psutil.Process | None) -> list[psutil.Process]:
-    """Every process below ``process`` (children, grandchildren...); [] when it is gone."""
+    """Every process below ``process`` (children, grandchildren...); [] when it is gone (or None)."""
+    if process is None:  # never psutil.Process(None): that is this very process, with every worker below it
+        return []
     try:
         root = process if isinstance(process, psutil.Process) else psutil.Process(process)
         return root.children(recursive=True)
-    except (psutil.Error, TypeError):  # TypeError: None
+    except psutil.Error:
         return []
 
 

@@ -75,7 +75,12 @@ def test_a_gone_process_has_no_tree():
     proc.wait()
     assert processes.descendants(handle) == [] and processes.descendants(proc.pid) == []
     assert processes.tree_cpu_seconds(proc.pid) is None
-    assert processes.descendants(None) == []
+
+
+def test_no_handle_means_no_tree(tree):
+    """A pid that was gone when its handle was taken: nothing to kill, not this process's children."""
+    proc, _ = tree
+    assert processes.handle(proc.pid) is not None and processes.descendants(None) == []
 
 
 def test_tree_cpu_seconds_counts_the_children():
