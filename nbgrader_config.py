@@ -78,7 +78,7 @@ c.OverwriteCells.add_missing_cells = True
 # a kernel killed by the student's code (os._exit, segfault) still yields grades for the cells that ran
 # before, like `course grade` does.  Falls back to nbgrader's defaults if the package is not installed.
 try:
-    from autograder.execute import autograde_preprocessors as _autograde_preprocessors
+    from autograder.judge import autograde_preprocessors as _autograde_preprocessors
 except ImportError:  # pragma: no cover - only without `pip install -e .`
     pass
 else:

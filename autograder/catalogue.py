@@ -42,15 +42,18 @@ culprit.  The grader is nbgrader itself in both modes.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import re
 import tempfile
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from .config import SOLUTION_BEGIN, SOLUTION_END, notebooks_of
+from .config import SOLUTION_BEGIN, SOLUTION_END, course_id, load_course_config, notebooks_of
+from .outcome import Status
 
 ENTRY_KEYS = {
     "cell", "name", "old", "new", "replace", "source", "notebook", "why", "fails", "scores", "count", "reason",
@@ -330,7 +333,7 @@ class EntryResult:
     entry: Entry
     expected: dict[str, float]
     actual: dict[str, float]
-    status: str
+    status: Status
     reason: str = ""
     failed_tests: dict[str, str] = field(default_factory=dict)  # test -> the reason the grader gave
 
@@ -343,7 +346,7 @@ class EntryResult:
     @property
     def ok(self) -> bool:
         scores = all(abs(self.actual.get(k, -1) - v) < 1e-9 for k, v in self.expected.items())
-        return self.status == "ok" and scores and self.reason_given
+        return self.status == Status.OK and scores and self.reason_given
 
     def describe(self) -> str:
         if self.ok:
@@ -412,7 +415,7 @@ def grade_catalogue(
 def grade_plan(course_root, assignment, plan, jobs, out_dir, grade_kwargs):
     """Grade the planned submissions ``[(student id, notebooks, [(entry, expected scores)])]`` in one batch;
     yields (id(entry), EntryResult)."""
-    from .config import course_id, load_course_config
+    # nbgrader, sqlalchemy, jupyter: imported only when something is graded
     from .grade import grade
     from .gradebook import scores as gradebook_scores
 
@@ -433,8 +436,8 @@ def grade_plan(course_root, assignment, plan, jobs, out_dir, grade_kwargs):
             cells = rows.get(student, {}).get("cells", {})
             for entry, exp in checks:
                 actual = {k: v["score"] for k, v in cells.items() if k in exp}
-                failed = {k: str(v) for k, v in (o.get("failed_tests") or {}).items() if k in exp}
-                yield id(entry), EntryResult(entry, exp, actual, o["status"], o.get("reason", ""), failed)
+                failed = {k: str(v) for k, v in o.failed_tests.items() if k in exp}
+                yield id(entry), EntryResult(entry, exp, actual, o.status, o.reason, failed)
 
 
 def baseline_entries(course_root, assignment: str) -> list[Entry]:
@@ -450,8 +453,6 @@ def baseline_entries(course_root, assignment: str) -> list[Entry]:
 
 def _defined_names(code: str) -> set[str] | None:
     """Every name ``code`` binds (assignments, defs, classes, imports; nested ones too), None if unparsable."""
-    import ast
-
     lines = [line for line in code.splitlines() if not line.lstrip().startswith(("%", "!"))]
     try:
         tree = ast.parse("\n".join(lines))
@@ -471,9 +472,6 @@ def _defined_names(code: str) -> set[str] | None:
 def _transplants(code: str, wanted: set[str]) -> list[tuple[str, str]]:
     """Pieces of a released cell that could stand in for an answer defining ``wanted``: the whole cell (a
     ``%%writefile`` cell's script body), and each function or class nested in it under a wanted name."""
-    import ast
-    import textwrap
-
     body = code.split("\n", 1)[1] if code.startswith("%%writefile") else code
     names = _defined_names(body)
     if names is None or not names & wanted:

@@ -1,6 +1,9 @@
 """``course release`` and ``course grade`` (registered into the ``course`` CLI by course/cli.py).
 
 Standalone: ``python -m autograder release --check`` / ``python -m autograder grade SUBMISSIONS``.
+
+The grading commands import their modules when they run: those import nbgrader, sqlalchemy and jupyter, which
+every other ``course`` command would otherwise wait for.
 """
 
 from __future__ import annotations
@@ -11,16 +14,15 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from .config import autograder_setting, find_course_root, load_course_config
+from .release import find_leaks, release_all, release_is_up_to_date
+
 
 def _root(args) -> Path:
-    from .config import find_course_root
-
     return Path(args.course_root).resolve() if getattr(args, "course_root", None) else find_course_root()
 
 
 def cmd_release(args) -> int:
-    from .release import find_leaks, release_all, release_is_up_to_date
-
     root = _root(args)
     release_dir = root / "release"
     if args.check:
@@ -32,8 +34,6 @@ def cmd_release(args) -> int:
         for w in written:
             print(f"released {w.relative_to(root)}")
         diffs = []
-    from .config import autograder_setting, load_course_config
-
     allow = autograder_setting(load_course_config(root), "leak_allowlist")
     leaks = find_leaks(release_dir, root / "source", allow=allow)
     for leak in leaks:
@@ -73,7 +73,7 @@ def cmd_grade(args) -> int:
         return 1
     if not run.sandboxed:
         print("WARNING: graded WITHOUT a sandbox (--no-sandbox): submissions could read and change anything you can")
-    status = Counter(o["status"] for o in run.outcomes)
+    status = Counter(o.status for o in run.outcomes)
     print(
         f"graded {len(run.outcomes)} submission(s) in {run.seconds:.0f} s: "
         + (", ".join(f"{k} {v}" for k, v in sorted(status.items())) or "nothing")

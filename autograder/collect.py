@@ -39,7 +39,7 @@ MAX_ZIP_TOTAL = 500_000_000  # bytes, uncompressed, per zip
 
 
 @dataclass
-class Source:
+class SubmittedFile:
     """Where one submitted notebook comes from (a file, or a member of a zip)."""
 
     origin: str  # human readable, relative to the submissions folder
@@ -63,7 +63,7 @@ class Source:
 class Job:
     student: str
     assignment: str
-    notebooks: dict[str, Source] = field(default_factory=dict)  # notebook name -> source
+    notebooks: dict[str, SubmittedFile] = field(default_factory=dict)  # notebook name -> the file handed in
     timestamp: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -120,8 +120,8 @@ def normalise_name(stem: str) -> str:
     return _COPY_SUFFIX.sub("", stem.strip()).lower().replace(" ", "_").replace("-", "_")
 
 
-class Catalog:
-    """Known assignments/notebooks of the course."""
+class NotebookIndex:
+    """The course's assignments and their notebooks, to match submitted file names against."""
 
     def __init__(self, notebooks_by_assignment: dict[str, list[str]]):
         self.by_assignment = notebooks_by_assignment
@@ -167,10 +167,10 @@ def discover(
     root = Path(submissions_dir)
     if (root / "submitted").is_dir():
         root = root / "submitted"
-    cat = Catalog(notebooks_by_assignment)
+    index = NotebookIndex(notebooks_by_assignment)
     problems: list[Problem] = []
-    # candidates[(student, assignment)][notebook] -> list[(exact, Source)]
-    candidates: dict[tuple[str, str], dict[str, list[tuple[bool, Source]]]] = {}
+    # candidates[(student, assignment)][notebook] -> list[(exact, SubmittedFile)]
+    candidates: dict[tuple[str, str], dict[str, list[tuple[bool, SubmittedFile]]]] = {}
     timestamps: dict[tuple[str, str], str] = {}
     students_seen: dict[str, str | None] = {}
     explicit: set[tuple[str, str]] = set()  # (student, assignment) named by a folder / zip name
@@ -191,8 +191,8 @@ def discover(
         students_seen.setdefault(sid, note)
         return sid
 
-    def add(sid: str, stem: str, src: Source, hint: str | None):
-        owners = cat.match_notebook(stem, hint)
+    def add(sid: str, stem: str, src: SubmittedFile, hint: str | None):
+        owners = index.match_notebook(stem, hint)
         if not owners:
             problems.append(Problem(src.origin, "does not match any notebook of the course"))
             return
@@ -212,9 +212,9 @@ def discover(
             if p.suffix.lower() == ".ipynb":
                 h = hint
                 for part in rel.parts[:-1]:
-                    if part in cat.by_assignment:
+                    if part in index.by_assignment:
                         h = part
-                add(sid, p.stem, Source(origin, p, size=p.stat().st_size), h)
+                add(sid, p.stem, SubmittedFile(origin, p, size=p.stat().st_size), h)
             elif p.suffix.lower() == ".zip":
                 scan_zip(sid, p, origin, hint)
             else:
@@ -269,10 +269,10 @@ def discover(
                 continue
             h = hint
             for part in parts[:-1]:
-                if part in cat.by_assignment:
+                if part in index.by_assignment:
                     h = part
             found = True
-            add(owner, stem, Source(f"{origin}:{name}", path, member=info.filename, size=info.file_size), h)
+            add(owner, stem, SubmittedFile(f"{origin}:{name}", path, member=info.filename, size=info.file_size), h)
         if not found and hint is None:
             problems.append(Problem(origin, "no notebook in the zip"))
 
@@ -290,7 +290,7 @@ def discover(
             if entry.is_dir():
                 scan_tree(sid, entry, origin, None)
             elif entry.suffix.lower() == ".ipynb":
-                add(sid, Path(lms[2]).stem, Source(origin, entry, size=entry.stat().st_size), None)
+                add(sid, Path(lms[2]).stem, SubmittedFile(origin, entry, size=entry.stat().st_size), None)
             elif entry.suffix.lower() == ".zip":
                 scan_zip(sid, entry, origin, None)
             else:
@@ -305,7 +305,7 @@ def discover(
             sid = student(entry.name, origin)
             if sid is None:
                 continue
-            subdirs = [d for d in sorted(entry.iterdir()) if d.is_dir() and d.name in cat.by_assignment]
+            subdirs = [d for d in sorted(entry.iterdir()) if d.is_dir() and d.name in index.by_assignment]
             for d in subdirs:  # nbgrader layout
                 if only_assignment and d.name != only_assignment:
                     continue
@@ -321,7 +321,7 @@ def discover(
                         scan_tree(sid, p, f"{origin}/{p.name}", None)
                 elif p.name not in IGNORED_NAMES and not p.name.startswith("."):
                     if p.suffix.lower() == ".ipynb":
-                        add(sid, p.stem, Source(f"{origin}/{p.name}", p, size=p.stat().st_size), None)
+                        add(sid, p.stem, SubmittedFile(f"{origin}/{p.name}", p, size=p.stat().st_size), None)
                     elif p.suffix.lower() == ".zip":
                         scan_zip(sid, p, f"{origin}/{p.name}", None)
                     else:
@@ -331,7 +331,7 @@ def discover(
         if suffix not in (".zip", ".ipynb"):
             problems.append(Problem(origin, "ignored (expected a folder, .zip or .ipynb)"))
             continue
-        split = cat.split_suffix(entry.stem)
+        split = index.split_suffix(entry.stem)
         if suffix == ".zip":
             if split and split[1] == "assignment":
                 sid = student(split[0], origin)
@@ -353,8 +353,8 @@ def discover(
                 continue
             sid = student(split[0], origin)
             if sid is not None:  # the notebook part keeps its copy suffix: an exact name wins over a copy
-                add(sid, entry.stem.strip()[len(split[0]) + 1 :], Source(origin, entry, size=entry.stat().st_size),
-                    None)
+                stem = entry.stem.strip()[len(split[0]) + 1 :]
+                add(sid, stem, SubmittedFile(origin, entry, size=entry.stat().st_size), None)
 
     jobs: dict[tuple[str, str], Job] = {}
     keys = set(candidates) | explicit

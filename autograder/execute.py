@@ -30,14 +30,16 @@ import asyncio
 import collections
 import os
 import sqlite3
+from queue import Empty
 from time import monotonic
 
-import psutil
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Float, Integer
+
+from .processes import tree_cpu_seconds
 
 GONE_ENAME = "KernelGone"
 TRUNCATED_NOTE = "\n[autograder: output truncated, this cell printed more than {limit} bytes]\n"
@@ -54,24 +56,6 @@ def _output_size(msg_content: dict) -> int:
     for line in msg_content.get("traceback") or ():
         size += len(line)
     return size
-
-
-def tree_cpu_seconds(pid: int) -> float | None:
-    """CPU seconds (user + system, with reaped children) used so far by the process ``pid`` and every
-    process below it (a sandbox's bwrap: everything in the sandbox); None when ``pid`` is gone."""
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return None
-    total = 0.0
-    for proc in procs:
-        try:
-            t = proc.cpu_times()
-        except psutil.Error:  # ended meanwhile: its time is in its parent's children_* once reaped
-            continue
-        total += t.user + t.system + t.children_user + t.children_system
-    return total
 
 
 class ContainedExecute(Execute):
@@ -243,8 +227,6 @@ class ContainedExecute(Execute):
             return False
         msg_id = self.kc.kernel_info()
         deadline = monotonic() + self.responsive_grace
-        from queue import Empty
-
         while True:
             remaining = deadline - monotonic()
             if remaining <= 0:
@@ -318,24 +300,3 @@ class ScrubBeforeExecute(NbGraderPreprocessor):
         finally:
             con.close()
         return nb, resources
-
-
-def autograde_preprocessors(scrub: bool = False) -> list:
-    """nbgrader's ``Autograde.autograde_preprocessors`` with Execute replaced by
-    :class:`autograder.judge.JudgedExecute` (and, for throw-away grading directories, ScrubBeforeExecute
-    inserted before it)."""
-    from nbgrader.converters import Autograde
-
-    from .judge import JudgedExecute
-
-    result = []
-    for pp in Autograde.class_traits()["autograde_preprocessors"].default():
-        if pp is Execute:
-            if scrub:
-                result.append(ScrubBeforeExecute)
-            result.append(JudgedExecute)
-        else:
-            result.append(pp)
-    if JudgedExecute not in result:  # pragma: no cover - nbgrader changed its pipeline
-        raise RuntimeError("nbgrader's autograde pipeline has no Execute step; update autograder.execute")
-    return result

@@ -16,13 +16,25 @@ hidden line; :class:`MarkPendingAnswers` says "pending" on a written answer that
 from __future__ import annotations
 
 import copy
+import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-from nbconvert.preprocessors import Preprocessor
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor, Preprocessor
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.converters import GenerateFeedback
+from nbgrader.preprocessors import GetGrades
+from tqdm.auto import tqdm
 from traitlets import Bool
+
+from .config import course_id, find_course_root, load_course_config
+from .judge import is_test_cell, split_hidden
+from .nbgrader_run import NbgraderFailed, course_config, run_converter
+from .outcome import GradingRun, Outcome
+from .repair import redact_hidden, redaction_lines
+from .report import write_reports
 
 PENDING_NOTE = "*Pending: a person grades this answer; its points are not counted yet.*"
 
@@ -35,9 +47,6 @@ class HideHiddenTests(Preprocessor):
     def preprocess(self, nb, resources):
         if not self.enabled:
             return nb, resources
-        from .judge import is_test_cell, split_hidden
-        from .repair import redact_hidden, redaction_lines
-
         visible = copy.deepcopy(nb)
         for cell in visible.cells:
             if is_test_cell(cell):
@@ -52,8 +61,6 @@ class MarkPendingAnswers(Preprocessor):
     enabled = Bool(True).tag(config=True)  # nbconvert's preprocessors are off unless enabled
 
     def preprocess(self, nb, resources):
-        from nbgrader.api import Gradebook, MissingEntry
-
         info = resources.get("nbgrader", {})
         if not info.get("db_url"):
             return nb, resources
@@ -72,9 +79,6 @@ class MarkPendingAnswers(Preprocessor):
 
 def feedback_preprocessors() -> list:
     """nbgrader's defaults with the course's two in the middle (for ``c.GenerateFeedback.preprocessors``)."""
-    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-    from nbgrader.preprocessors import GetGrades
-
     return [GetGrades, MarkPendingAnswers, HideHiddenTests, CSSHTMLHeaderPreprocessor]
 
 
@@ -85,11 +89,6 @@ def refresh_feedback(
     """Rebuild ``<out>/feedback/<student>/<assignment>/`` from ``<out>/gradebook.db`` and
     ``<out>/autograded/`` (only the (student, assignment) pairs in ``only``, if given).  Executes nothing.
     Returns {"student/assignment": problem} for the submissions whose feedback could not be made."""
-    from nbgrader.converters import GenerateFeedback
-
-    from .config import find_course_root, load_course_config
-    from .nbgrader_run import NbgraderFailed, course_config, run_converter
-
     out = Path(out_dir).resolve()
     course_root = Path(course_root).resolve() if course_root else find_course_root()
     cfg = load_course_config(course_root)
@@ -99,8 +98,6 @@ def refresh_feedback(
     graded = out / "autograded"
     pairs = sorted((s.name, a.name) for s in graded.iterdir() if s.is_dir() for a in s.iterdir() if a.is_dir()) \
         if graded.is_dir() else []
-    from tqdm.auto import tqdm
-
     if only is not None:
         pairs = [p for p in pairs if p in only]
     with tempfile.TemporaryDirectory(prefix="ag-feedback-") as tmp:
@@ -134,23 +131,17 @@ def refresh_feedback(
 def refresh(out_dir, course_root=None, hide_hidden_tests: bool = True):
     """``course feedback``: feedback, grades.csv, report.md and scores.png made again from the class
     gradebook (after manual grading in formgrader); executes nothing.  Returns the GradingRun it reports."""
-    import json
-
-    from .config import course_id, find_course_root, load_course_config
-    from .grade import GradingRun
-    from .report import write_reports
-
     out = Path(out_dir).resolve()
     if not (out / "gradebook.db").is_file():
         raise FileNotFoundError(f"{out} has no gradebook.db: run `course grade SUBMISSIONS --out {out}` first")
     course_root = Path(course_root).resolve() if course_root else find_course_root()
     failed = refresh_feedback(out, course_root, hide_hidden_tests=hide_hidden_tests, progress=True)
     path = out / "grading" / "outcomes.json"
-    outcomes = list(json.loads(path.read_text()).values()) if path.is_file() else []
+    outcomes = [Outcome.from_json(o) for o in json.loads(path.read_text()).values()] if path.is_file() else []
     for o in outcomes:
-        o["notes"] = [n for n in o.get("notes") or [] if not n.startswith("feedback could not be generated")]
-        if f"{o['student']}/{o['assignment']}" in failed:
-            o["notes"].append(f"feedback could not be generated: {failed[o['student'] + '/' + o['assignment']]}")
+        o.notes = [n for n in o.notes if not n.startswith("feedback could not be generated")]
+        if o.key in failed:
+            o.notes.append(f"feedback could not be generated: {failed[o.key]}")
     run = GradingRun(out, outcomes, [], 0.0, 0)
     run.files = write_reports(run, course_id(load_course_config(course_root)))
     return run

@@ -25,6 +25,8 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
+from .outcome import Outcome, Status
+
 
 class DefinitionMismatch(RuntimeError):
     pass
@@ -133,13 +135,13 @@ def trusted_auto_score(value, cell_type: str, max_score: float):
     return float(min(max(value, 0.0), float(max_score or 0.0)))
 
 
-def merge_result(gb: Gradebook, d: dict, result: dict, timestamp=None) -> str:
+def merge_result(gb: Gradebook, d: dict, outcome: Outcome, timestamp=None) -> str:
     """Write one job's outcome into the class gradebook.  Returns what was done."""
-    assignment, student = result["assignment"], result["student"]
+    assignment, student = outcome.assignment, outcome.student
     ensure_assignment(gb, d)
     gb.update_or_create_student(student)
     existed = has_submission(gb, assignment, student)
-    if not result.get("graded"):
+    if not outcome.graded:
         if existed:
             return "kept previous grades"
         sub = gb.update_or_create_submission(assignment, student)
@@ -153,7 +155,7 @@ def merge_result(gb: Gradebook, d: dict, result: dict, timestamp=None) -> str:
     kwargs = {"timestamp": timestamp} if timestamp else {}
     sub = gb.update_or_create_submission(assignment, student, **kwargs)
     for snb in sub.notebooks:
-        r = result["notebooks"].get(snb.name)
+        r = outcome.notebooks.get(snb.name)
         if r is None:
             continue
         for g in snb.grades:
@@ -167,7 +169,7 @@ def merge_result(gb: Gradebook, d: dict, result: dict, timestamp=None) -> str:
             if c.cell.name in r["comments"]:
                 c.auto_comment = r["comments"][c.cell.name]
         snb.late_submission_penalty = r.get("late_submission_penalty")
-        if result.get("suspicious") or result.get("status") not in ("ok",):
+        if outcome.suspicious or outcome.status != Status.OK:
             snb.flagged = True
     gb.db.commit()
     return "updated" if existed else "created"

@@ -27,11 +27,15 @@ from collections import Counter
 from pathlib import Path
 
 from nbformat.v4 import new_code_cell, new_output
+from nbgrader.converters import Autograde
+from nbgrader.preprocessors import Execute
 from traitlets import Bool, Unicode
 
+import course
 from course import grading
 
-from .execute import GONE_ENAME, ContainedExecute
+from .execute import GONE_ENAME, ContainedExecute, ScrubBeforeExecute
+from .sandbox import AsyncSandboxedKernelManager
 
 BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 VERDICT_ENAME = "TestFailed"
@@ -101,7 +105,7 @@ class RemoteBackend:
         self._ask("run", code, inputs)
 
     def tensors(self, expr: str) -> dict:
-        from safetensors.torch import load_file
+        from safetensors.torch import load_file  # torch: only for a judge that asks for tensors
 
         path = Path(self.executor.kernel_cwd) / f".judge-{secrets.token_hex(8)}.safetensors"
         try:
@@ -131,8 +135,6 @@ class JudgedExecute(ContainedExecute):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         if self.sandbox:  # after __init__: nbgrader's Execute passes its own kernel_manager_class
-            from .sandbox import AsyncSandboxedKernelManager
-
             self.kernel_manager_class = AsyncSandboxedKernelManager
 
     def preprocess(self, nb, resources=None, km=None):
@@ -173,8 +175,6 @@ class JudgedExecute(ContainedExecute):
     def trusted_run(self):
         """The judge's own ``run`` (profile, checkpoint, data), made here and never by the kernel."""
         if self._judge_run is None:
-            import course
-
             self._judge_run = course.start(quiet=True, output_dir=self._judge_outputs.name)
         return self._judge_run
 
@@ -242,3 +242,19 @@ class JudgedExecute(ContainedExecute):
             if added:
                 sys.path.remove(self.helper_dir)
         return None
+
+
+def autograde_preprocessors(scrub: bool = False) -> list:
+    """nbgrader's ``Autograde.autograde_preprocessors`` with Execute replaced by :class:`JudgedExecute` (and, for
+    throw-away grading directories, :class:`~autograder.execute.ScrubBeforeExecute` inserted before it)."""
+    result = []
+    for pp in Autograde.class_traits()["autograde_preprocessors"].default():
+        if pp is Execute:
+            if scrub:
+                result.append(ScrubBeforeExecute)
+            result.append(JudgedExecute)
+        else:
+            result.append(pp)
+    if JudgedExecute not in result:  # pragma: no cover - nbgrader changed its pipeline
+        raise RuntimeError("nbgrader's autograde pipeline has no Execute step; update autograder.judge")
+    return result

@@ -37,6 +37,7 @@ from .catalogue import (
     read_release,
 )
 from .config import SOLUTION_BEGIN, SOLUTION_END, discover_assignments, notebooks_of
+from .outcome import Status
 from .release import marked_lines
 
 RESULTS = Path(__file__).with_name("mutation_scores.json")
@@ -305,7 +306,7 @@ def grade_mutants(course_root, assignment: str, mutants: list[Mutant], jobs: int
     killed = {}
     for entry_id, result in grade_plan(course_root, assignment, plan, jobs, None, {}):
         lost = any(result.actual.get(t, 0.0) < pts - 1e-9 for t, pts in result.expected.items())
-        killed[by_entry[entry_id].key] = lost or result.status != "ok"
+        killed[by_entry[entry_id].key] = lost or result.status != Status.OK
     return killed
 
 

@@ -49,7 +49,7 @@ def course_config(base: Config, root: str | os.PathLike, **coursedir) -> Config:
 
 def run_converter(converter_cls, cfg: Config, *, log_level=logging.INFO, **traits) -> str:
     """Run one nbgrader converter; return its log.  Raises NbgraderFailed (with the log) on failure."""
-    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.coursedir import CourseDirectory  # seconds to import: not on `import autograder`
 
     stream = io.StringIO()
     logger = private_logger(stream, log_level)

@@ -8,8 +8,12 @@ agree with the metadata, so a changed ``points`` value cannot leave a stale head
 
 from __future__ import annotations
 
+import argparse
 import re
 import textwrap
+from pathlib import Path
+
+import nbformat
 
 HEADING = re.compile(r"^### (Exercise|Bonus exercise|Written answer|Quiz)\b")
 POINTS = re.compile(r" — (?:\d+(?:\.\d+)? points?(?:, graded by a person)?|not graded)$")
@@ -86,8 +90,6 @@ def intro_points_line(nb) -> str:
 def write_points(path) -> bool:
     """Rewrite the exercise headings and the introduction's points line of the notebook at ``path`` from its
     metadata; returns whether anything changed."""
-    import nbformat
-
     nb = nbformat.read(path, as_version=4)
     before = [c.source for c in nb.cells]
     for index, (points, manual) in exercise_points(nb).items():
@@ -107,9 +109,6 @@ def write_points(path) -> bool:
 
 def main(argv=None) -> int:
     """``python -m autograder.points --write [NOTEBOOK ...]`` (default: every notebook of ``source/``)."""
-    import argparse
-    from pathlib import Path
-
     parser = argparse.ArgumentParser(prog="python -m autograder.points", description=main.__doc__)
     parser.add_argument("--write", action="store_true", help="rewrite the headings (otherwise: list them)")
     parser.add_argument("notebooks", nargs="*", type=Path)
@@ -119,8 +118,6 @@ def main(argv=None) -> int:
         if args.write:
             print(f"{path}: {'updated' if write_points(path) else 'up to date'}")
         else:
-            import nbformat
-
             nb = nbformat.read(path, as_version=4)
             for index, (points, manual) in exercise_points(nb).items():
                 print(f"{path} cell {index}: {points:g} point(s){' (by a person)' if manual else ''}")

@@ -10,12 +10,14 @@
 
 from __future__ import annotations
 
+import ast
 import difflib
 import json
 import os
 import re
 import shutil
 import tempfile
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,7 +76,7 @@ def build_assignment(course_root: str | os.PathLike, assignment: str, workdir: s
     Afterwards ``workdir/gradebook.db`` holds the assignment definition (hidden tests included) and
     ``workdir/release/<assignment>/`` the normalised student version.  Returns ``workdir``.
     """
-    from nbgrader.converters import GenerateAssignment
+    from nbgrader.converters import GenerateAssignment  # seconds to import: not on `import autograder`
 
     course_root = Path(course_root).resolve()
     workdir = Path(workdir)
@@ -342,9 +344,6 @@ STATEMENT_MIN_NODES = 7
 
 def _statements(code: str):
     """Every statement of ``code`` (nested ones too; a ``%%writefile`` cell's script), or [] if unparsable."""
-    import ast
-    import textwrap
-
     body = code.split("\n", 1)[1] if code.startswith("%%writefile") else code
     lines = [line for line in body.splitlines() if not line.lstrip().startswith(("%", "!"))]
     try:
@@ -358,8 +357,6 @@ def graded_solution_statements(source_nb) -> dict[str, str]:
     """Statements of the solutions of *graded* exercises (answer cells followed by a test cell), as
     normalized ASTs -> the statement's text: whatever their formatting or indentation, none may appear in a
     released cell. Imports, blocks (their statements count one by one) and tiny statements are left out."""
-    import ast
-
     graded, current = set(), None
     for cell in source_nb.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -449,8 +446,6 @@ def find_leaks(
                     if _contains(text, line):
                         leaks.append(Leak(rel, i, f"solution in {where}", line))
             if cell.cell_type == "code" and statements:
-                import ast
-
                 for node in _statements(cell.source):
                     if ast.dump(node) in statements:
                         leaks.append(Leak(rel, i, "solution statement", statements[ast.dump(node)]))

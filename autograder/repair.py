@@ -26,11 +26,14 @@ import copy
 import json
 import re
 import uuid
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import nbformat
 
 from course.profiles import PROFILES, grading_profile_name, notebook_parameters, parameterize
 
+from .config import HIDDEN_BEGIN, HIDDEN_END
 from .review import review, summarize
 
 
@@ -38,7 +41,10 @@ class InvalidNotebook(Exception):
     pass
 
 
+# ----------------------------------------------------------------------------------------------- reading
 def parse(data: bytes):
+    """The notebook in ``data``, with what other editors get wrong repaired; :class:`InvalidNotebook` when it
+    cannot be read as one (not UTF-8, not JSON, not a notebook, a cell that is not a cell)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -54,7 +60,11 @@ def parse(data: bytes):
             return nbformat.reads(text, as_version=4)
         except Exception as e:  # noqa: BLE001
             raise InvalidNotebook(f"not a readable Jupyter notebook: {type(e).__name__}: {e}") from None
-    # nbformat 4: repair what other editors get wrong instead of rejecting the whole notebook
+    return nbformat.from_dict(_normalised_v4(raw))
+
+
+def _normalised_v4(raw: dict) -> dict:
+    """An nbformat 4 notebook's JSON with what other editors get wrong repaired, instead of rejecting it."""
     if not isinstance(raw.get("cells"), list):
         raise InvalidNotebook("notebook has no list of cells")
     if not isinstance(raw.get("metadata"), dict):
@@ -74,13 +84,17 @@ def parse(data: bytes):
         cell["source"] = src
         if not isinstance(cell.get("metadata"), dict):
             cell["metadata"] = {}
-        if cell["cell_type"] == "code":
-            cell["outputs"] = []
-            cell["execution_count"] = None
-        else:
-            cell.pop("outputs", None)
-            cell.pop("execution_count", None)
-    return nbformat.from_dict(raw)
+        _clear_outputs(cell)
+    return raw
+
+
+def _clear_outputs(cell) -> None:
+    if cell["cell_type"] == "code":
+        cell["outputs"] = []
+        cell["execution_count"] = None
+    else:
+        cell.pop("outputs", None)
+        cell.pop("execution_count", None)
 
 
 def _grade_id(cell):
@@ -95,73 +109,106 @@ def _is_nbgrader_cell(cell) -> bool:
     return bool(meta.get("grade") or meta.get("solution") or meta.get("locked") or meta.get("task"))
 
 
-def repair(nb, release_nb) -> tuple[object, list[str], list[str]]:
-    """Repair ``nb`` (in place, also returned) against the released notebook.
-    Returns (nb, notes, suspicious)."""
-    notes: list[str] = []
-    suspicious: list[str] = []
-    nb.nbformat, nb.nbformat_minor = 4, max(5, nb.get("nbformat_minor", 5))
+def _is_parameters(cell) -> bool:
+    return "parameters" in cell.metadata.get("tags", [])
 
-    # papermill artefacts and outputs
-    before = len(nb.cells)
-    nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
-    if len(nb.cells) != before:
-        notes.append("removed papermill 'injected-parameters' cell")
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
-        else:
-            cell.pop("outputs", None)
-            cell.pop("execution_count", None)
 
-    # nbgrader cells of the release, in order
-    rel_cells = [c for c in release_nb.cells if _grade_id(c) and _is_nbgrader_cell(c)]
-    rel_ids = [_grade_id(c) for c in rel_cells]
+def _positions(nb) -> dict[str, list[int]]:
+    """Grade id -> the indices of the cells that carry it, in order."""
     present: dict[str, list[int]] = {}
     for i, cell in enumerate(nb.cells):
         gid = _grade_id(cell)
         if gid is not None:
             present.setdefault(gid, []).append(i)
+    return present
+
+
+# ----------------------------------------------------------------------------------------------- the steps
+@dataclass
+class RepairContext:
+    """What the steps of :func:`repair` share: the released notebook, and the notes they write for the report."""
+
+    release: object
+    notes: list[str] = field(default_factory=list)
+
+    @cached_property
+    def release_cells(self) -> dict:
+        """Grade id -> the release's nbgrader cell (test, answer, read-only)."""
+        return {_grade_id(c): c for c in self.release.cells if _grade_id(c) and _is_nbgrader_cell(c)}
+
+    @cached_property
+    def parameters_cell(self):
+        """The release's ``parameters`` cell with the grading profile's hyperparameters (None: it has none)."""
+        released = next((c for c in self.release.cells if _is_parameters(c)), None)
+        if released is None:
+            return None
+        wanted = copy.deepcopy(released)
+        wanted.source = parameterize(released.source, notebook_parameters(PROFILES[grading_profile_name()]))
+        return wanted
+
+
+def set_nbformat_version(nb, ctx: RepairContext) -> None:
+    nb.nbformat, nb.nbformat_minor = 4, max(5, nb.get("nbformat_minor", 5))
+
+
+def drop_injected_parameters(nb, ctx: RepairContext) -> None:
+    """Papermill's ``injected-parameters`` cells go: the grading profile's parameters are the release's."""
+    before = len(nb.cells)
+    nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    if len(nb.cells) != before:
+        ctx.notes.append("removed papermill 'injected-parameters' cell")
+
+
+def clear_outputs(nb, ctx: RepairContext) -> None:
+    for cell in nb.cells:
+        _clear_outputs(cell)
+
+
+def note_duplicated_and_retyped_cells(nb, ctx: RepairContext) -> None:
+    """Say which nbgrader cells appear more than once (nbgrader grades the last) or changed type (nbgrader
+    converts them back)."""
+    present = _positions(nb)
     for gid, idx in present.items():
-        if len(idx) > 1 and gid in rel_ids:
-            notes.append(f"cell '{gid}' appears {len(idx)} times: only the last copy is graded")
-    by_gid = {_grade_id(c): c for c in rel_cells}
+        if len(idx) > 1 and gid in ctx.release_cells:
+            ctx.notes.append(f"cell '{gid}' appears {len(idx)} times: only the last copy is graded")
     for gid, idx in present.items():
-        if gid in by_gid and nb.cells[idx[-1]].cell_type != by_gid[gid].cell_type:
-            notes.append(
-                f"cell '{gid}' was changed from {by_gid[gid].cell_type} to {nb.cells[idx[-1]].cell_type}; "
-                "converted back"
+        released = ctx.release_cells.get(gid)
+        if released is not None and nb.cells[idx[-1]].cell_type != released.cell_type:
+            ctx.notes.append(
+                f"cell '{gid}' was changed from {released.cell_type} to {nb.cells[idx[-1]].cell_type}; converted back"
             )
-    # nbgrader metadata is the instructor's: reset it from the release (a student cannot change points,
-    # lock state or cell roles, and corrupted metadata cannot make nbgrader's validation fail).  Earlier
-    # copies of a duplicated cell and cells with unknown grade ids lose their nbgrader metadata.
-    changed_meta = []
+
+
+def reset_nbgrader_metadata(nb, ctx: RepairContext) -> None:
+    """nbgrader metadata is the instructor's: reset from the release (a student cannot change points, lock state
+    or cell roles, and corrupted metadata cannot make nbgrader's validation fail). Earlier copies of a duplicated
+    cell and cells with unknown grade ids lose their nbgrader metadata."""
+    present = _positions(nb)
+    changed = []
     for i, cell in enumerate(nb.cells):
         if "nbgrader" not in cell.metadata:
             continue
         gid = _grade_id(cell)
-        if gid in by_gid and present.get(gid, [None])[-1] == i:
-            if cell.metadata.get("nbgrader") != by_gid[gid].metadata["nbgrader"]:
-                changed_meta.append(gid)
-            cell.metadata["nbgrader"] = copy.deepcopy(by_gid[gid].metadata["nbgrader"])
+        if gid in ctx.release_cells and present[gid][-1] == i:
+            if cell.metadata.get("nbgrader") != ctx.release_cells[gid].metadata["nbgrader"]:
+                changed.append(gid)
+            cell.metadata["nbgrader"] = copy.deepcopy(ctx.release_cells[gid].metadata["nbgrader"])
         else:
             del cell.metadata["nbgrader"]
-    for gid in list(present):
-        if gid not in by_gid:
-            del present[gid]
-        else:
-            present[gid] = present[gid][-1:]
-    if changed_meta:
-        notes.append("nbgrader metadata edited in cell(s) " + ", ".join(changed_meta) + "; reset")
+    if changed:
+        ctx.notes.append("nbgrader metadata edited in cell(s) " + ", ".join(changed) + "; reset")
 
-    # restore missing nbgrader cells at their release position: after the nearest preceding release cell
-    # that is still in the submission (matched by grade id, else by nbformat cell id), else before the
-    # nearest following one
+
+def restore_missing_cells(nb, ctx: RepairContext) -> None:
+    """Every nbgrader cell of the release missing from the submission (deleted, or its metadata removed) is put
+    back at its release position: after the nearest preceding release cell that is still in the submission
+    (matched by grade id, else by nbformat cell id), else before the nearest following one."""
+    present = {gid: idx[-1] for gid, idx in _positions(nb).items()}  # after reset_nbgrader_metadata: one each
+
     def locate(rel_cell):
         gid = _grade_id(rel_cell)
         if gid is not None and _is_nbgrader_cell(rel_cell):
-            return present[gid][-1] if gid in present else None
+            return present.get(gid)
         cid = rel_cell.get("id")
         for i, c in enumerate(nb.cells):
             if cid is not None and c.get("id") == cid and _grade_id(c) is None:
@@ -169,51 +216,43 @@ def repair(nb, release_nb) -> tuple[object, list[str], list[str]]:
         return None
 
     restored = []
-    for k, rel_cell in enumerate(release_nb.cells):
+    cells = ctx.release.cells
+    for k, rel_cell in enumerate(cells):
         gid = _grade_id(rel_cell)
         if gid is None or not _is_nbgrader_cell(rel_cell) or gid in present:
             continue
-        pos = None
-        for prev in reversed(release_nb.cells[:k]):
-            at = locate(prev)
-            if at is not None:
-                pos = at + 1
-                break
-        if pos is None:
-            for nxt in release_nb.cells[k + 1 :]:
-                at = locate(nxt)
-                if at is not None:
-                    pos = at
-                    break
-        if pos is None:
-            pos = len(nb.cells)
+        before = (locate(prev) for prev in reversed(cells[:k]))
+        after = (locate(nxt) for nxt in cells[k + 1 :])
+        at = next((i + 1 for i in before if i is not None), None)
+        pos = at if at is not None else next((i for i in after if i is not None), len(nb.cells))
         nb.cells.insert(pos, copy.deepcopy(rel_cell))
-        for other, idx in present.items():
-            present[other] = [i + 1 if i >= pos else i for i in idx]
-        present[gid] = [pos]
+        present = {other: i + 1 if i >= pos else i for other, i in present.items()}
+        present[gid] = pos
         restored.append(gid)
     if restored:
-        notes.append("restored missing cells from the release: " + ", ".join(restored))
+        ctx.notes.append("restored missing cells from the release: " + ", ".join(restored))
 
-    # parameters cell: always the released one, with the grading profile's hyperparameters
-    rel_params = [c for c in release_nb.cells if "parameters" in c.metadata.get("tags", [])]
-    if rel_params:
-        params = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
-        released = rel_params[0]
-        wanted = copy.deepcopy(released)
-        wanted.source = parameterize(released.source, notebook_parameters(PROFILES[grading_profile_name()]))
-        rel_params = [wanted]
-        if params:
-            cell = nb.cells[params[0]]
-            if cell.source != released.source or cell.cell_type != released.cell_type:
-                notes.append("the 'parameters' cell was edited; reset to the released version")
-            nb.cells[params[0]] = copy.deepcopy(wanted)
-        else:
-            rel_pos = release_nb.cells.index(released)
-            nb.cells.insert(min(rel_pos, len(nb.cells)), copy.deepcopy(wanted))
-            notes.append("the 'parameters' cell was missing; restored")
 
-    # nbformat cell ids: unique and valid
+def reset_parameters_cell(nb, ctx: RepairContext) -> None:
+    """The cell tagged ``parameters`` is always the released one, with the grading profile's hyperparameters
+    (students cannot switch the grading profile)."""
+    wanted = ctx.parameters_cell
+    if wanted is None:
+        return
+    released = next(c for c in ctx.release.cells if _is_parameters(c))
+    params = [i for i, c in enumerate(nb.cells) if _is_parameters(c)]
+    if params:
+        cell = nb.cells[params[0]]
+        if cell.source != released.source or cell.cell_type != released.cell_type:
+            ctx.notes.append("the 'parameters' cell was edited; reset to the released version")
+        nb.cells[params[0]] = copy.deepcopy(wanted)
+    else:
+        nb.cells.insert(min(ctx.release.cells.index(released), len(nb.cells)), copy.deepcopy(wanted))
+        ctx.notes.append("the 'parameters' cell was missing; restored")
+
+
+def renumber_cell_ids(nb, ctx: RepairContext) -> None:
+    """nbformat cell ids unique and valid (nbformat would refuse the notebook)."""
     seen, renumbered = set(), 0
     for cell in nb.cells:
         cid = cell.get("id")
@@ -223,12 +262,15 @@ def repair(nb, release_nb) -> tuple[object, list[str], list[str]]:
             cell["id"] = uuid.uuid4().hex[:8]
         seen.add(cell["id"])
     if renumbered:
-        notes.append(f"{renumbered} duplicated/invalid cell id(s) renumbered")
+        ctx.notes.append(f"{renumbered} duplicated/invalid cell id(s) renumbered")
 
-    # nothing but the instructor's metadata decides how a cell runs: tags such as skip-execution or
-    # raises-exception, papermill or jupyter settings are dropped (the parameters cell keeps its tag)
+
+def drop_foreign_metadata(nb, ctx: RepairContext) -> None:
+    """Nothing but the instructor's metadata decides how a cell runs: tags such as skip-execution or
+    raises-exception, papermill or jupyter settings are dropped (the parameters cell keeps its tag), and the
+    notebook's metadata (kernelspec included) is the release's."""
     dropped = set()
-    params_source = rel_params[0].source if rel_params else None
+    params_source = ctx.parameters_cell.source if ctx.parameters_cell is not None else None
     for cell in nb.cells:
         keep = {k: v for k, v in cell.metadata.items() if k in ("nbgrader", "editable", "deletable")}
         tags = set(cell.metadata.get("tags", []))
@@ -237,24 +279,45 @@ def repair(nb, release_nb) -> tuple[object, list[str], list[str]]:
         dropped |= tags - set(keep.get("tags", []))
         cell.metadata = nbformat.from_dict(keep)
     if dropped:
-        notes.append("cell tags dropped before grading: " + ", ".join(sorted(dropped)[:10]))
-    nb.metadata = copy.deepcopy(release_nb.metadata)
+        ctx.notes.append("cell tags dropped before grading: " + ", ".join(sorted(dropped)[:10]))
+    nb.metadata = copy.deepcopy(ctx.release.metadata)
 
-    # what the student wrote that reaches into the grading machinery (reported; the sandbox and the judges
-    # decide the grade)
-    suspicious.extend(summarize(review(nb, release_nb)))
+
+def note_validation_errors(nb, ctx: RepairContext) -> None:
     try:
         nbformat.validate(nb)
     except nbformat.ValidationError as e:
-        notes.append(f"notebook does not fully validate ({str(e).splitlines()[0]})")
-    return nb, notes, suspicious
+        ctx.notes.append(f"notebook does not fully validate ({str(e).splitlines()[0]})")
+
+
+# In this order, as nbgrader runs its preprocessors: each step reads what the previous ones left.
+REPAIRS = (
+    set_nbformat_version,
+    drop_injected_parameters,
+    clear_outputs,
+    note_duplicated_and_retyped_cells,
+    reset_nbgrader_metadata,
+    restore_missing_cells,
+    reset_parameters_cell,
+    renumber_cell_ids,
+    drop_foreign_metadata,
+    note_validation_errors,
+)
+
+
+def repair(nb, release_nb) -> tuple[object, list[str], list[str]]:
+    """Repair ``nb`` (in place, also returned) against the released notebook with the steps of
+    :data:`REPAIRS`. Returns (nb, notes, suspicious): what the student wrote that reaches into the grading
+    machinery is reported, not changed (the sandbox and the judges decide the grade)."""
+    ctx = RepairContext(release_nb)
+    for step in REPAIRS:
+        step(nb, ctx)
+    return nb, ctx.notes, summarize(review(nb, release_nb))
 
 
 def redaction_lines(source_nb) -> list[str]:
     """What must not appear in feedback when hidden tests are hidden: the hidden-test markers and every
     line (stripped, >= 4 characters) of the hidden-test blocks that does not also appear elsewhere."""
-    from .config import HIDDEN_BEGIN, HIDDEN_END
-
     hidden, public = set(), set()
     for cell in source_nb.cells:
         inside = False

@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 from .gradebook import scores
+from .outcome import Outcome, Status
 
 CSV_FIELDS = [
     "student",
@@ -22,14 +23,9 @@ CSV_FIELDS = [
     "flagged",
     "reason",
 ]
-KEEP = ("status", "reason", "notes", "suspicious", "failed_tests", "merge", "seconds")
 
 
-def _key(o) -> str:
-    return f"{o['student']}/{o['assignment']}"
-
-
-def update_outcomes(path: Path, outcomes: list[dict]) -> dict:
+def update_outcomes(path: Path, outcomes: list[Outcome]) -> dict[str, Outcome]:
     """outcomes.json accumulates over runs: the latest outcome of every (student, assignment)."""
     data = {}
     if path.is_file():
@@ -38,12 +34,19 @@ def update_outcomes(path: Path, outcomes: list[dict]) -> dict:
         except json.JSONDecodeError:
             data = {}
     for o in outcomes:
-        data[_key(o)] = {"student": o["student"], "assignment": o["assignment"], **{k: o.get(k) for k in KEEP}}
+        data[o.key] = o.record()
     path.write_text(json.dumps(dict(sorted(data.items())), indent=1, default=str) + "\n")
-    return data
+    return {k: Outcome.from_json(v) for k, v in data.items()}
 
 
-def write_csv(path: Path, rows: list[dict], outcomes: dict, unmatched: dict | None = None) -> None:
+def _report_status(row: dict, outcome: Outcome | None) -> Status:
+    """The status of a gradebook row: its outcome's, or why there is none."""
+    if not row["submitted"]:
+        return Status.NOT_SUBMITTED
+    return outcome.status if outcome else Status.GRADED_ELSEWHERE
+
+
+def write_csv(path: Path, rows: list[dict], outcomes: dict[str, Outcome], unmatched: dict | None = None) -> None:
     """One row per (student, assignment); ``unmatched``: student -> files of theirs that matched nothing."""
     unmatched = unmatched or {}
     with open(path, "w", newline="") as fh:
@@ -51,19 +54,20 @@ def write_csv(path: Path, rows: list[dict], outcomes: dict, unmatched: dict | No
         w.writeheader()
         for r in rows:
             o = outcomes.get(f"{r['student']}/{r['assignment']}")
-            if not r["submitted"]:
-                status, reason = "not_submitted", "no notebook of this assignment was found"
+            status = _report_status(r, o)
+            if status == Status.NOT_SUBMITTED:
+                reason = "no notebook of this assignment was found"
                 if unmatched.get(r["student"]):
                     reason += "; not matched: " + "; ".join(unmatched[r["student"]])
             elif o is None:
-                status, reason = "graded_elsewhere", "no autograder outcome recorded (nbgrader used directly?)"
+                reason = "no autograder outcome recorded (nbgrader used directly?)"
             else:
-                status, reason = o["status"], o.get("reason") or ""
+                reason = o.reason or ""
             w.writerow(
                 {
                     "student": r["student"],
                     "assignment": r["assignment"],
-                    "status": status,
+                    "status": status.value,
                     "score": f"{r['score']:g}",
                     "max_score": f"{r['max_score']:g}",
                     "auto_score": f"{r['auto_score']:g}",
@@ -100,6 +104,7 @@ def cell_stats(rows: list[dict]) -> dict[str, dict]:
 
 
 def write_figure(path: Path, per_assignment: dict[str, list[dict]]) -> None:
+    # matplotlib takes a second to import: only when a report is written
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
@@ -134,7 +139,7 @@ def next_steps(rows: list[dict], run) -> list[str]:
     """What the instructor does next: manual grading, flagged submissions, files that matched nothing."""
     pending = [r for r in rows if r["submitted"] and r.get("pending_manual")]
     flagged = [r for r in rows if r["submitted"] and r["flagged"]]
-    failed = [o for o in run.outcomes if o["status"] != "ok"]
+    failed = [o for o in run.outcomes if o.status != Status.OK]
     steps = []
     if pending:
         points = sum(r["pending_manual"] for r in pending)
@@ -152,13 +157,13 @@ def next_steps(rows: list[dict], run) -> list[str]:
     return ["## Next steps", "", *(steps or ["Nothing to do: every submission is graded and none is flagged."])]
 
 
-def students_table(rows: list[dict], outcomes: dict) -> list[str]:
+def students_table(rows: list[dict], outcomes: dict[str, Outcome]) -> list[str]:
     """One line per student and assignment: score, status, flags, points still pending."""
     lines = ["## Students", "", "| student | assignment | score | status | flagged | pending manual points |",
              "|---|---|---:|---|---|---:|"]
     for r in rows:
-        o = outcomes.get(f"{r['student']}/{r['assignment']}") or {}
-        status = o.get("status") or ("not_submitted" if not r["submitted"] else "graded_elsewhere")
+        o = outcomes.get(f"{r['student']}/{r['assignment']}")
+        status = o.status if o else _report_status(r, None)
         lines.append(f"| {r['student']} | {r['assignment']} | {r['score']:g} / {r['max_score']:g} | {status} | "
                      f"{'yes' if r['flagged'] else ''} | {r.get('pending_manual', 0):g} |")
     return lines + [""]
@@ -184,14 +189,14 @@ def write_reports(run, course_id: str) -> dict[str, Path]:
     unmatched = {k: sorted(set(v)) for k, v in unmatched.items()}
     write_csv(files["grades_csv"], rows, outcomes_all, unmatched)
 
-    this_run = {_key(o): o for o in run.outcomes}
+    this_run = {o.key: o for o in run.outcomes}
     per_assignment: dict[str, list[dict]] = {}
     for r in rows:
         if f"{r['student']}/{r['assignment']}" in this_run and r["submitted"]:
             per_assignment.setdefault(r["assignment"], []).append(r)
     write_figure(files["scores_png"], per_assignment)
 
-    status = Counter(o["status"] for o in run.outcomes)
+    status = Counter(o.status for o in run.outcomes)
     lines = [
         "# Grading report",
         "",
@@ -205,7 +210,7 @@ def write_reports(run, course_id: str) -> dict[str, Path]:
             ]
         ),
         (
-            f"{len(run.outcomes)} submission(s) of {len({o['student'] for o in run.outcomes})} student(s) "
+            f"{len(run.outcomes)} submission(s) of {len({o.student for o in run.outcomes})} student(s) "
             + (f"graded in {run.seconds:.0f} s with {run.jobs} parallel job(s)." if run.jobs else
                "made again from the gradebook by `course feedback` (nothing executed).")
         ),
@@ -238,11 +243,9 @@ def write_reports(run, course_id: str) -> dict[str, Path]:
         fails: Counter = Counter()
         errors: dict[str, Counter] = {}
         for o in run.outcomes:
-            if o["assignment"] != a or not o.get(
-                "graded", o["status"] not in ("invalid", "missing", "error", "timeout", "tampered")
-            ):
+            if o.assignment != a or not o.graded:
                 continue
-            for test, err in (o.get("failed_tests") or {}).items():
+            for test, err in o.failed_tests.items():
                 fails[test] += 1
                 errors.setdefault(test, Counter())[err] += 1
         lines += ["", "### Most failed tests", ""]
@@ -256,28 +259,26 @@ def write_reports(run, course_id: str) -> dict[str, Path]:
         lines.append("")
 
     lines += students_table(rows, outcomes_all)
-    bad = [o for o in run.outcomes if o["status"] != "ok"]
     lines += ["## Submissions not (fully) graded", ""]
-    if bad:
+    if failed := [o for o in run.outcomes if o.status != Status.OK]:
         lines += ["| student | assignment | status | reason | gradebook |", "|---|---|---|---|---|"]
-        for o in sorted(bad, key=_key):
+        for o in sorted(failed, key=lambda o: o.key):
             lines.append(
-                f"| {o['student']} | {o['assignment']} | {o['status']} | {_md_escape(o.get('reason', ''))} | "
-                f"{_md_escape(o.get('merge', ''))} |"
+                f"| {o.student} | {o.assignment} | {o.status} | {_md_escape(o.reason)} | {_md_escape(o.merge)} |"
             )
     else:
         lines.append("None.")
-    noted = [o for o in run.outcomes if o.get("notes")]
+    noted = [o for o in run.outcomes if o.notes]
     lines += ["", "## Notes (repairs made before grading, timeouts)", ""]
-    for o in sorted(noted, key=_key):
-        for n in o["notes"]:
-            lines.append(f"- {o['student']} / {o['assignment']}: {_md_escape(n)}")
+    for o in sorted(noted, key=lambda o: o.key):
+        for n in o.notes:
+            lines.append(f"- {o.student} / {o.assignment}: {_md_escape(n)}")
     if not noted:
         lines.append("None.")
-    sus = [o for o in run.outcomes if o.get("suspicious")]
+    sus = [o for o in run.outcomes if o.suspicious]
     lines += ["", "## Suspicious code (flagged in the gradebook; please review)", ""]
-    for o in sorted(sus, key=_key):
-        lines.append(f"- {o['student']} / {o['assignment']}: " + "; ".join(_md_escape(s) for s in o["suspicious"][:8]))
+    for o in sorted(sus, key=lambda o: o.key):
+        lines.append(f"- {o.student} / {o.assignment}: " + "; ".join(_md_escape(s) for s in o.suspicious[:8]))
     if not sus:
         lines.append("None.")
     lines += ["", "## Files that were not graded", ""]

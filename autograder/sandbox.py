@@ -36,6 +36,7 @@ Public API: :func:`sandbox_problem`, :class:`SandboxUnavailable`, :func:`bwrap_a
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 import functools
 import itertools
@@ -45,13 +46,20 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
+from huggingface_hub import constants as hf_constants
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from traitlets import Dict, Integer, List, Unicode, default
 
+import course
+from course import sources
 from course.kernels import IpcKernelManager
+
+from . import zygote
 
 GiB = 1024**3
 DEFAULT_MEMORY_BYTES = 8 * GiB  # torch + transformers training a small BERT needs ~3-4 GiB of address space
@@ -142,6 +150,34 @@ def sandbox_env(
     # Explicit values win (e.g. a read-only hub cache), secrets excepted.
     env.update({k: v for k, v in (extra or {}).items() if not SECRET_ENV.search(k)})
     return env
+
+
+def sandbox_readonly_paths() -> list[str]:
+    """What a sandboxed kernel may read besides the system and the Python installation: the ``course``
+    package, the data mirror, the checkpoint folder and the Hugging Face hub cache (never the course root)."""
+    paths = [str(Path(course.__file__).resolve().parent)]
+    mirror = sources.data_dir()
+    if mirror is not None:
+        paths.append(str(Path(mirror).resolve()))
+    checkpoint = os.environ.get(sources.CHECKPOINT_ENV)
+    if checkpoint and Path(checkpoint).is_dir():
+        paths.append(str(Path(checkpoint).resolve()))
+    if hub_cache():
+        paths.append(hub_cache())
+    return paths
+
+
+def kernel_extra_env() -> dict[str, str]:
+    """Variables set explicitly in every sandboxed kernel: checkpoints downloaded before grading stay usable
+    (read-only) through the hub cache."""
+    hub = hub_cache()
+    return {"HF_HUB_CACHE": hub} if hub else {}
+
+
+def hub_cache() -> str | None:
+    """The Hugging Face hub cache folder, resolved (None when there is none)."""
+    path = Path(hf_constants.HF_HUB_CACHE).resolve()
+    return str(path) if path.is_dir() else None
 
 
 def _within(path: str, roots: Iterable[str]) -> bool:
@@ -404,8 +440,6 @@ class SandboxedKernelManager(IpcKernelManager):
                   "max_file_bytes": self.max_file_bytes}
         self._warm_request = None
         if self.zygote_socket:
-            from . import zygote
-
             if uid is None:
                 raise SandboxUnavailable("warm kernels (zygote_socket) need root and a dedicated sandbox uid")
             # bwrap builds the sandbox around a placeholder; the zygote's kernel joins it (see autograder.zygote)
@@ -431,16 +465,10 @@ class SandboxedKernelManager(IpcKernelManager):
     pre_start_kernel = run_sync(_async_pre_start_kernel)
 
     async def _async_launch_kernel(self, kernel_cmd, **kw) -> None:
-        import time
-
         start = time.perf_counter()
         await super()._async_launch_kernel(kernel_cmd, **kw)
         if self._warm_request is None:
             return
-        import asyncio
-
-        from . import zygote
-
         bwrap_pid = self.provisioner.process.pid
         try:
             loop = asyncio.get_running_loop()

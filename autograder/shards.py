@@ -15,6 +15,15 @@ import time
 import warnings
 from pathlib import Path
 
+from nbgrader.api import Gradebook
+from sqlalchemy import exc as sa_exc
+
+from .config import course_id as get_course_id
+from .config import find_course_root, load_course_config
+from .gradebook import ensure_assignment, merge_result, read_definition
+from .outcome import GradingRun, Outcome, Status
+from .report import write_reports
+
 
 def parse_shard(text: str) -> tuple[int, int]:
     """``"2/4"`` -> (2, 4); shards are numbered from 1."""
@@ -32,9 +41,9 @@ def shard_of(student: str, n: int) -> int:
     return int(hashlib.sha256(student.encode()).hexdigest(), 16) % n + 1
 
 
-def _result_from_gradebook(sub, outcome: dict | None) -> dict:
-    status = (outcome or {}).get("status", "ok")
-    graded = status not in ("invalid", "missing", "error", "timeout", "tampered")
+def _from_gradebook(sub, outcome: Outcome | None) -> Outcome:
+    """A shard's submission as an outcome to merge: its grades, with the status its outcome recorded."""
+    status = outcome.status if outcome else Status.OK
     notebooks = {}
     for snb in sub.notebooks:
         notebooks[snb.name] = {
@@ -42,21 +51,12 @@ def _result_from_gradebook(sub, outcome: dict | None) -> dict:
             "comments": {c.cell.name: c.auto_comment for c in snb.comments},
             "late_submission_penalty": snb.late_submission_penalty,
         }
-    return {"assignment": sub.assignment.name, "student": sub.student.id, "status": status, "graded": graded,
-            "suspicious": (outcome or {}).get("suspicious"), "notebooks": notebooks}
+    return Outcome(sub.student.id, sub.assignment.name, status, graded=status.graded,
+                   suspicious=outcome.suspicious if outcome else [], notebooks=notebooks)
 
 
-def merge_shards(shard_dirs, out_dir, course_root=None) -> object:
-    """Merge the outputs of ``course grade --shard`` runs into ``out_dir``; returns a GradingRun."""
-    from nbgrader.api import Gradebook
-    from sqlalchemy import exc as sa_exc
-
-    from .config import course_id as get_course_id
-    from .config import find_course_root, load_course_config
-    from .grade import GradingRun
-    from .gradebook import ensure_assignment, merge_result, read_definition
-    from .report import write_reports
-
+def merge_shards(shard_dirs, out_dir, course_root=None) -> GradingRun:
+    """Merge the outputs of ``course grade --shard`` runs into ``out_dir``."""
     start = time.monotonic()
     course_root = Path(course_root).resolve() if course_root else find_course_root()
     cid = get_course_id(load_course_config(course_root))
@@ -71,7 +71,7 @@ def merge_shards(shard_dirs, out_dir, course_root=None) -> object:
         shard_outcomes = {}
         path = shard / "grading" / "outcomes.json"
         if path.is_file():
-            shard_outcomes = json.loads(path.read_text())
+            shard_outcomes = {k: Outcome.from_json(v) for k, v in json.loads(path.read_text()).items()}
         with Gradebook(f"sqlite:///{db}", cid) as src, Gradebook(target_url, cid) as dst, \
                 warnings.catch_warnings():
             warnings.simplefilter("ignore", category=sa_exc.SAWarning)
@@ -84,7 +84,7 @@ def merge_shards(shard_dirs, out_dir, course_root=None) -> object:
                         raise ValueError(f"{key} was graded in both {seen[key]} and {shard}: shards must not overlap")
                     seen[key] = shard
                     outcome = shard_outcomes.get(key)
-                    merge_result(dst, definition, _result_from_gradebook(sub, outcome), sub.timestamp)
+                    merge_result(dst, definition, _from_gradebook(sub, outcome), sub.timestamp)
                     if outcome:
                         outcomes.append(outcome)
         for folder in ("autograded", "feedback"):

@@ -1,8 +1,10 @@
 """Grades ONE (student, assignment) in its own throw-away course directory.
 
-Run by :func:`autograder.grade.grade` (``autograder.grade.WORKER_COMMAND``) with the job description as
-JSON on stdin (not in a file: the student's kernel runs inside the work directory), in a new session so
-that the parent can kill it and everything it started.  Writes ``<workdir>/result.json``.
+Run by :func:`autograder.jobs.run_job` (``autograder.jobs.WORKER_COMMAND``, or forked by the run's worker
+zygote) with the job description as JSON on stdin (not in a file: the student's kernel runs inside the work
+directory), in a new session so that the parent can kill it and everything it started.  Writes its
+:class:`~autograder.outcome.Outcome`, with the job's token, to the job's ``result_path`` (outside the work
+directory).
 
 Layout of the work directory W while the student's kernel runs (its cwd is W/autograded/<s>/<a>)::
 
@@ -26,6 +28,20 @@ import time
 import traceback
 from pathlib import Path
 
+import nbformat
+from nbgrader.api import Gradebook
+from nbgrader.converters import Autograde
+from nbgrader.utils import parse_utc
+
+from . import zygote
+from .config import load_course_config
+from .execute import GONE_ENAME
+from .judge import TIMINGS, autograde_preprocessors
+from .nbgrader_run import NbgraderFailed, course_config, run_converter
+from .outcome import Outcome, Status
+from .repair import InvalidNotebook, parse, repair
+from .sandbox import SETUP_SECONDS, kernel_extra_env, sandbox_readonly_paths
+
 
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -48,78 +64,10 @@ def _first_error(cell) -> str | None:
     return None
 
 
-def sandbox_readonly_paths() -> list[str]:
-    """What a sandboxed kernel may read besides the system and the Python installation: the ``course``
-    package, the data mirror, the checkpoint folder and the Hugging Face hub cache (never the course root)."""
-    import course
-    from course import sources
-
-    paths = [str(Path(course.__file__).resolve().parent)]
-    mirror = sources.data_dir()
-    if mirror is not None:
-        paths.append(str(Path(mirror).resolve()))
-    checkpoint = os.environ.get(sources.CHECKPOINT_ENV)
-    if checkpoint and Path(checkpoint).is_dir():
-        paths.append(str(Path(checkpoint).resolve()))
-    if hub_cache():
-        paths.append(hub_cache())
-    return paths
-
-
-def kernel_extra_env() -> dict[str, str]:
-    """Variables set explicitly in every sandboxed kernel: checkpoints downloaded before grading stay usable
-    (read-only) through the hub cache."""
-    hub = hub_cache()
-    return {"HF_HUB_CACHE": hub} if hub else {}
-
-
-def hub_cache() -> str | None:
-    """The Hugging Face hub cache folder, resolved (None when there is none)."""
-    from huggingface_hub import constants
-
-    path = Path(constants.HF_HUB_CACHE).resolve()
-    return str(path) if path.is_dir() else None
-
-
-def run(job: dict) -> dict:
-    import nbformat
-    from nbgrader.api import Gradebook
-    from nbgrader.converters import Autograde
-    from nbgrader.utils import parse_utc
-
-    from .config import load_course_config
-    from .execute import GONE_ENAME, autograde_preprocessors
-    from .nbgrader_run import NbgraderFailed, course_config, run_converter
-    from .repair import InvalidNotebook, parse, repair
-
-    t0 = time.monotonic()
-    W = Path(job["workdir"])
-    s, a = job["student"], job["assignment"]
-    result = {
-        "student": s,
-        "assignment": a,
-        "status": "ok",
-        "reason": "",
-        "notes": list(job.get("notes", [])),
-        "suspicious": [],
-        "graded": False,
-        "notebooks": {},
-        "failed_tests": {},
-        "log": "",
-        "phases": {},  # seconds per step: where a submission's grading time goes
-    }
-    last = [t0]
-
-    def phase(name):
-        now = time.monotonic()
-        result["phases"][name] = round(now - last[0], 2)
-        last[0] = now
-
-    sub_dir = W / "submitted" / s / a
-    sub_dir.mkdir(parents=True, exist_ok=True)
-    release_dir = Path(job["release_dir"])
-
-    # ---------------------------------------------------------------- 1. read and repair the notebooks
+def read_submission(job: dict, sub_dir: Path, outcome: Outcome) -> tuple[list[str], dict[str, str], list[str]]:
+    """Parse and repair each notebook of the job into ``sub_dir`` (notes and suspicious code into ``outcome``);
+    returns the notebooks (valid, invalid -> why, missing)."""
+    W, release_dir = Path(job["workdir"]), Path(job["release_dir"])
     invalid, missing, valid = {}, [], []
     for nb_name in job["notebooks"]:
         release_nb = nbformat.read(release_dir / f"{nb_name}.ipynb", as_version=4)
@@ -136,29 +84,27 @@ def run(job: dict) -> dict:
         except InvalidNotebook as e:
             invalid[nb_name] = str(e)
             continue
-        result["notes"].extend(f"{nb_name}: {n}" for n in notes)
-        result["suspicious"].extend(f"{nb_name}: {n}" for n in suspicious)
+        outcome.notes.extend(f"{nb_name}: {n}" for n in notes)
+        outcome.suspicious.extend(f"{nb_name}: {n}" for n in suspicious)
         nbformat.write(nb, sub_dir / f"{nb_name}.ipynb")
         valid.append(nb_name)
-    for nb_name in job.get("incoming", {}).values():
-        if nb_name:
-            (W / nb_name).unlink(missing_ok=True)
+    for rel in job.get("incoming", {}).values():
+        if rel:
+            (W / rel).unlink(missing_ok=True)
     if job.get("timestamp"):
         try:
             parse_utc(job["timestamp"])
             (sub_dir / "timestamp.txt").write_text(job["timestamp"])
         except (ValueError, OverflowError):
-            result["notes"].append(f"ignored invalid timestamp {job['timestamp']!r}")
+            outcome.notes.append(f"ignored invalid timestamp {job['timestamp']!r}")
+    return valid, invalid, missing
 
-    reasons = [f"{n}.ipynb: {r}" for n, r in invalid.items()] + [f"{n}.ipynb: not submitted" for n in missing]
-    if not valid:
-        result["status"] = "invalid" if invalid else "missing"
-        result["reason"] = "; ".join(reasons)
-        return result
 
-    # ---------------------------------------------------------------- 2. throw-away course directory
-    db_path = W / "gradebook.db"
-    db_path.write_bytes(base64.b64decode(job["template_db_b64"]))
+def course_directory(job: dict) -> tuple[object, dict[str, str]]:
+    """The throw-away course directory (the template's gradebook, the helper files) and nbgrader's config for
+    it; returns (config, helper file -> its sha256)."""
+    W, a = Path(job["workdir"]), job["assignment"]
+    (W / "gradebook.db").write_bytes(base64.b64decode(job["template_db_b64"]))
     src_dir = W / "source" / a
     src_dir.mkdir(parents=True, exist_ok=True)
     helper_hashes = {}
@@ -169,7 +115,7 @@ def run(job: dict) -> dict:
         helper_hashes[rel] = _sha(dest)
 
     base = load_course_config(job["course_root"])
-    cfg = course_config(base, W, assignment_id=a, student_id=s)
+    cfg = course_config(base, W, assignment_id=a, student_id=job["student"])
     cfg.Autograde.autograde_preprocessors = autograde_preprocessors(scrub=True)
     cfg.ScrubBeforeExecute.enabled = True
     cfg.JudgedExecute.helper_dir = str(src_dir)  # judges import helpers from here, never from the kernel's folder
@@ -182,35 +128,13 @@ def run(job: dict) -> dict:
     for dotted, value in (job.get("overrides") or {}).items():
         section, trait = dotted.rsplit(".", 1)
         setattr(getattr(cfg, section), trait, value)
+    return cfg, helper_hashes
 
-    phase("prepare")
 
-    # ---------------------------------------------------------------- 3. autograde
-    try:
-        result["log"] += run_converter(Autograde, cfg, force=True, create_student=True)
-    except NbgraderFailed as e:
-        result["log"] += e.log
-        errors = [l for l in e.log.splitlines() if l.startswith("[ERROR]") and "Traceback" not in l]
-        detail = next((l for l in reversed(e.log.splitlines()) if l.strip() and not l.startswith("[")), "")
-        result["status"] = "error"
-        result["reason"] = "nbgrader could not grade the notebook: " + (detail or (errors[0] if errors else str(e)))
-        return result
-
-    phase("autograde")
-    from .judge import TIMINGS
-    from .sandbox import SETUP_SECONDS
-
-    result["autograde_parts"] = {k: round(v, 2) for k, v in TIMINGS.items()}  # within "autograde"
-    if SETUP_SECONDS:  # warm kernels: bwrap building the sandbox, within "autograde"
-        result["autograde_parts"]["sandbox_setup"] = round(sum(SETUP_SECONDS), 3)
-    graded_dir = W / "autograded" / s / a
-    tampered = [
-        rel for rel, h in helper_hashes.items() if not (graded_dir / rel).is_file() or _sha(graded_dir / rel) != h
-    ]
-
-    # ---------------------------------------------------------------- 4. read grades back
+def read_grades(cfg, valid: list[str], outcome: Outcome) -> None:
+    """The job's gradebook's grades and comments, per notebook, into ``outcome.notebooks``."""
     with Gradebook(cfg.CourseDirectory.db_url, cfg.CourseDirectory.course_id) as gb:
-        sub = gb.find_submission(a, s)
+        sub = gb.find_submission(outcome.assignment, outcome.student)
         for snb in sub.notebooks:
             grades = {}
             for g in snb.grades:
@@ -222,13 +146,18 @@ def run(job: dict) -> dict:
                     "kind": "manual" if g.auto_score is None else ("test" if g.cell.cell_type == "code" else "auto"),
                 }
             comments = {c.cell.name: c.auto_comment for c in snb.comments}
-            result["notebooks"][snb.name] = {
+            outcome.notebooks[snb.name] = {
                 "submitted": snb.name in valid,
                 "grades": grades,
                 "comments": comments,
                 "late_submission_penalty": snb.late_submission_penalty,
                 "flagged": bool(snb.flagged),
             }
+
+
+def read_failures(graded_dir: Path, valid: list[str], outcome: Outcome) -> list[str]:
+    """Why each test failed (``outcome.failed_tests``; a NameError says which earlier cell failed, in the
+    feedback too) and the cells that hit a time limit (notes); returns why the kernel went away, if it did."""
     gone = []
     for nb_name in valid:
         path = graded_dir / f"{nb_name}.ipynb"
@@ -253,7 +182,7 @@ def run(job: dict) -> dict:
                         out["traceback"] = [*out.get("traceback", [])[:-1], f"{out['ename']}: {out['evalue']}"]
                         changed = True
                 if err:
-                    result["failed_tests"][meta["grade_id"]] = err
+                    outcome.failed_tests[meta["grade_id"]] = err
             elif errs:
                 e = errs[0]
                 cause = e.get("evalue") if e.get("ename") == "CellTimeoutError" else (
@@ -262,27 +191,74 @@ def run(job: dict) -> dict:
         if changed:
             nbformat.write(nb, path)
         if timeouts:
-            result["notes"] += [f"{nb_name}: {t}" for t in timeouts]
-    result["graded"] = True
+            outcome.notes += [f"{nb_name}: {t}" for t in timeouts]
+    return gone
 
+
+def run(job: dict) -> Outcome:
+    """Grade the job: read and repair, autograde with nbgrader, read the grades back, decide the status."""
+    t0 = time.monotonic()
+    W = Path(job["workdir"])
+    s, a = job["student"], job["assignment"]
+    outcome = Outcome(s, a, notes=list(job.get("notes", [])))
+    last = [t0]
+
+    def phase(name):  # seconds per step: where a submission's grading time goes
+        now = time.monotonic()
+        outcome.phases[name] = round(now - last[0], 2)
+        last[0] = now
+
+    sub_dir = W / "submitted" / s / a
+    sub_dir.mkdir(parents=True, exist_ok=True)
+    valid, invalid, missing = read_submission(job, sub_dir, outcome)
+    reasons = [f"{n}.ipynb: {r}" for n, r in invalid.items()] + [f"{n}.ipynb: not submitted" for n in missing]
+    if not valid:
+        outcome.status = Status.INVALID if invalid else Status.MISSING
+        outcome.reason = "; ".join(reasons)
+        return outcome
+
+    cfg, helper_hashes = course_directory(job)
+    phase("prepare")
+
+    try:
+        outcome.log += run_converter(Autograde, cfg, force=True, create_student=True)
+    except NbgraderFailed as e:
+        outcome.log += e.log
+        errors = [l for l in e.log.splitlines() if l.startswith("[ERROR]") and "Traceback" not in l]
+        detail = next((l for l in reversed(e.log.splitlines()) if l.strip() and not l.startswith("[")), "")
+        outcome.status = Status.ERROR
+        outcome.reason = "nbgrader could not grade the notebook: " + (detail or (errors[0] if errors else str(e)))
+        return outcome
+    phase("autograde")
+    outcome.autograde_parts = {k: round(v, 2) for k, v in TIMINGS.items()}  # within "autograde"
+    if SETUP_SECONDS:  # warm kernels: bwrap building the sandbox, within "autograde"
+        outcome.autograde_parts["sandbox_setup"] = round(sum(SETUP_SECONDS), 3)
+    graded_dir = W / "autograded" / s / a
+    tampered = [
+        rel for rel, h in helper_hashes.items() if not (graded_dir / rel).is_file() or _sha(graded_dir / rel) != h
+    ]
+
+    read_grades(cfg, valid, outcome)
+    gone = read_failures(graded_dir, valid, outcome)
+    outcome.graded = True
     phase("read_grades")
 
-    # ---------------------------------------------------------------- 5. status (feedback: the parent's)
+    # the status (the feedback is the parent's)
     if tampered:
-        result["status"] = "tampered"
-        result["reason"] = "grading helper file(s) modified during grading: " + ", ".join(tampered)
-        result["graded"] = False
+        outcome.status = Status.TAMPERED
+        outcome.reason = "grading helper file(s) modified during grading: " + ", ".join(tampered)
+        outcome.graded = False
     elif gone:
-        result["status"] = "kernel_died" if "died" in gone[0] else "kernel_unresponsive"
-        result["reason"] = gone[0] + "; cells after it scored 0"
+        outcome.status = Status.KERNEL_DIED if "died" in gone[0] else Status.KERNEL_UNRESPONSIVE
+        outcome.reason = gone[0] + "; cells after it scored 0"
     elif invalid:
-        result["status"] = "invalid"
-        result["reason"] = "; ".join(reasons)
+        outcome.status = Status.INVALID
+        outcome.reason = "; ".join(reasons)
     elif missing:
-        result["status"] = "missing"
-        result["reason"] = "; ".join(reasons)
-    result["seconds"] = round(time.monotonic() - t0, 2)
-    return result
+        outcome.status = Status.MISSING
+        outcome.reason = "; ".join(reasons)
+    outcome.seconds = round(time.monotonic() - t0, 2)
+    return outcome
 
 
 def main() -> int:
@@ -291,30 +267,23 @@ def main() -> int:
 
 def run_spec(job: dict) -> int:
     """Grade the job and write its result (how ``main`` runs, and a worker forked by the worker zygote)."""
-    W = Path(job["workdir"])
-    os.chdir(W)
+    os.chdir(Path(job["workdir"]))
     try:
-        result = run(job)
+        outcome = run(job)
     except BaseException as e:  # noqa: BLE001 - report anything, including SystemExit from nbgrader
-        result = {
-            "student": job.get("student"),
-            "assignment": job.get("assignment"),
-            "status": "error",
-            "reason": f"internal grader error: {type(e).__name__}: {e}",
-            "notes": [],
-            "suspicious": [],
-            "graded": False,
-            "notebooks": {},
-            "failed_tests": {},
-            "log": traceback.format_exc(),
-        }
+        outcome = Outcome(job.get("student"), job.get("assignment"), Status.ERROR,
+                          f"internal grader error: {type(e).__name__}: {e}", log=traceback.format_exc())
     # the result goes outside the work directory, with a token the kernel never saw
-    result["token"] = job["token"]
     out = Path(job["result_path"])
     tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=1, default=str))
+    tmp.write_text(json.dumps(outcome.to_json() | {"token": job["token"]}, indent=1, default=str))
     tmp.replace(out)
     return 0
+
+
+def serve_zygote(socket_path: str) -> None:
+    """The worker zygote's process (:data:`autograder.zygote.ZYGOTE_MAIN`): forks a worker per job."""
+    zygote.serve(socket_path, "worker", run_job=run_spec)
 
 
 if __name__ == "__main__":

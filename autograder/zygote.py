@@ -32,14 +32,23 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib
 import json
 import os
+import random
+import resource
+import select
+import selectors
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import traceback
 from pathlib import Path
+
+from . import processes
 
 # What a grading kernel imports anyway; imported once, in the zygote. Missing ones are skipped.
 WARM_IMPORTS = (
@@ -72,6 +81,13 @@ _SYS_OPEN_TREE, _SYS_MOVE_MOUNT, _AT_FDCWD = 428, 429, -100
 _OPEN_TREE_CLONE, _AT_RECURSIVE, _MOVE_MOUNT_F_EMPTY_PATH = 1, 0x8000, 0x4
 _PR_SET_NO_NEW_PRIVS, _PR_SET_CHILD_SUBREAPER = 38, 36
 HOLDER_ARGV = ["sleep", "infinity"]  # what bwrap runs while a zygote kernel lives in its namespaces
+# What a zygote process runs, per mode. A worker zygote serves autograder.worker.run_spec, with the optional
+# rfc3987_syntax blocked before anything imports nbgrader (see autograder.jobs.WORKER_COMMAND).
+ZYGOTE_MAIN = {
+    "kernel": "import sys; from autograder.zygote import serve; serve(sys.argv[1])",
+    "worker": "import sys; sys.modules['rfc3987_syntax'] = None; from autograder.worker import serve_zygote; "
+              "serve_zygote(sys.argv[1])",
+}
 
 
 class ZygoteError(RuntimeError):
@@ -120,8 +136,6 @@ def _private_tmp() -> None:
 
 def warm_up(log=None, imports=WARM_IMPORTS) -> float:
     """Import ``imports`` (and resolve :data:`WARM_ATTRIBUTES`); returns the seconds it took."""
-    import importlib
-
     start = time.perf_counter()
     for name in imports:
         try:
@@ -139,11 +153,12 @@ def warm_up(log=None, imports=WARM_IMPORTS) -> float:
     return time.perf_counter() - start
 
 
-def serve(socket_path: str, mode: str = "kernel") -> None:
+def serve(socket_path: str, mode: str = "kernel", run_job=None) -> None:
     """The zygote's loop: one JSON request per connection, answered with the forked process's pid (or an error).
 
     ``mode`` "kernel": forks sandboxed kernels (:func:`_keeper`); "worker": forks grading workers
-    (:func:`_worker`), trusted code that runs outside any sandbox, in the host's view of the files."""
+    (:func:`_worker`) that call ``run_job(job)`` (``autograder.worker.run_spec``), trusted code that runs outside
+    any sandbox, in the host's view of the files."""
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(socket_path)  # bound before /tmp is replaced: connections resolve the path in the host's view
     os.chmod(socket_path, 0o600)
@@ -153,7 +168,6 @@ def serve(socket_path: str, mode: str = "kernel") -> None:
         _private_tmp()
         seconds = warm_up(log=log)
     else:
-        sys.modules["rfc3987_syntax"] = None  # see autograder.grade.WORKER_COMMAND
         seconds = warm_up(log=log, imports=WORKER_IMPORTS) + _warm_judges(log, os.path.dirname(socket_path))
     threads = len(os.listdir("/proc/self/task"))
     print(json.dumps({"ready": True, "seconds": round(seconds, 2), "threads": threads}), flush=True)
@@ -169,7 +183,7 @@ def serve(socket_path: str, mode: str = "kernel") -> None:
                 if pid == 0:  # the keeper, or the worker
                     server.close()
                     conn.close()
-                    (_keeper if mode == "kernel" else _worker)(request)  # never returns
+                    _keeper(request) if mode == "kernel" else _worker(request, run_job)  # never return
                 reply = {"ok": True, "keeper": pid}
             except Exception as e:  # noqa: BLE001 - a bad request fails alone
                 reply = {"ok": False, "error": f"{type(e).__name__}: {e}"}
@@ -212,9 +226,7 @@ def _warm_judges(log, scratch: str) -> float:
     forked worker has them already (``course.grading`` caches them per process). Writes only in ``scratch``, the
     run's folder (removed with it)."""
     start = time.perf_counter()
-    try:
-        import tempfile
-
+    try:  # imported here, inside the try: when this fails, a judge loads what it needs itself
         import course
         from course import grading
 
@@ -227,8 +239,8 @@ def _warm_judges(log, scratch: str) -> float:
     return time.perf_counter() - start
 
 
-def _worker(request: dict) -> None:
-    """A grading worker (:func:`autograder.worker.run_spec`) in its own session. Never returns."""
+def _worker(request: dict, run_job) -> None:
+    """A grading worker, ``run_job(request["job"])``, in its own session. Never returns."""
     code = 1
     try:
         os.setsid()
@@ -243,12 +255,8 @@ def _worker(request: dict) -> None:
         os.environ.update(request["env"])
         os.chdir(request["cwd"])
         _reseed()
-        from autograder.worker import run_spec
-
-        code = run_spec(request["job"])
+        code = run_job(request["job"])
     except BaseException:  # noqa: BLE001 - the parent sees no result and says so
-        import traceback
-
         traceback.print_exc()
     finally:
         sys.stdout.flush()
@@ -314,8 +322,6 @@ def _keeper(request: dict) -> None:
 
 def _watch(bwrap: int, channel: socket.socket) -> None:
     """Outside the sandbox: wait for the kernel (or the sandbox) to end, then end the sandbox. Never returns."""
-    import select
-
     try:
         _, fds, _, _ = socket.recv_fds(channel, 1, 1)
         channel.sendall(b"k")
@@ -330,8 +336,6 @@ def _watch(bwrap: int, channel: socket.socket) -> None:
 
 def _become_kernel(request: dict) -> None:
     """In the job's PID namespace: limits, uid, environment, then ipykernel. Never returns."""
-    import resource
-
     try:
         deadline = time.monotonic() + 10
         while os.getppid() != 1 and time.monotonic() < deadline:  # adopted by the sandbox's init, as a cold kernel
@@ -364,7 +368,7 @@ def _become_kernel(request: dict) -> None:
         _reseed()
         sys.argv = ["ipykernel_launcher", *request["kernel_args"]]
         sys.path[0:0] = [""] if sys.path and sys.path[0] != "" else []
-        from ipykernel import kernelapp
+        from ipykernel import kernelapp  # preloaded by the kernel zygote; not for the grader's processes
 
         kernelapp.launch_new_instance(argv=list(request["kernel_args"]))
         code = 0
@@ -377,8 +381,6 @@ def _become_kernel(request: dict) -> None:
 
 def _reseed() -> None:
     """Random state is copied by fork: give this kernel its own, as a fresh interpreter would have."""
-    import random
-
     random.seed()
     np = sys.modules.get("numpy")
     if np is not None:
@@ -388,7 +390,7 @@ def _reseed() -> None:
 
 # ---------------------------------------------------------------------------------------------- the client
 class ForkedProcess:
-    """A process forked by a zygote (not our child), with what :mod:`autograder.grade` uses of ``Popen``."""
+    """A process forked by a zygote (not our child), with what :mod:`autograder.jobs` uses of ``Popen``."""
 
     def __init__(self, pid: int):
         self.pid = pid
@@ -396,8 +398,6 @@ class ForkedProcess:
         self.returncode: int | None = None
 
     def wait(self, timeout: float | None = None) -> int | None:
-        import select
-
         if self.returncode is None:
             if not select.select([self._pidfd], [], [], timeout)[0]:
                 raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout)
@@ -416,7 +416,7 @@ class ForkedProcess:
 
 
 class Zygote:
-    """The grading run's zygote process (started by :func:`autograder.grade.grade`); a context manager."""
+    """The grading run's zygote process (started by :func:`autograder.jobs.start_zygote`); a context manager."""
 
     def __init__(self, scratch: Path, env: dict[str, str], mode: str = "kernel"):
         self.socket_path = str(scratch / f"zygote-{mode}.sock")
@@ -427,8 +427,7 @@ class Zygote:
 
     def start(self) -> Zygote:
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", "import sys; from autograder.zygote import serve; serve(sys.argv[1], sys.argv[2])",
-             self.socket_path, self.mode],
+            [sys.executable, "-c", ZYGOTE_MAIN[self.mode], self.socket_path],
             env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             start_new_session=True, cwd="/",
         )  # fmt: skip
@@ -437,8 +436,6 @@ class Zygote:
     def wait_ready(self, timeout: float = 300) -> dict:
         """Block until the zygote has imported everything; returns its ready message."""
         if self.ready is None:
-            import selectors
-
             assert self.proc is not None and self.proc.stdout is not None
             with selectors.DefaultSelector() as sel:
                 sel.register(self.proc.stdout, selectors.EVENT_READ)
@@ -484,18 +481,10 @@ def find_holder(bwrap_pid: int, timeout: float = 30) -> int:
     """The pid of ``sleep`` (:data:`HOLDER_ARGV`) inside bwrap's sandbox, once bwrap has finished building it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        todo, seen = [bwrap_pid], []
-        while todo:
-            pid = todo.pop()
-            with contextlib.suppress(OSError):
-                for task in os.listdir(f"/proc/{pid}/task"):
-                    todo += [int(c) for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
-            seen.append(pid)
-        for pid in seen[1:]:
-            with contextlib.suppress(OSError):
-                if Path(f"/proc/{pid}/comm").read_text().strip() == HOLDER_ARGV[0]:
-                    return pid
-        if not Path(f"/proc/{bwrap_pid}").exists():
+        holder = processes.find_descendant(bwrap_pid, HOLDER_ARGV[0])
+        if holder is not None:
+            return holder
+        if not processes.is_running(bwrap_pid):
             break
         time.sleep(0.005)
     raise ZygoteError("the sandbox did not come up (no holder process)")

@@ -185,7 +185,8 @@ with tempfile.TemporaryDirectory() as tmp:
     start = time.perf_counter()
     run = grade(Path(tmp) / "s", Path(tmp) / "out", jobs=jobs, course_root=root, progress=False)
     print(json.dumps({"seconds": time.perf_counter() - start, "submissions": len(run.outcomes),
-                      "graded": sum(o.get("status") == "ok" for o in run.outcomes)}))
+                      "graded": sum((o["status"] if isinstance(o, dict) else o.status) == "ok"  # older: dicts
+                                    for o in run.outcomes)}))
 """
 
 
@@ -193,6 +194,7 @@ def grading(args) -> dict:
     from autograder.catalogue import solution_notebook, write_nbgrader_layout
     from autograder.config import discover_assignments, notebooks_of
     from autograder.grade import grade
+    from autograder.outcome import Status
 
     assignments = discover_assignments(ROOT)
     if args.quick:
@@ -225,7 +227,7 @@ def grading(args) -> dict:
                     run = grade(subs, Path(tmp) / key, jobs=jobs, course_root=ROOT, progress=False,
                                 sandbox=sandbox, warm_kernels=warm, engine=engine)
                     seconds = time.perf_counter() - start
-                graded = sum(1 for o in run.outcomes if o.get("status") == "ok")
+                graded = sum(1 for o in run.outcomes if o.status == Status.OK)
                 results[key] = {"seconds": seconds, "template_seconds": run.template_seconds,
                                 "submissions": n, "graded": graded, "sandbox": sandbox,
                                 "kernels": run.kernels, "variant": name, "seconds_per_submission": seconds / n,
@@ -235,10 +237,10 @@ def grading(args) -> dict:
                     # (autograde = nbgrader executing the notebook, split into its parts), the rest is the
                     # worker process starting and importing
                     results["phases"] = {
-                        o["assignment"]: {"seconds": o["seconds"], **o.get("phases", {}),
-                                          **{f"part_{k}": v for k, v in o.get("autograde_parts", {}).items()},
-                                          "worker_startup": o["seconds"] - sum(o.get("phases", {}).values())}
-                        for o in run.outcomes if o.get("student") == "student0"}
+                        o.assignment: {"seconds": o.seconds, **o.phases,
+                                       **{f"part_{k}": v for k, v in o.autograde_parts.items()},
+                                       "worker_startup": o.seconds - sum(o.phases.values())}
+                        for o in run.outcomes if o.student == "student0"}
     results["assignments"] = assignments
     return results
 

@@ -5,7 +5,7 @@ Every attack is ``Attack(id, description, cells, ...)``: ``cells`` maps an answe
 ``normalize``, ``mean_of_squares``) to the hostile code that replaces it.  ``@MARK@`` is replaced by a marker
 unique to the test session, ``@PORT@`` by the port of a TCP server on host 127.0.0.1 and ``@DATA@`` by the data
 mirror.  ``add_ok`` attacks also hold a correct ``add`` (they must keep exactly its 2 points); ``flag`` ones must
-be reported in ``outcome["suspicious"]``.
+be reported in ``outcome.suspicious``.
 """
 
 from __future__ import annotations

@@ -617,10 +617,11 @@ def test_alternatives_are_graded_in_rounds_of_different_cells():
 # =============================================================================== grading a class
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
-    """The toy class from make_fixtures (>= 30 submissions incl. broken/hostile), graded with jobs=2 (warm
+    """The toy class from class_fixtures (>= 30 submissions incl. broken/hostile), graded with jobs=2 (warm
     kernels) and, separately, sequentially (cold kernels)."""
+    from class_fixtures import make_fixtures
+
     from autograder.grade import grade
-    from autograder.make_fixtures import make_fixtures
 
     base = tmp_path_factory.mktemp("class")
     scratch_before = set(Path(os.environ.get("TMPDIR", "/tmp")).glob("ag-grading-*"))  # e.g. of a killed run
@@ -673,8 +674,8 @@ def test_parallel_gradebook_equals_sequential(graded_class):
     assert par and par == seq
     students = {k[1] for k in par}
     assert len(students) == len(graded_class["expected"]["submissions"])
-    po = {(o["student"], o["status"]) for o in graded_class["par"].outcomes}
-    so = {(o["student"], o["status"]) for o in graded_class["seq"].outcomes}
+    po = {(o.student, o.status) for o in graded_class["par"].outcomes}
+    so = {(o.student, o.status) for o in graded_class["seq"].outcomes}
     assert po == so
 
 
@@ -684,7 +685,7 @@ def test_hostile_submissions_are_contained(graded_class):
     # the course file is not even visible to the sandboxed kernel: unchanged, the write flagged, answers graded
     assert (g["course"] / "nbgrader_config.py").read_bytes() == g["config_before"]
     o = g["par"].outcome("hostile-writes-course-files", TOY_ASSIGNMENT)
-    assert o["status"] == "ok" and o["suspicious"], o
+    assert o.status == "ok" and o.suspicious, o
     # nothing under the grading directory exposes the hidden tests to the student's kernel
     nb = nbformat.read(g["par"].out_dir / "autograded" / "hostile-reads-hidden-tests" / TOY_ASSIGNMENT / "toy.ipynb", 4)
     outputs = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
@@ -694,10 +695,10 @@ def test_hostile_submissions_are_contained(graded_class):
     assert size < 200_000
     # every failure has a reason and a feedback page
     for o in g["par"].outcomes:
-        if o["status"] != "ok":
-            assert o["reason"], o
-        fb = g["par"].out_dir / "feedback" / o["student"] / TOY_ASSIGNMENT / "toy.html"
-        assert fb.is_file(), o["student"]
+        if o.status != "ok":
+            assert o.reason, o
+        fb = g["par"].out_dir / "feedback" / o.student / TOY_ASSIGNMENT / "toy.html"
+        assert fb.is_file(), o.student
     # no work directories or kernels left behind
     assert set(Path(os.environ.get("TMPDIR", "/tmp")).glob("ag-grading-*")) <= g["scratch_before"]
 
@@ -755,7 +756,7 @@ def test_regrading_keeps_manual_grades_and_previous_results(tmp_path):
     cat_mod.write_nbgrader_layout(subs, "bob", TOY_ASSIGNMENT, sol)
     out = tmp_path / "out"
     run = grade(subs, out, jobs=2, course_root=TOY, protect=[], progress=False, report=False)
-    assert {o["status"] for o in run.outcomes} == {"ok"}
+    assert {o.status for o in run.outcomes} == {"ok"}
     url = f"sqlite:///{out / 'gradebook.db'}"
     cid = load_course_config(TOY).CourseDirectory.course_id
     with Gradebook(url, cid) as gb:
@@ -767,7 +768,7 @@ def test_regrading_keeps_manual_grades_and_previous_results(tmp_path):
     cat_mod.write_nbgrader_layout(subs, "ann", TOY_ASSIGNMENT, make_submission(TOY, wrong))
     (subs / "bob" / TOY_ASSIGNMENT / "toy.ipynb").write_text("{ not json")
     run2 = grade(subs, out, jobs=1, course_root=TOY, protect=[], progress=False)
-    assert run2.outcome("bob", TOY_ASSIGNMENT)["merge"] == "kept previous grades"
+    assert run2.outcome("bob", TOY_ASSIGNMENT).merge == "kept previous grades"
     with Gradebook(url, cid) as gb:
         assert gb.find_grade("explain", "toy", TOY_ASSIGNMENT, "ann").manual_score == 1.5
         assert gb.find_grade("test_add", "toy", TOY_ASSIGNMENT, "ann").auto_score == 0
@@ -798,7 +799,7 @@ def test_changed_assignment_is_refused_not_mixed(tmp_path):
     before = (out / "gradebook.db").read_bytes()
     run = grade(subs, out, course_root=course, protect=[], progress=False, report=False)
     o = run.outcome("ann", TOY_ASSIGNMENT)
-    assert o["status"] == "error" and "differs" in o["reason"]
+    assert o.status == "error" and "differs" in o.reason
     from autograder.gradebook import snapshot
 
     (tmp_path / "before.db").write_bytes(before)
@@ -815,7 +816,7 @@ def test_no_feedback_grades_only(tmp_path):
     course = copy_course(tmp_path / "c")
     run = grade(subs, tmp_path / "out", course_root=course, protect=[], progress=False, feedback=False)
     o = run.outcome("ann", TOY_ASSIGNMENT)
-    assert o["status"] == "ok" and o["phases"]["autograde"] > 0
+    assert o.status == "ok" and o.phases["autograde"] > 0
     assert (tmp_path / "out" / "autograded" / "ann" / TOY_ASSIGNMENT).is_dir()
     assert not (tmp_path / "out" / "feedback").exists()
 
@@ -843,7 +844,7 @@ def test_sharded_grading_merges_to_the_same_gradebook(tmp_path):
     merged = merge_shards([tmp_path / "shard1", tmp_path / "shard2"], tmp_path / "merged", course_root=course)
 
     assert snapshot(merged.gradebook) == snapshot(whole.gradebook)
-    assert {o["student"] for o in merged.outcomes} == set(students)
+    assert {o.student for o in merged.outcomes} == set(students)
     rows = list(csv.DictReader(open(tmp_path / "merged" / "grading" / "grades.csv")))
     assert sorted(r["student"] for r in rows) == sorted(students)
     with pytest.raises(ValueError, match="must not overlap"):
@@ -856,7 +857,7 @@ def test_packed_outputs_never_unpack_outside_their_folder(tmp_path):
     import io
     import tarfile
 
-    from autograder.grade import unpack_outputs
+    from autograder.jobs import unpack_outputs
 
     folder = tmp_path / "a"
     folder.mkdir()
@@ -895,7 +896,7 @@ def test_dask_engine_gives_the_gradebook_of_a_sequential_run(tmp_path):
     assert runs["dask"].engine == "dask" and runs["dask"].kernels == "cold"
     snapshots = {k: snapshot(r.gradebook) for k, r in runs.items()}
     assert snapshots["seq"] and snapshots["seq"] == snapshots["dask"]
-    statuses = {k: sorted((o["student"], o["status"], o["merge"]) for o in r.outcomes) for k, r in runs.items()}
+    statuses = {k: sorted((o.student, o.status, o.merge) for o in r.outcomes) for k, r in runs.items()}
     assert statuses["seq"] == statuses["dask"]
     files = {k: sorted(str(p.relative_to(r.out_dir)) for p in (r.out_dir / "feedback").rglob("*.html"))
              for k, r in runs.items()}

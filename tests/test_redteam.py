@@ -166,7 +166,7 @@ def test_class_is_large_enough():
 
 def test_every_student_has_an_outcome(redteam):
     print(f"red-team class graded in {redteam['seconds']:.0f} s (--jobs 2, sandboxed)")  # shown with -s / -rP
-    students = {o["student"] for o in redteam["run"].outcomes}
+    students = {o.student for o in redteam["run"].outcomes}
     assert students == set(HONEST) | {_sid(i) for i in ATTACK_IDS}
 
 
@@ -176,8 +176,8 @@ def test_honest_scores(redteam):
     assert _auto(redteam, "honest_blank") <= 2.0, _outcome(redteam, "honest_blank")
     for s in HONEST:
         o = _outcome(redteam, s)
-        assert o["status"] == "ok", o
-        assert not o["suspicious"], o
+        assert o.status == "ok", o
+        assert not o.suspicious, o
 
 
 # ------------------------------------------------------------------------------------------- per attack
@@ -185,7 +185,7 @@ def test_honest_scores(redteam):
 def test_attack_scores_nothing_unearned(redteam, attack):
     got = _auto(redteam, _sid(attack.id))
     o = _outcome(redteam, _sid(attack.id))
-    detail = {k: o.get(k) for k in ("status", "reason", "notes", "suspicious", "failed_tests")}
+    detail = {k: getattr(o, k) for k in ("status", "reason", "notes", "suspicious", "failed_tests")}
     if attack.add_ok:
         assert got == 2.0, (attack.description, got, detail)
     else:
@@ -204,9 +204,9 @@ def test_attack_gets_no_manual_points(redteam, attack):
 @pytest.mark.parametrize("attack", ATTACKS, ids=ATTACK_IDS)
 def test_attack_is_visible_to_the_instructor(redteam, attack):
     o = _outcome(redteam, _sid(attack.id))
-    assert o["status"] != "ok" or o["notes"] or o["suspicious"] or o["failed_tests"], o
+    assert o.status != "ok" or o.notes or o.suspicious or o.failed_tests, o
     if attack.flag:
-        assert o["suspicious"], (attack.description, {k: o.get(k) for k in ("status", "reason", "notes")})
+        assert o.suspicious, (attack.description, {k: getattr(o, k) for k in ("status", "reason", "notes")})
 
 
 @pytest.mark.parametrize("attack", [a for a in ATTACKS if a.host_files], ids=[a.id for a in ATTACKS if a.host_files])

@@ -125,11 +125,11 @@ def test_same_grades_on_an_idle_and_on_a_loaded_machine(tmp_path):
     assert snapshot(runs["idle"].gradebook) == snapshot(runs["loaded"].gradebook)
     for run in runs.values():
         slow = run.outcome("slow", TOY_ASSIGNMENT)
-        assert slow["status"] == "ok" and not slow["failed_tests"], slow
+        assert slow.status == "ok" and not slow.failed_tests, slow
         loops = run.outcome("loops", TOY_ASSIGNMENT)
-        assert set(loops["failed_tests"]) == {"test_add"}, loops  # the later exercises keep their points
-        assert "'add' used more than its 4 s of CPU time" in loops["failed_tests"]["test_add"]
-        assert any("used more than its 4 s of CPU time" in n for n in loops["notes"]), loops["notes"]
+        assert set(loops.failed_tests) == {"test_add"}, loops  # the later exercises keep their points
+        assert "'add' used more than its 4 s of CPU time" in loops.failed_tests["test_add"]
+        assert any("used more than its 4 s of CPU time" in n for n in loops.notes), loops.notes
     # the student reads the cause under the failed test too
     feedback = (tmp_path / "loaded" / "feedback" / "loops" / TOY_ASSIGNMENT / "toy.html").read_text()
     assert "used more than its 4 s of CPU time" in feedback

@@ -225,7 +225,7 @@ def test_planted_state_does_not_reach_the_next_submission(tmp_path):
     run = grade(subs, tmp_path / "out", jobs=1, course_root=course, protect=[], progress=False, feedback=False)
     assert run.kernels == "warm"
     scores = {
-        o["student"]: sum(g["auto_score"] or 0 for g in o["notebooks"]["toy"]["grades"].values()) for o in run.outcomes
+        o.student: sum(g["auto_score"] or 0 for g in o.notebooks["toy"]["grades"].values()) for o in run.outcomes
     }
     assert scores["a_planter"] == scores["b_affected"] == 6, scores
     graded = nbformat.read(tmp_path / "out" / "autograded" / "b_affected" / "00_toy" / "toy.ipynb", as_version=4)

@@ -1,6 +1,8 @@
-"""Generate a class of fixture submissions with their exact expected scores.
+"""Generate a class of fixture submissions with their exact expected scores (test data: it holds hostile code).
 
-    python -m autograder.make_fixtures DEST [--course-root ROOT] [--assignment A ...] [--hostile-paths]
+    python -m tests.class_fixtures DEST [--course-root ROOT] [--assignment A ...] [--hostile-paths]
+
+(from the course root, where ``tests/`` is)
 
 writes ``DEST/submissions/`` (every hand-in layout :mod:`autograder.collect` accepts, mixed) and
 ``DEST/expected.json``: for every ``student/assignment`` the expected status, autograded score and maximum.
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import nbformat
 
-from .catalogue import (
+from autograder.catalogue import (
     autograded_tests,
     baseline_entries,
     exercise_tests,
@@ -33,7 +35,8 @@ from .catalogue import (
     read_release,
     solution_notebook,
 )
-from .config import discover_assignments, find_course_root, helper_files, notebooks_of
+from autograder.config import discover_assignments, find_course_root, helper_files, notebooks_of
+from autograder.release import secret_lines
 
 HIDDEN_PROBE = r"""
 # --- hostile: look for hidden tests on disk, relative to the grading directory
@@ -128,7 +131,8 @@ class Builder:
             (folder / f"{name}.ipynb").write_bytes(nb if isinstance(nb, bytes) else _bytes(nb))
 
 
-def build_assignment(b: Builder, a: str, hostile_paths: bool) -> None:
+def write_fixture_submissions(b: Builder, a: str, hostile_paths: bool) -> None:
+    """Every fixture submission of assignment ``a`` into ``b``'s submissions folder, with its expected outcome."""
     root = b.root
     nbs = notebooks_of(root, a)
     main = nbs[0]
@@ -323,8 +327,6 @@ def build_assignment(b: Builder, a: str, hostile_paths: bool) -> None:
         "megabytes of output",
         append(first, "print('x' * 3_000_000)\nfor _i in range(3000):\n    print(_i)"),
     )
-    from .release import secret_lines
-
     hidden = set()
     for n in nbs:
         hidden |= secret_lines(nbformat.read(root / "source" / a / f"{n}.ipynb", as_version=4))[0]
@@ -383,7 +385,7 @@ def make_fixtures(dest, course_root=None, assignments=None, hostile_paths=False)
     expected, problems = {}, []
     for k, a in enumerate(assignments):
         b = Builder(course_root, dest, "" if len(assignments) == 1 else f"-a{k}")
-        build_assignment(b, a, hostile_paths)
+        write_fixture_submissions(b, a, hostile_paths)
         expected.update(b.expected)
         problems.extend(b.problems)
     data = {
@@ -398,7 +400,7 @@ def make_fixtures(dest, course_root=None, assignments=None, hostile_paths=False)
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(
-        prog="python -m autograder.make_fixtures",
+        prog="python -m tests.class_fixtures",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
