@@ -351,8 +351,14 @@ def markdown_table(scores: list[ExerciseScore]) -> str:
 
 
 def write_results(scores: list[ExerciseScore], results: Path = RESULTS, readme: Path = README) -> None:
-    data = [{**asdict(s), "score": s.score} for s in scores]
+    """``scores`` into ``results`` (the exercises graded this time replace theirs, the others stay) and the README."""
+    fresh = {(s.assignment, s.cell): {**asdict(s), "score": s.score} for s in scores}
+    kept = json.loads(results.read_text()) if results.is_file() else []
+    rows = {(r["assignment"], r["cell"]): r for r in kept} | fresh
+    data = sorted(rows.values(), key=lambda r: r["assignment"])  # stable: cells keep their order in each one
     results.write_text(json.dumps(data, indent=1) + "\n")
+    scores = [ExerciseScore(r["assignment"], r["cell"], r["mutants"], r["killed"], r["equivalent"],
+                            r.get("survivors", []), r.get("equivalents", [])) for r in data]
     text = readme.read_text()
     if TABLE_BEGIN in text and TABLE_END in text:
         head, rest = text.split(TABLE_BEGIN, 1)
@@ -365,6 +371,7 @@ def main(argv=None) -> int:
     parser.add_argument("--course-root", type=Path, default=Path(__file__).resolve().parents[1])
     parser.add_argument("--assignment", action="append", help="only these assignments (repeatable)")
     parser.add_argument("--sample", type=int, default=None, help="mutants per exercise (default: all)")
+    parser.add_argument("--cell", action="append", help="only the mutants of these answer cells (repeatable)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--list", action="store_true", help="print the mutants, grade nothing")
     parser.add_argument("--write", action="store_true", help="write mutation_scores.json and the README table")
@@ -381,6 +388,8 @@ def main(argv=None) -> int:
     scores = []
     for a in assignments:
         mutants = mutants_of(args.course_root, a)
+        if args.cell:
+            mutants = [m for m in mutants if m.cell in args.cell]
         if args.sample:
             mutants = sample(mutants, args.sample)
         if args.list:

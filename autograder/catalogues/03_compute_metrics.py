@@ -340,21 +340,22 @@ RIGHT = [
 ]
 
 # Mutants (autograder/mutation.py) that are correct answers: "<answer cell>: <mutant label>" -> why.
+BF16 = "bf16 is False in the grading profile, which is the TrainingArguments default; it only matters on a GPU with bfloat16"
+
 EQUIVALENT = {
     "compute_metrics: unary removed: -1": "axis=1 is the last axis of the (examples, 2) logits, like axis=-1",
     "precision_recall: call removed: float(precision) -> precision": "NumPy's float64 is a subclass of Python's float: same value",
     "precision_recall: call removed: float(recall) -> recall": "NumPy's float64 is a subclass of Python's float: same value",
-    "epoch_trainer: call removed: str(run.output_dir / 'test-trainer') -> run.output_dir / 'test-trainer'": (
-        "TrainingArguments accepts a pathlib.Path as output_dir"
-    ),
     "epoch_trainer: keyword dropped: data_collator= in Trainer(model, training_args, train_dataset=tokenized_dat...": (
         "without a data_collator the Trainer builds DataCollatorWithPadding from processing_class"
     ),
     "epoch_trainer: keyword dropped: num_labels= in AutoModelForSequenceClassification.from_pretrained(run.ch...": (
         "num_labels defaults to 2 in transformers' PretrainedConfig: MRPC's two classes either way"
     ),
-    "epoch_trainer: keyword dropped: output_dir= in TrainingArguments(output_dir=str(run.output_dir / 'test-t...": (
-        "output_dir is optional in transformers 5 (checkpoints go to trainer_output); the exercise is the "
-        "evaluation strategy, not where checkpoints land"
+    "epoch_trainer: keyword dropped: bf16= in TrainingArguments('test-trainer', eval_strategy='epoch', ...": (
+        BF16
+    ),
+    "epoch_trainer: keyword dropped: save_strategy= in TrainingArguments('test-trainer', eval_strategy='epoch', ...": (
+        "the exercise does not ask where or whether to save; the default saves every 500 steps, none at grading size"
     ),
 }

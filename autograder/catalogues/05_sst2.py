@@ -411,6 +411,8 @@ RIGHT = [
 ]
 
 # Mutants (autograder/mutation.py) that are correct answers: "<answer cell>: <mutant label>" -> why.
+BF16 = "bf16 is False in the grading profile, which is the TrainingArguments default; it only matters on a GPU with bfloat16"
+
 EQUIVALENT = {
     "sst2_tokenize: keyword dropped: batched= in raw_datasets.map(tokenize_function, batched=True)": (
         "map without batched=True calls tokenize_function per example: the same tokenized data set, slower"
@@ -422,22 +424,20 @@ EQUIVALENT = {
     "(predictions.predictions.argmax(-1) == predictions.label_...": (
         "the mean of a NumPy array is a float64, a subclass of Python's float: the same number"
     ),
-    "sst2_train: call removed: str(run.output_dir / 'sst2') -> run.output_dir / 'sst2'": (
-        "TrainingArguments accepts a pathlib.Path as output_dir"
-    ),
-    "sst2_train: keyword dropped: data_collator= in Trainer(model, TrainingArguments(output_dir=str(run.outpu...": (
+    "sst2_train: keyword dropped: data_collator= in Trainer(model, TrainingArguments('sst2', learning_rate=le...": (
         "without a data_collator the Trainer builds DataCollatorWithPadding from processing_class"
     ),
     "sst2_train: keyword dropped: num_labels= in AutoModelForSequenceClassification.from_pretrained(run.ch...": (
         "num_labels defaults to 2 in transformers' PretrainedConfig: SST-2's two classes either way"
     ),
-    "sst2_train: keyword dropped: output_dir= in TrainingArguments(output_dir=str(run.output_dir / 'sst2')...": (
-        "output_dir is optional in transformers 5 (checkpoints go to trainer_output)"
-    ),
-    "sst2_train: keyword dropped: processing_class= in Trainer(model, TrainingArguments(output_dir=str(run.outpu...": (
+    "sst2_train: keyword dropped: processing_class= in Trainer(model, TrainingArguments('sst2', learning_rate=le...": (
         "the explicit DataCollatorWithPadding pads the batches; processing_class would only be saved with checkpoints"
     ),
-    "sst2_train: name: 'sst2' -> 'mrpc' in line 8": "only the name of the output folder changes",
+    "sst2_train: name: 'sst2' -> 'mrpc' in line 9": "only the name of the output folder changes",
+    "sst2_train: keyword dropped: bf16= in TrainingArguments('sst2', learning_rate=learning_rate, nu...": BF16,
+    "sst2_train: keyword dropped: save_strategy= in TrainingArguments('sst2', learning_rate=learning_rate, nu...": (
+        "the exercise does not ask where or whether to save; the default saves every 500 steps, none at grading size"
+    ),
     "sst2_train: unary removed: -1": "argmax(1) is the last axis of the (examples, 2) logits, like argmax(-1)",
     "preprocess_glue: call removed: ', '.join(GLUE_TEXT_COLUMNS) -> GLUE_TEXT_COLUMNS": (
         "the error message still names every known task (as a dict instead of a list)"

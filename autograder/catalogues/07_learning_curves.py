@@ -132,6 +132,22 @@ WRONG = [
     ),
     dict(
         cell="early_stopping",
+        name="every_checkpoint_kept",
+        old="    save_total_limit=1,\n",
+        new="",
+        why="keeps a 90 MB checkpoint of every epoch",
+        reason="save_total_limit=1",
+    ),
+    dict(
+        cell="early_stopping",
+        name="optimizer_state_saved",
+        old="    save_only_model=True,\n",
+        new="",
+        why="saves the optimizer's state with every checkpoint: three times the disk",
+        reason="save_only_model=True",
+    ),
+    dict(
+        cell="early_stopping",
         name="three_epochs",
         old="num_train_epochs=10",
         new="num_train_epochs=3",
@@ -139,6 +155,14 @@ WRONG = [
         reason="at most 10 epochs",
     ),
     # ---------------------------------------------------------------------------------------------- accumulation
+    dict(
+        cell="accumulation",
+        name="eval_mode_kept",
+        old="    model.train()\n",
+        new="",
+        why="a model that comes in eval mode trains without dropout",
+        reason="put the model in training mode first",
+    ),
     dict(
         cell="accumulation",
         name="no_division",
@@ -291,6 +315,7 @@ RIGHT = [
         source=(
             "import torch\n\n\n"
             "def train_with_accumulation(model, batches, optimizer, accumulation_steps, max_grad_norm=None):\n"
+            "    model.train(True)\n"
             "    step_losses, pending = [], []\n"
             "    for batch in batches:\n"
             "        loss = model(**batch).loss\n"
@@ -320,4 +345,36 @@ RIGHT = [
 ]
 
 # Mutants (autograder/mutation.py) that are correct answers: "<answer cell>: <mutant label>" -> why.
-EQUIVALENT = {}
+BF16 = "bf16 is False in the grading profile, which is the TrainingArguments default; it only matters on a GPU with bfloat16"
+NOT_ASKED_LOGGING = "the exercise asks when to evaluate and save, not when to log: the curves only get more or fewer points"
+
+EQUIVALENT = {
+    "early_stopping: keyword dropped: bf16= in TrainingArguments('test-trainer', eval_strategy='epoch', ...": BF16,
+    "early_stopping: keyword dropped: data_collator= in Trainer(AutoModelForSequenceClassification.from_pretraine...": (
+        "without a data_collator the Trainer builds DataCollatorWithPadding from processing_class"
+    ),
+    "early_stopping: keyword dropped: processing_class= in Trainer(AutoModelForSequenceClassification.from_pretraine...": (
+        "the explicit DataCollatorWithPadding pads the batches; processing_class would only be saved with checkpoints"
+    ),
+    "early_stopping: keyword dropped: logging_strategy= in TrainingArguments('test-trainer', eval_strategy='epoch', ...": NOT_ASKED_LOGGING,
+    "early_stopping: name: 'epoch' -> 'no' in line 8": NOT_ASKED_LOGGING,
+    "early_stopping: name: 'epoch' -> 'steps' in line 8": NOT_ASKED_LOGGING,
+    "early_stopping: keyword dropped: metric_for_best_model= in TrainingArguments('test-trainer', eval_strategy='epoch', ...": (
+        "with load_best_model_at_end the best model is the one with the lowest validation loss by default"
+    ),
+    "early_stopping: keyword dropped: num_labels= in AutoModelForSequenceClassification.from_pretrained(run.ch...": (
+        "num_labels defaults to 2 in transformers' PretrainedConfig: MRPC's two classes either way"
+    ),
+    "early_stopping: keyword dropped: per_device_train_batch_size= in TrainingArguments('test-trainer', eval_strategy='epoch', ...": (
+        "the batch of 8 the exercise asks for is the TrainingArguments default"
+    ),
+    "schedules: call removed: torch.nn.Parameter(torch.zeros(1)) -> torch.zeros(1)": (
+        "the throwaway optimizer's parameter is never trained: a plain tensor carries the learning rates as well"
+    ),
+    "schedules: number: 1 -> 0 in line 8": "the size of the throwaway parameter changes nothing in the schedule",
+    "schedules: number: 1 -> 2 in line 8": "the size of the throwaway parameter changes nothing in the schedule",
+    "schedules: number: 0 -> -1 in line 13": "the optimizer has one parameter group: [-1] is [0]",
+    "schedules: statement removed: optimizer.step()": (
+        "the schedule sets the same learning rates without the optimizer's step (torch only warns about the order)"
+    ),
+}
