@@ -210,13 +210,14 @@ def grade(
         "max_notebook_bytes": int(autograder_setting(cfg, "max_notebook_bytes")),
         "threads": max(1, (os.cpu_count() or 1) // max(1, int(jobs))),
         "sandbox": bool(sandbox),
+        "warm_kernels": bool(warm_kernels),  # an engine's workers start zygotes of their own (jobs.engine_zygotes)
     }
     if progress:  # building the templates takes a while: say what is happening from the first second
         print(f"course grade: {len(job_list)} submission(s) of {len({j.student for j in job_list})} student(s) "
               f"found, {len(problems)} file(s) not matched; preparing {len({j.assignment for j in job_list})} "
               f"assignment(s)...", flush=True)
     scratch = Path(tempfile.mkdtemp(prefix="ag-grading-"))
-    warm = sandbox and warm_kernels and job_list and engine is None  # an engine's workers start cold kernels
+    warm = sandbox and warm_kernels and job_list and engine is None  # an engine's workers have zygotes of their own
     zygote = start_zygote(scratch, settings) if warm else None
     # only with the sandbox: an unsandboxed kernel could reach the socket and ask for workers of its own
     worker_zygote = start_zygote(scratch, settings, mode="worker") if warm else None
@@ -272,8 +273,9 @@ def grade(
             problem = failed.get(o.key)
             if problem:
                 o.notes.append(f"feedback could not be generated: {problem}")
+    warm_kernels_used = bool(settings.get("zygote_socket")) or bool(engine and sandbox and warm_kernels)
     run = GradingRun(out_dir, outcomes, problems, time.monotonic() - t_start, int(jobs), sandboxed=bool(sandbox),
-                     engine=engine or "threads", kernels="warm" if settings.get("zygote_socket") else "cold",
+                     engine=engine or "threads", kernels="warm" if warm_kernels_used else "cold",
                      template_seconds=template_seconds)
     if report:
         run.files = write_reports(run, cid)

@@ -8,6 +8,7 @@ given (the kernel never sees it). :class:`Engine` runs jobs on threads of this p
 
 from __future__ import annotations
 
+import atexit
 import base64
 import io
 import json
@@ -223,11 +224,33 @@ def run_job(job: Job, tpl: Template, settings: dict, scratch: Path) -> tuple[Out
         shutil.rmtree(private, ignore_errors=True)
 
 
+_ENGINE_ZYGOTES: dict[tuple, dict[str, str]] = {}  # in an engine's worker process: its zygotes' sockets
+_ENGINE_ZYGOTES_LOCK = threading.Lock()
+
+
+def engine_zygotes(settings: dict) -> dict[str, str]:
+    """The sockets of this process's own kernel and worker zygotes (warm kernels on an engine's worker), started
+    by the first job that runs here and kept for the next ones; they end when this process does. ``{}`` (cold)
+    without a sandbox or where a zygote cannot be had."""
+    if not settings.get("sandbox") or not settings.get("warm_kernels"):
+        return {}
+    key = (settings.get("threads"), os.getpid())
+    with _ENGINE_ZYGOTES_LOCK:
+        if key not in _ENGINE_ZYGOTES:
+            scratch = Path(tempfile.mkdtemp(prefix="ag-engine-zygotes-"))
+            kernel, worker = start_zygote(scratch, settings), start_zygote(scratch, settings, mode="worker")
+            _ENGINE_ZYGOTES[key] = {"zygote_socket": zygote_socket(kernel, False) if kernel else "",
+                                    "worker_socket": zygote_socket(worker, False)}
+            atexit.register(lambda: [z.stop() for z in (kernel, worker) if z is not None])
+        return _ENGINE_ZYGOTES[key]
+
+
 def run_job_packed(job: Job, tpl: Template, settings: dict) -> tuple[Outcome, bytes]:
     """:func:`run_job` on an engine's worker (another process, perhaps another machine): a scratch folder of its
-    own, cold kernels, and the job's outputs sent back packed (a gzipped tar), so that no work directory has to
-    be shared. The parent unpacks them (:func:`unpack_outputs`) and stays the only writer of the gradebook."""
-    settings = {**settings, "zygote_socket": "", "worker_socket": ""}
+    own, warm kernels from the worker process's own zygotes (:func:`engine_zygotes`), and the job's outputs sent
+    back packed (a gzipped tar), so that no work directory has to be shared. The parent unpacks them
+    (:func:`unpack_outputs`) and stays the only writer of the gradebook."""
+    settings = {**settings, "zygote_socket": "", "worker_socket": "", **engine_zygotes(settings)}
     scratch = Path(tempfile.mkdtemp(prefix="ag-engine-"))
     try:
         outcome, workdir = run_job(job, tpl, settings, scratch)

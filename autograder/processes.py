@@ -57,7 +57,11 @@ def find_descendant(pid: int, name: str) -> int | None:
 
 
 def is_running(pid: int) -> bool:
-    return psutil.pid_exists(pid)
+    """Whether ``pid`` runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def tree_cpu_seconds(pid: int) -> float | None:

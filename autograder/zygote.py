@@ -90,6 +90,9 @@ ZYGOTE_MAIN = {
 }
 
 
+ORPHAN_CHECK_SECONDS = 2.0  # how often an idle zygote checks that the process that started it still runs
+
+
 class ZygoteError(RuntimeError):
     """The zygote could not be started or did not answer."""
 
@@ -173,8 +176,15 @@ def serve(socket_path: str, mode: str = "kernel", run_job=None) -> None:
     print(json.dumps({"ready": True, "seconds": round(seconds, 2), "threads": threads}), flush=True)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # keepers (and their watchers, adopted) are reaped at once
     _check(_libc().prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl(CHILD_SUBREAPER)")
+    parent = os.getppid()
+    server.settimeout(ORPHAN_CHECK_SECONDS)
     while True:
-        conn, _ = server.accept()
+        try:
+            conn, _ = server.accept()
+        except TimeoutError:
+            if os.getppid() != parent:  # whoever started it is gone (killed, or an engine's worker that ended)
+                return
+            continue
         with conn:
             try:
                 request = json.loads(_read_line(conn))

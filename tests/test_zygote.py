@@ -232,3 +232,22 @@ def test_planted_state_does_not_reach_the_next_submission(tmp_path):
     add_cell = next(c for c in graded.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "add")
     printed = "".join(o.get("text", "") for o in add_cell.outputs)
     assert "warm: True leaked: [False, False, False, False, False]" in printed, printed
+
+
+def test_a_zygote_ends_when_the_process_that_started_it_is_gone(tmp_path):
+    """A killed ``course grade``, or an engine's worker process that ends, leaves no zygote behind."""
+    import subprocess
+    import sys
+
+    from autograder import processes
+
+    starter = ("import sys, pathlib; from autograder import zygote; from autograder.sandbox import sandbox_env\n"
+               "z = zygote.Zygote(pathlib.Path(sys.argv[1]), sandbox_env()).start(); z.wait_ready()\n"
+               "print(z.proc.pid, flush=True)\n")  # ends without stopping it, as a killed process would
+    out = subprocess.run([sys.executable, "-c", starter, str(tmp_path)], capture_output=True, text=True, timeout=300,
+                         cwd=REPO, check=True).stdout
+    pid = int(out.split()[0])
+    deadline = time.monotonic() + 10 * zygote.ORPHAN_CHECK_SECONDS
+    while processes.is_running(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not processes.is_running(pid), "the orphaned zygote is still running"
