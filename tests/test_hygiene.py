@@ -149,3 +149,14 @@ def test_ruff_check_passes():
     cmd = [sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format", "concise", *dirs]
     result = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert result.returncode == 0, f"{shlex.join(cmd[2:])}:\n{result.stdout}{result.stderr}"
+
+
+def test_architecture_names_only_files_and_tests_that_exist():
+    """ARCHITECTURE.md's checklists name the tests that enforce them: a renamed test or module must not leave a
+    checklist pointing nowhere."""
+    text = (ROOT / "ARCHITECTURE.md").read_text()
+    paths = set(re.findall(r"`((?:course|autograder|tests|benchmarks)/[\w/.]+\.py)", text))
+    assert paths and not [p for p in paths if "NN_topic" not in p and not (ROOT / p).is_file()]
+    tests_code = "\n".join(p.read_text() for p in (ROOT / "tests").glob("test_*.py"))
+    names = set(re.findall(r"::(test_\w+)", text))
+    assert names and not [n for n in names if f"def {n}(" not in tests_code]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ROOT, readme_commands
+from conftest import ROOT, copy_checkout, readme_commands
 
 from course.profiles import PROFILES
 
@@ -127,13 +127,7 @@ def smoke_run(tmp_path_factory, mirror_dir):
     relative path (``../shared/data``), in the smoke profile (``COURSE_PROFILE``); the set-up is this
     session's environment (CI runs the README's set-up command on a fresh machine first)."""
     base = tmp_path_factory.mktemp("fresh")
-    clone = base / "clone"
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
-                           capture_output=True).stdout.decode().split("\0")
-    for name in filter(None, files):
-        if (ROOT / name).is_file():
-            (clone / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, clone / name)
+    clone = copy_checkout(base / "clone")
     (base / "shared").mkdir()
     (base / "shared" / "data").symlink_to(mirror_dir)
     cmd = readme_commands()
@@ -335,3 +329,24 @@ def test_the_sst2_bar_the_notebook_states_is_the_one_grading_applies():
     assert stated, "notebook 5 says what accuracy the cpu and gpu profiles must reach"
     assert (float(stated.group(1)), float(stated.group(2))) == (targets["cpu"], targets["gpu"])
     assert "smoke" not in targets and "beat always predicting the majority class" in text
+
+
+@pytest.mark.slow
+def test_a_new_notebook_on_an_existing_task_needs_no_edit_elsewhere(tmp_path):
+    """A course maintainer adds notebook 8 (here: a copy of notebook 7, on MRPC) with only its own files: the
+    source notebook, its release (made by `course release`) and its catalogue. The unchanged quick tests of the
+    notebooks and the autograder take it in and pass."""
+    clone = copy_checkout(tmp_path / "clone")
+    (clone / "source" / "08_extra").mkdir()
+    shutil.copy2(ROOT / "source/07_learning_curves/learning_curves.ipynb", clone / "source/08_extra/extra.ipynb")
+    shutil.copy2(ROOT / "autograder/catalogues/07_learning_curves.py", clone / "autograder/catalogues/08_extra.py")
+    env = {k: v for k, v in os.environ.items() if k != "AUTOGRADER_TEST_COURSE"} | {"PYTHONPATH": str(clone)}
+    subprocess.run([sys.executable, "-m", "course.cli", "release"], cwd=clone, env=env, check=True, capture_output=True)
+    assert (clone / "release" / "08_extra" / "extra.ipynb").is_file()
+    tests = ["tests/test_notebooks.py", "tests/test_autograder.py", "tests/test_mutation.py", "tests/test_profiles.py"]
+    collected = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "not slow", *tests],
+                               cwd=clone, env=env, capture_output=True, text=True).stdout
+    assert "08_extra" in collected, collected[-2000:]
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow", *tests],
+                            cwd=clone, env=env, capture_output=True, text=True, timeout=1200)
+    assert result.returncode == 0, result.stdout[-4000:]
