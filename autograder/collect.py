@@ -91,6 +91,7 @@ def clean_student_id(raw: str) -> tuple[str, str | None]:
 _COPY_SUFFIX = re.compile(r"(\s*\(\d+\)|[-_ ]copy\d*|[-_ ]v\d+|[-_ ]final|-\d+)+$", re.IGNORECASE)
 
 # What learning-management systems put in front of a submitted file's name (one bulk download each).
+# Canvas's bulk download is flat (files only), so a folder never matches it: ``ann_3_2_408/`` is a student's folder.
 _LMS_EXPORT_NAMES = (
     ("Canvas", re.compile(r"^(?P<student>[A-Za-z0-9.-]+?)(?:_LATE)?_\d+_\d+_(?P<file>.+)$", re.IGNORECASE)),
     ("Moodle", re.compile(r"^(?P<student>.+?)_\d+_assignsubmission_[a-z]+_(?P<file>.*)$")),
@@ -104,12 +105,14 @@ def _lms_receipt(name: str) -> bool:
     return lms is not None and lms[0] == "Blackboard" and not lms[2]
 
 
-def lms_export_name(name: str) -> tuple[str, str, str] | None:
-    """``(lms, student, rest)`` for a file or folder name from an LMS bulk download, else None.
+def lms_export_name(name: str, folder: bool = False) -> tuple[str, str, str] | None:
+    """``(lms, student, rest)`` for a file or (``folder``) folder name from an LMS bulk download, else None.
 
     ``smithjohn_LATE_1234_5678_preprocessing-1.ipynb`` -> ("Canvas", "smithjohn", "preprocessing-1.ipynb");
     ``Ann Lee_42_assignsubmission_file_`` -> ("Moodle", "Ann Lee", "") (a folder of her files)."""
     for lms, pattern in _LMS_EXPORT_NAMES:
+        if folder and lms == "Canvas":
+            continue
         m = pattern.match(name)
         if m:
             return lms, m["student"], m["file"] or ""
@@ -248,7 +251,8 @@ def discover(
                 continue
             owner, stem = sid, Path(parts[-1]).stem
             if sid is None:  # an LMS export: the first part names the student (a folder, or the file itself)
-                lms = lms_export_name(parts[0]) or lms_export_name(Path(parts[0]).stem)
+                top_folder = len(parts) > 1
+                lms = lms_export_name(parts[0], top_folder) or lms_export_name(Path(parts[0]).stem, top_folder)
                 if lms is None:
                     problems.append(Problem(f"{origin}:{name}", "not named like the rest of this LMS export "
                                             "(no student in its name); ignored"))
@@ -280,7 +284,7 @@ def discover(
         if entry.name in IGNORED_NAMES or _ignored([entry.name]) or entry.name.startswith("."):
             continue
         origin = entry.name
-        lms = lms_export_name(entry.name)
+        lms = lms_export_name(entry.name, entry.is_dir())
         if _lms_receipt(entry.name):
             continue
         if lms is not None:  # one student's file or folder of an unpacked LMS bulk download

@@ -389,6 +389,17 @@ def test_discover_lms_bulk_downloads(tmp_path):
     assert "no student in its name" in reasons["moodle-export.zip:stray.ipynb"]
 
 
+def test_a_student_folder_named_like_a_canvas_file_keeps_its_name(tmp_path):
+    """Canvas's bulk download is flat files: a student's folder ``ann_3_2_408`` (nbgrader layout) is Ann-3-2-408's,
+    not a Canvas entry of student ``ann``."""
+    known = {"01_pre": ["preprocessing"]}
+    nb = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+    (tmp_path / "ann_3_2_408" / "01_pre").mkdir(parents=True)
+    (tmp_path / "ann_3_2_408" / "01_pre" / "preprocessing.ipynb").write_bytes(nb)
+    jobs, problems = discover(tmp_path, known)
+    assert [(j.student, j.assignment) for j in jobs] == [("ann_3_2_408", "01_pre")] and not problems
+
+
 def test_a_students_zip_never_hands_in_for_another_student(tmp_path):
     """alice.zip holding a notebook named like an LMS export entry of Bob's is Alice's notebook: Bob's own
     hand-in is graded for Bob, and nothing of Alice's reaches him."""
