@@ -100,8 +100,9 @@ def notebooks(args) -> dict:
 
 
 # Variants of `course grade` measured side by side: (key, sandbox, warm kernels, engine, with these --jobs).
+# (name, sandboxed, warm kernels, engine, with --jobs): the engine's workers keep warm kernels of their own
 GRADING_VARIANTS = (("warm", True, True, None, (1, 2)), ("cold", True, False, None, (1, 2)),
-                    ("no-sandbox", False, False, None, (1, 2)), ("dask", True, False, "dask", (2,)))
+                    ("no-sandbox", False, False, None, (1, 2)), ("dask", True, True, "dask", (2,)))
 
 
 class PeakTreeRss:
@@ -197,6 +198,11 @@ def grading(args) -> dict:
     from autograder.outcome import Status
 
     assignments = discover_assignments(ROOT)
+    if args.assignments:
+        unknown = set(args.assignments) - set(assignments)
+        if unknown:
+            raise SystemExit(f"--assignments: no such assignment {sorted(unknown)}; the course has {assignments}")
+        assignments = [a for a in assignments if a in args.assignments]
     if args.quick:
         assignments = assignments[:1]
     results = {}
@@ -216,10 +222,10 @@ def grading(args) -> dict:
                 results[f"jobs={jobs},baseline"] = {**r, "seconds_per_submission": r["seconds"] / r["submissions"],
                                                     "seconds_per_student_all_assignments": r["seconds"],
                                                     "variant": f"baseline {args.grading_baseline}"}
-            if jobs == 1:  # plain nbgrader grades one submission at a time
+            if jobs == 1 and "plain-nbgrader" in args.variants:  # plain nbgrader grades one at a time
                 results["jobs=1,plain-nbgrader"] = plain_nbgrader(subs, Path(tmp), assignments)
             for name, sandbox, warm, engine, with_jobs in GRADING_VARIANTS:
-                if jobs not in with_jobs:
+                if jobs not in with_jobs or name not in args.variants:
                     continue
                 key = f"jobs={jobs},{name}"
                 with PeakTreeRss() as rss:
@@ -290,7 +296,7 @@ def markdown(results: dict) -> str:
                   "forked from the run's zygote (the "
                   "default), cold = sandboxed kernels that start Python and import everything themselves, "
                   "no-sandbox = `--no-sandbox` (cold), dask = `--engine dask` (a local Dask cluster of --jobs "
-                  "workers, cold sandboxed kernels), plain nbgrader autograde = `nbgrader autograde` of each "
+                  "workers, each forking warm sandboxed kernels from its own zygote), plain nbgrader autograde = `nbgrader autograde` of each "
                   "assignment in turn (hidden tests in the kernel, no sandbox; its templates made beforehand, not "
                   "counted), baseline = another checkout of the autograder. Memory: the peak resident memory of "
                   "all grading processes together (workers, kernels, zygotes), and that divided by --jobs.", "",
@@ -304,6 +310,11 @@ def markdown(results: dict) -> str:
                          f"{r['graded']} | {r['seconds']:.1f} | {r['seconds_per_submission']:.1f} | "
                          f"{r['seconds_per_student_all_assignments']:.1f} | {r.get('peak_rss_mb', 0):.0f} | "
                          f"{r.get('rss_per_job_mb', 0):.0f} |")
+        per_student = [f"{r['seconds_per_student_all_assignments']:.1f} s {k[7:]} with {k[5]} job(s)"
+                       for k, r in g.items() if k.startswith("jobs=")]
+        if per_student:
+            lines += ["", f"One student's {len(g['assignments'])} assignments, in this run: "
+                      + ", ".join(per_student) + "."]
         for jobs in (1, 2):
             warm, cold, off = (g.get(f"jobs={jobs},{v}") for v in ("warm", "cold", "no-sandbox"))
             if cold and off:
@@ -347,6 +358,11 @@ def main(argv=None) -> int:
     parser.add_argument("--only", nargs="*", choices=["matmul", "training", "notebooks", "grading"],
                         help="measure these parts; the other parts of an existing results.json are kept")
     parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--assignments", nargs="*", metavar="ASSIGNMENT",
+                        help="grading: these assignments only (default: all of the course's)")
+    variants = ["plain-nbgrader", *(v[0] for v in GRADING_VARIANTS)]
+    parser.add_argument("--variants", nargs="*", choices=variants, default=variants,
+                        help="grading: these ways of grading only (default: all)")
     parser.add_argument("--grading-baseline", type=Path, metavar="CHECKOUT",
                         help="also grade with the autograder of this checkout (e.g. a `git worktree` of an older "
                              "commit), in the same run")
