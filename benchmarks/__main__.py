@@ -139,6 +139,21 @@ class PeakTreeRss:
         return self.peak / 1e6
 
 
+def with_grading_parameters(nb_path: Path) -> None:
+    """Set the notebook's ``parameters`` cell to the grading profile's hyperparameters (what `course grade`'s
+    repair step does; plain nbgrader would otherwise run the notebook at the cpu profile's values)."""
+    import nbformat
+
+    from course.profiles import PROFILES, grading_profile_name, notebook_parameters, parameterize
+
+    nb = nbformat.read(nb_path, as_version=4)
+    values = notebook_parameters(PROFILES[grading_profile_name()])
+    for cell in nb.cells:
+        if "parameters" in cell.metadata.get("tags", []):
+            cell.source = parameterize(cell.source, values)
+    nbformat.write(nb, nb_path)
+
+
 def plain_nbgrader(subs: Path, tmp: Path, assignments: list[str]) -> dict:
     """The same submissions graded by plain `nbgrader autograde` (one assignment after the other, in a copy of
     the course with its nbgrader_config.py: hidden tests in the student's kernel, no sandbox, no parallelism)."""
@@ -147,6 +162,8 @@ def plain_nbgrader(subs: Path, tmp: Path, assignments: list[str]) -> dict:
     shutil.copytree(ROOT / "source", course / "source")
     shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
     shutil.copytree(subs, course / "submitted")
+    for nb_path in (course / "submitted").glob("*/*/*.ipynb"):  # the grading profile's hyperparameters, as
+        with_grading_parameters(nb_path)                         # `course grade` sets them
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     nbgrader = [sys.executable, "-m", "nbgrader"]
     for a in assignments:  # the gradebook's assignment definitions (course grade's templates)
@@ -254,6 +271,9 @@ def grading(args) -> dict:
 def markdown(results: dict) -> str:
     lines = [f"# Benchmarks ({results['machine']})", "", f"Run {results['date']}; `python -m benchmarks"
              f"{' --quick' if results['quick'] else ''}`.", ""]
+    measured = results.get("measured", {})
+    if len(set(measured.values())) > 1:  # parts kept from earlier runs (--only) say when they were measured
+        lines += ["Measured: " + "; ".join(f"{part} {when}" for part, when in measured.items()) + ".", ""]
     if "matmul" in results:
         m = results["matmul"]
         lines += [f"Matrix-multiply peak: {m['flops_per_s'] / 1e9:.1f} GFLOP/s (float32, {m['n']}x{m['n']}, "
@@ -293,12 +313,14 @@ def markdown(results: dict) -> str:
         lines += ["## Grading (solutions of " + ", ".join(g["assignments"]) + ")", "",
                   "Seconds include making the templates (about 3.5 s per assignment) where they were not cached "
                   "(`--no-sandbox` never caches them). Measured in one run, interleaved: warm = sandboxed kernels "
-                  "forked from the run's zygote (the "
-                  "default), cold = sandboxed kernels that start Python and import everything themselves, "
-                  "no-sandbox = `--no-sandbox` (cold), dask = `--engine dask` (a local Dask cluster of --jobs "
-                  "workers, each forking warm sandboxed kernels from its own zygote), plain nbgrader autograde = `nbgrader autograde` of each "
-                  "assignment in turn (hidden tests in the kernel, no sandbox; its templates made beforehand, not "
-                  "counted), baseline = another checkout of the autograder. Memory: the peak resident memory of "
+                  "forked from the run's zygote (the default), cold = sandboxed kernels that start Python and "
+                  "import everything themselves, no-sandbox = `--no-sandbox` (cold), dask = `--engine dask` (a "
+                  "local Dask cluster of --jobs workers, each forking warm sandboxed kernels from its own zygote), "
+                  "plain nbgrader autograde = `nbgrader autograde` of each assignment in turn (hidden tests in the "
+                  "kernel, no sandbox; its templates made beforehand, not counted; the grading profile's "
+                  "hyperparameters put in the parameters cell, as `course grade` does), baseline = another "
+                  "checkout of the autograder. Graded = submissions with full marks. Memory: the peak resident "
+                  "memory of "
                   "all grading processes together (workers, kernels, zygotes), and that divided by --jobs.", "",
                   "| jobs | variant | submissions | graded | seconds | s/submission | s/student (all assignments) | "
                   "peak MB | MB per job |",
@@ -384,6 +406,7 @@ def main(argv=None) -> int:
         print(f"benchmark: {part} ...", flush=True)
         results[part] = {"matmul": lambda: matmul_peak(), "training": lambda: training(args),
                          "notebooks": lambda: notebooks(args), "grading": lambda: grading(args)}[part]()
+        results.setdefault("measured", {})[part] = time.strftime("%Y-%m-%d %H:%M")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (args.out / "results.md").write_text(markdown(results))
