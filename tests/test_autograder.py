@@ -530,7 +530,7 @@ def test_catalogue_entries_apply(course, assignment):
 
 # Every real submission costs 5-15 s on 2 cores (a sandboxed kernel, the imports, a little training), so by
 # default the tests grade every correct alternative and a fixed sample of the wrong answers of each exercise
-# (~7 min); COURSE_CATALOGUES=full grades all of them (~45 min), as before a release (autograder/README.md).
+# (~10 min); COURSE_CATALOGUES=full grades all of them (~27 min), as before a release (autograder/README.md).
 FULL_CATALOGUES = os.environ.get("COURSE_CATALOGUES", "sample") == "full"
 WRONG_PER_EXERCISE = 2
 

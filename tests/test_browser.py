@@ -411,6 +411,10 @@ def test_instructor_grades_a_written_answer_in_formgrader(chromium, tmp_path, mi
                                     extra_http_headers={"Authorization": f"token {lab['token']}"})
             page.set_default_timeout(PAGE_S * 1000)
             page.goto(f"{lab['base']}/formgrader/submissions/{submission}/?index=0", wait_until="domcontentloaded")
+            # formgrader binds its save handlers only after it has fetched the grades and comments; a field
+            # typed into before that is never saved (seen under load)
+            page.wait_for_function("() => window.formgrader && formgrader.grades && formgrader.grades.loaded"
+                                   " && formgrader.comments && formgrader.comments.loaded")
             def saved(kind):  # formgrader saves a field when it changes: a PUT to its REST API
                 return page.expect_response(lambda r: f"/formgrader/api/{kind}/" in r.url
                                             and r.request.method == "PUT" and r.ok)

@@ -31,7 +31,7 @@ WRONG = [
         new=('evaluation = [(entry["step"], entry.get("eval_loss", entry.get("loss"))) for entry in log_history\n'
              '                  if "eval_loss" in entry or "loss" in entry]'),
         why="both kinds of entry on the validation curve",
-        reason="the validation curve: every 'eval_loss'",
+        reason="one point per evaluation",
     ),
     dict(
         cell="loss_curves",
