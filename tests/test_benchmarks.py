@@ -33,3 +33,20 @@ def test_quick_benchmark_writes_results(tmp_path, mirror_dir):
     assert t["trainer"]["padding_share"] == pytest.approx(t["loop"]["padding_share"])
     assert t["accelerate"]["padding_share"] == pytest.approx(t["loop"]["padding_share"])
     assert "| loop |" in (tmp_path / "results.md").read_text()
+
+
+def test_smoke_sizes_measures_mrpc_learning(tmp_path, mirror_dir, capsys):
+    """The measurement behind the README's smoke-size paragraph: accuracies beside majority shares, no timing."""
+    from benchmarks.smoke_sizes import main
+
+    assert main(["8:1:1e-4:8:0", "--output-dir", str(tmp_path)]) == 0
+    row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (row["train_pairs"], row["epochs"], row["batch_size"], row["seed"]) == (8, 1.0, 8, 0)
+    assert row["train_seconds"] >= 0
+    assert row["smoke_eval"]["pairs"] == 48 and row["validation"]["pairs"] == 408
+    assert row["validation"]["majority"] == pytest.approx(279 / 408, abs=1e-3)
+    for part in ("smoke_eval", "validation"):
+        assert 0 <= row[part]["accuracy"] <= 1 and 0 <= row[part]["predicted_equivalent"] <= 1
+    with pytest.raises(SystemExit):
+        main(["256:3:5e-5"])
+    assert "N:EPOCHS:LR:BATCH:SEED" in capsys.readouterr().err
