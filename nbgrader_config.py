@@ -55,7 +55,7 @@ c.ClearOutput.remove_metadata_fields = {"collapsed", "scrolled", "execution"}
 # The autograder counts Execute.timeout in CPU seconds of the kernel's processes (ContainedExecute.cpu_limit),
 # so a correct cell passes on an idle and on a busy machine alike; a cell that is not computing (sleeping,
 # waiting) is held to the same number of wall-clock seconds.  Plain nbgrader counts wall-clock seconds.
-# Why 240 s: under NBGRADER_EXECUTION the course notebooks run their "smoke" profile (10-30 s for a
+# Why 240 s: under NBGRADER_EXECUTION the course notebooks run their "grading" profile (10-30 s for a
 # whole notebook incl. ~7 s of imports; the slowest solution cell is a few seconds of tiny training).  A
 # correct but slower answer must pass too: SST-2 trained with every batch padded to 128 tokens takes more
 # than 120 CPU seconds (2 cores busy for a minute).  240 CPU seconds is two minutes of a 2-core machine, what

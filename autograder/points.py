@@ -80,7 +80,7 @@ def intro_points_line(nb) -> str:
         parts += f": {_number(auto)} graded automatically, {_number(manual)} by a person (the written answer)"
     return textwrap.fill(
         f"{INTRO_MARK} {parts}; each exercise's heading says what it is worth. Grading runs your whole notebook "
-        "again, from the top, at the small `smoke` size (a few dozen examples, seconds per cell), so a cell that "
+        "again, from the top, at the small `grading` size (a few dozen examples, seconds per cell), so a cell that "
         "only works at the size you ran it with loses the points of the tests after it. Hidden tests check what "
         "your code computes, with data and models of their own.",
         width=110,

@@ -96,7 +96,8 @@ def execute(notebook: Path, out_dir: Path, profile: str | None, timeout: int | N
 # that trains nothing says nothing); token counts and full sizes come from course.tasks. Dynamic padding adds
 # about a third to the real tokens (padding share 0.27 on MRPC).
 NOTEBOOK_OVERHEAD_S = 14  # kernel start, imports, loading data and model: measured 5-19 s per smoke notebook
-SMOKE_MEASURED_S = 83  # all six notebooks, smoke profile, 2 idle cores
+# the small profiles are measured rather than estimated: all seven notebooks, 2 idle cores (benchmarks/results.md)
+MEASURED_S = {"smoke": 218, "grading": 127}
 
 
 def trainings(notebook: Path) -> list[tuple[str, int, int]]:
@@ -142,8 +143,8 @@ def estimate_seconds(notebooks: list[Path], profile_name: str) -> tuple[float, s
     from .profiles import PROFILES
     from .sources import checkpoint_source
 
-    if profile_name == "smoke":
-        return SMOKE_MEASURED_S * len(notebooks) / 6, "measured on 2 cores"
+    if profile_name in MEASURED_S:
+        return MEASURED_S[profile_name] * len(notebooks) / 7, "measured on 2 cores"
     prof = PROFILES[profile_name]
     checkpoint = checkpoint_source(prof.checkpoint).path
     per_token = seconds_per_token(checkpoint)

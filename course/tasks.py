@@ -50,13 +50,13 @@ TASKS: dict[str, Task] = {
             name="mrpc", hub_id="nyu-mll/glue", config="mrpc", mirror_folders=("nyu-mll/glue",),
             text_columns=("sentence1", "sentence2"), num_labels=2, eval_split="validation",
             full_size=(3668, 408), tokens_per_example=53,
-            sizes={"smoke": (32, 48), "cpu": (None, None), "gpu": (None, None)},
+            sizes={"grading": (32, 48), "smoke": (128, 48), "cpu": (None, None), "gpu": (None, None)},
         ),
         Task(
             name="sst2", hub_id="nyu-mll/glue", config="sst2", mirror_folders=("nyu-mll/glue",),
             text_columns=("sentence",), num_labels=2, eval_split="validation",
             full_size=(67349, 872), tokens_per_example=13,
-            sizes={"smoke": (192, 96), "cpu": (4000, None), "gpu": (None, None)},
+            sizes={"grading": (192, 96), "smoke": (192, 96), "cpu": (4000, None), "gpu": (None, None)},
             target_accuracy={"cpu": 0.80, "gpu": 0.90},
         ),
         Task(
@@ -65,7 +65,7 @@ TASKS: dict[str, Task] = {
             mirror_folders=("Yelp/yelp_review_full", "Yelp/yelp_review_full_sample"),
             text_columns=("text",), num_labels=5, eval_split="test",
             full_size=(800, 200), tokens_per_example=139, mirror_sample_per_label=200,
-            sizes={"smoke": (32, 32), "cpu": (1000, 1000), "gpu": (1000, 1000)},
+            sizes={"grading": (32, 32), "smoke": (128, 200), "cpu": (1000, 1000), "gpu": (1000, 1000)},
         ),
     )
 }

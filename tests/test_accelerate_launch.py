@@ -18,7 +18,7 @@ LAUNCH = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--
 
 
 def _env(mirror_dir):
-    env = dict(os.environ, COURSE_PROFILE="smoke", COURSE_DATA_DIR=str(mirror_dir), HF_HUB_OFFLINE="1",
+    env = dict(os.environ, COURSE_PROFILE="grading", COURSE_DATA_DIR=str(mirror_dir), HF_HUB_OFFLINE="1",
                OMP_NUM_THREADS="1", COURSE_WIDGETS="text", ACCELERATE_USE_CPU="1")
     env.pop("NBGRADER_EXECUTION", None)
     return env

@@ -440,7 +440,7 @@ def test_repair_restores_deleted_cells_in_place_and_resets_parameters():
 
 
 def test_repair_puts_the_grading_profiles_hyperparameters_into_the_released_parameters_cell(monkeypatch):
-    """A notebook whose parameters cell holds the cpu profile's hyperparameters is graded with smoke's."""
+    """A notebook whose parameters cell holds the cpu profile's hyperparameters is graded with grading's."""
     from course.profiles import PROFILES, notebook_parameters
 
     monkeypatch.delenv("COURSE_PROFILE", raising=False)
@@ -450,9 +450,9 @@ def test_repair_puts_the_grading_profiles_hyperparameters_into_the_released_para
     nb = copy.deepcopy(rel)
     nb2, notes, _ = repair(parse(nbformat.writes(nb).encode()), rel)
     cell = next(c for c in nb2.cells if "parameters" in c.metadata.get("tags", []))
-    smoke = notebook_parameters(PROFILES["smoke"])
-    assert f"learning_rate = {smoke['learning_rate']!r}  # the cpu profile's" in cell.source
-    assert f"num_train_epochs = {smoke['num_train_epochs']!r}" in cell.source
+    graded = notebook_parameters(PROFILES["grading"])
+    assert f"learning_rate = {graded['learning_rate']!r}  # the cpu profile's" in cell.source
+    assert f"num_train_epochs = {graded['num_train_epochs']!r}" in cell.source
     assert not any("parameters" in n for n in notes), "an untouched parameters cell is not reported as edited"
     monkeypatch.setenv("COURSE_PROFILE", "cpu")
     nb3, _, _ = repair(parse(nbformat.writes(nb).encode()), rel)

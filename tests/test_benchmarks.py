@@ -35,18 +35,25 @@ def test_quick_benchmark_writes_results(tmp_path, mirror_dir):
     assert "| loop |" in (tmp_path / "results.md").read_text()
 
 
-def test_smoke_sizes_measures_mrpc_learning(tmp_path, mirror_dir, capsys):
+def test_smoke_sizes_measures_learning_beside_the_majority_class(tmp_path, mirror_dir, capsys):
     """The measurement behind the README's smoke-size paragraph: accuracies beside majority shares, no timing."""
     from benchmarks.smoke_sizes import main
 
     assert main(["8:1:1e-4:8:0", "--output-dir", str(tmp_path)]) == 0
     row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert (row["train_pairs"], row["epochs"], row["batch_size"], row["seed"]) == (8, 1.0, 8, 0)
+    assert (row["task"], row["train_examples"], row["epochs"], row["batch_size"], row["seed"]) == ("mrpc", 8, 1.0, 8, 0)
     assert row["train_seconds"] >= 0
-    assert row["smoke_eval"]["pairs"] == 48 and row["validation"]["pairs"] == 408
+    assert row["grading_eval"]["examples"] == row["smoke_eval"]["examples"] == 48
+    assert row["validation"]["examples"] == 408
     assert row["validation"]["majority"] == pytest.approx(279 / 408, abs=1e-3)
-    for part in ("smoke_eval", "validation"):
-        assert 0 <= row[part]["accuracy"] <= 1 and 0 <= row[part]["predicted_equivalent"] <= 1
+    for part in ("grading_eval", "smoke_eval", "validation"):
+        assert 0 <= row[part]["accuracy"] <= 1 and 0.5 <= row[part]["top_class_share"] <= 1
+    # five classes, and the offline sample's held-out fifth (balanced: 40 reviews per star rating)
+    assert main(["--task", "yelp", "8:1:1e-4:8:0", "--output-dir", str(tmp_path)]) == 0
+    row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert row["task"] == "yelp" and row["test"]["examples"] == 200 and row["test"]["majority"] == 0.2
+    assert row["smoke_eval"]["examples"] == 200 and row["grading_eval"]["examples"] == 32
+    assert 0.2 <= row["test"]["top_class_share"] <= 1
     with pytest.raises(SystemExit):
         main(["256:3:5e-5"])
     assert "N:EPOCHS:LR:BATCH:SEED" in capsys.readouterr().err

@@ -52,7 +52,7 @@ UNANSWERED = "preprocessing_unanswered.ipynb"   # the control: the released note
 ARTIFACTS = ROOT / "build" / "test-artifacts"
 SCREENSHOT = ARTIFACTS / "jupyterlab-student-notebook.png"
 
-# Hard limits (seconds).  A smoke run of this notebook takes ~10 s on 2 cores; nbgrader's validation runs
+# Hard limits (seconds).  A grading-size run of this notebook takes ~10 s on 2 cores; nbgrader's validation runs
 # it once more in a kernel of its own.
 SERVER_START_S = 90
 PAGE_S = 60          # page load, kernel start, any single click
@@ -239,13 +239,13 @@ def lab(tmp_path, mirror_dir):
 @contextlib.contextmanager
 def jupyterlab(root: Path, tmp_path: Path, mirror_dir: Path, config_path: Path | None = None):
     """JupyterLab serving ``root`` (its working directory too, so nbgrader reads ``root``'s config), on
-    127.0.0.1 with a token, offline, smoke profile, with ``config_path`` as JUPYTER_CONFIG_PATH; stopped with
+    127.0.0.1 with a token, offline, grading profile, with ``config_path`` as JUPYTER_CONFIG_PATH; stopped with
     its kernels when the block ends."""
     runtime, settings, home = tmp_path / "runtime", tmp_path / "lab-settings", tmp_path / "jupyter-config"
     write_lab_settings(settings)
     env = {k: v for k, v in os.environ.items()
            if k not in ("COURSE_CHECKPOINT", "NBGRADER_EXECUTION", "JUPYTER_PATH", "JUPYTER_CONFIG_PATH")}
-    env.update(COURSE_PROFILE="smoke", COURSE_DATA_DIR=str(mirror_dir), HF_HUB_OFFLINE="1",
+    env.update(COURSE_PROFILE="grading", COURSE_DATA_DIR=str(mirror_dir), HF_HUB_OFFLINE="1",
                HF_DATASETS_OFFLINE="1", JUPYTER_RUNTIME_DIR=str(runtime), JUPYTER_CONFIG_DIR=str(home),
                JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"),
                PYTHONUNBUFFERED="1")

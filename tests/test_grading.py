@@ -104,7 +104,7 @@ def test_training_arguments_must_carry_the_grading_profiles_hyperparameters(answ
     from course.profiles import HYPERPARAMETERS, PROFILES, notebook_parameters
 
     class Run:
-        profile = PROFILES["smoke"]
+        profile = PROFILES["grading"]
 
     given = notebook_parameters(Run.profile)
     hyper = {k: given[k] for k in HYPERPARAMETERS}

@@ -166,10 +166,11 @@ def test_smoke_run_executes_every_notebook(smoke_run):
 
 
 @pytest.mark.slow
-def test_smoke_run_reports_shapes_and_metrics(smoke_run):
+def test_smoke_run_reports_shapes_and_metrics(smoke_run, mirror_dir):
     _, by_name, _ = smoke_run
     rec = {k: v["records"] for k, v in by_name.items()}
     n_eval = SMOKE.eval_size("mrpc")
+    mrpc_majority = _majority_share(mirror_dir / "nyu-mll" / "glue", "mrpc", "validation", n_eval)
     # 1: full MRPC is tokenized; the batch is 8 examples padded to the longest of them
     assert rec["01_preprocessing"]["train_examples"] == 3668 and rec["01_preprocessing"]["validation_examples"] == 408
     assert rec["01_preprocessing"]["batch_shape"][0] == 8 and 0 < rec["01_preprocessing"]["padding_share"] < 1
@@ -182,7 +183,8 @@ def test_smoke_run_reports_shapes_and_metrics(smoke_run):
     # 4: the loop trained (loss went down) and both loops evaluated
     loop = rec["04_training_loop"]
     assert loop["training_steps"] == SMOKE.epochs * math.ceil(SMOKE.train_size("mrpc") / SMOKE.batch_size)
-    assert loop["last_loss"] < loop["first_loss"]
+    assert loop["last_steps_loss"] < loop["first_steps_loss"]  # mean loss of the first and the last tenth of the steps
+    assert loop["loop_accuracy"] > mrpc_majority and loop["accelerate_accuracy"] > mrpc_majority, loop
     assert 0 <= loop["loop_accuracy"] <= 1 and 0 <= loop["accelerate_accuracy"] <= 1
     # 5: SST-2 beats the majority class
     assert rec["05_sst2"]["validation_examples"] == SMOKE.eval_size("sst2")
@@ -191,6 +193,10 @@ def test_smoke_run_reports_shapes_and_metrics(smoke_run):
     yelp = rec["06_yelp"]
     assert yelp["max_length_padding_share"] >= yelp["dynamic_padding_share"] > yelp["grouped_padding_share"]
     assert yelp["train_examples"] == SMOKE.train_size("yelp") and 0 <= yelp["accuracy"] <= 1
+    # the smoke profile learns: above the majority share of what it evaluates (so not collapsed to one class)
+    assert rec["02_trainer"]["accuracy"] > mrpc_majority, (rec["02_trainer"], mrpc_majority)
+    assert rec["03_compute_metrics"]["accuracy"] > mrpc_majority, (rec["03_compute_metrics"], mrpc_majority)
+    assert yelp["accuracy"] > 0.2 + 0.05, f"Yelp: {yelp['accuracy']} against a chance of 0.2 (five balanced classes)"
     # 7: the small run overfits (training loss falls far below where it started, validation loss rises past its
     # minimum), the tiny learning rate does not learn, and early stopping ends on the best validation loss
     curves = rec["07_learning_curves"]
@@ -198,6 +204,16 @@ def test_smoke_run_reports_shapes_and_metrics(smoke_run):
     assert train[-1] < 0.5 * train[0] and evaluation[-1] > min(evaluation)
     assert max(curves["underfit_eval_loss"]) - min(curves["underfit_eval_loss"]) < 0.01
     assert curves["early_stopping_epochs"] <= 10 and curves["early_stopping_best_loss"] > 0
+
+
+def _majority_share(path: Path, config: str, split: str, n: int) -> float:
+    """The share of the most frequent label among the first ``n`` examples of a split of the mirror."""
+    from collections import Counter
+
+    from datasets import load_dataset
+
+    labels = load_dataset(str(path), config, split=split)["label"][:n]
+    return max(Counter(labels).values()) / len(labels)
 
 
 PYTHON_WARNING = re.compile(r"\b\w*Warning: ")  # "UserWarning: ...", "FutureWarning: ..." as warnings prints them
@@ -329,7 +345,7 @@ def test_the_sst2_bar_the_notebook_states_is_the_one_grading_applies():
     stated = re.search(r"with the `cpu` and `gpu` profiles it must reach ([\d.]+) and ([\d.]+)", text)
     assert stated, "notebook 5 says what accuracy the cpu and gpu profiles must reach"
     assert (float(stated.group(1)), float(stated.group(2))) == (targets["cpu"], targets["gpu"])
-    assert "smoke" not in targets and "beat always predicting the majority class" in text
+    assert "smoke" not in targets and "grading" not in targets and "beat always predicting the majority class" in text
 
 
 @pytest.mark.slow

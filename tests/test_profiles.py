@@ -27,10 +27,10 @@ def test_environment_beats_nbgrader(monkeypatch):
     assert choose_profile_name("") == ("gpu", "COURSE_PROFILE")
 
 
-def test_nbgrader_execution_means_smoke(monkeypatch):
+def test_nbgrader_execution_means_grading(monkeypatch):
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     monkeypatch.setattr(profiles, "_cuda_available", lambda: True)
-    assert choose_profile_name()[0] == "smoke"
+    assert choose_profile_name()[0] == "grading"
 
 
 def test_cuda_means_gpu_else_cpu(monkeypatch):
@@ -40,7 +40,7 @@ def test_cuda_means_gpu_else_cpu(monkeypatch):
 
 
 def test_unknown_profile_names_the_choices():
-    with pytest.raises(ValueError, match="smoke, cpu, gpu"):
+    with pytest.raises(ValueError, match="smoke, grading, cpu, gpu"):
         choose_profile_name("huge")
 
 
@@ -49,7 +49,17 @@ def test_every_profile_fixes_the_run():
         assert p.batch_size > 0 and p.learning_rate > 0 and p.precision in {"fp32", "bf16", "fp16"}
     assert PROFILES["gpu"].checkpoint == "bert-base-uncased" and PROFILES["gpu"].precision != "fp32"
     assert PROFILES["cpu"].train_size("mrpc") is None  # full MRPC
-    assert all(PROFILES["smoke"].train_size(t) is not None and PROFILES["smoke"].train_size(t) <= 256 for t in TASKS)
+    for small in ("smoke", "grading"):
+        assert all(PROFILES[small].train_size(t) is not None and PROFILES[small].train_size(t) <= 256 for t in TASKS)
+
+
+def test_grading_trains_no_more_than_smoke():
+    """Every submission pays the grading profile's trainings: never more examples or passes than a smoke run."""
+    grading, smoke = PROFILES["grading"], PROFILES["smoke"]
+    for t in TASKS:
+        assert grading.train_size(t) * grading.epochs <= smoke.train_size(t) * smoke.epochs, t
+        assert grading.eval_size(t) <= smoke.eval_size(t), t
+    assert grading.max_length <= smoke.max_length
 
 
 def test_every_task_has_a_size_for_every_profile_and_no_other():
@@ -104,8 +114,8 @@ def test_notebook_parameters_are_the_profiles_hyperparameters(monkeypatch):
     assert profiles.notebook_parameters(PROFILES["gpu"])["bf16"] is False, "no bf16 without a GPU that has it"
 
 
-def test_grading_profile_is_smoke_unless_the_environment_names_one(monkeypatch):
+def test_grading_profile_is_grading_unless_the_environment_names_one(monkeypatch):
     monkeypatch.delenv("COURSE_PROFILE", raising=False)
-    assert profiles.grading_profile_name() == "smoke"
+    assert profiles.grading_profile_name() == "grading"
     monkeypatch.setenv("COURSE_PROFILE", "cpu")
     assert profiles.grading_profile_name() == "cpu"

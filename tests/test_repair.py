@@ -144,9 +144,9 @@ def test_restore_missing_cells_before_the_next_one_when_nothing_comes_before(stu
 
 def test_reset_parameters_cell_to_the_release_with_the_grading_profile(monkeypatch, student, release):
     monkeypatch.delenv("COURSE_PROFILE", raising=False)
-    smoke = notebook_parameters(PROFILES["smoke"])["learning_rate"]
+    graded = notebook_parameters(PROFILES["grading"])["learning_rate"]
     assert _step(r.reset_parameters_cell, student, release) == []
-    assert student.cells[1].source == f'PROFILE = "smoke"\nlearning_rate = {smoke!r}  # the notebook\'s'
+    assert student.cells[1].source == f'PROFILE = "smoke"\nlearning_rate = {graded!r}  # the notebook\'s'
     student.cells[1].source = 'PROFILE = "full"'
     assert _step(r.reset_parameters_cell, student, release) == [
         "the 'parameters' cell was edited; reset to the released version"]

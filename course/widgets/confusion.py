@@ -65,4 +65,4 @@ def one_class_note(matrix, label_names) -> str | None:
     j, total = predicted[0], int(matrix.sum())
     return (f"Every example was predicted as {label_names[j]!r} ({int(matrix[j, j])} of {total} are): the model has "
             "not learned to tell the classes apart, only which one to bet on. That is what a few steps on a few "
-            "dozen examples give (the smoke profile); with the cpu or gpu profile it learns.")
+            "dozen examples give (the grading profile); with the smoke, cpu or gpu profile it learns.")
