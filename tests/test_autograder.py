@@ -529,10 +529,11 @@ def test_catalogue_entries_apply(course, assignment):
 
 
 # Every real submission costs 5-15 s on 2 cores (a sandboxed kernel, the imports, a little training), so by
-# default the tests grade every correct alternative and a fixed sample of the wrong answers of each exercise
-# (~10 min); COURSE_CATALOGUES=full grades all of them (~27 min), as before a release (autograder/README.md).
+# default the tests grade every correct alternative and one wrong answer of each exercise, a fixed sample
+# (~8 min; the mutation sample adds a mutant per exercise); COURSE_CATALOGUES=full grades all of them (~27 min),
+# as before a release (autograder/README.md).
 FULL_CATALOGUES = os.environ.get("COURSE_CATALOGUES", "sample") == "full"
-WRONG_PER_EXERCISE = 2
+WRONG_PER_EXERCISE = 1
 
 
 def sample_entries(entries, per_exercise: int):
@@ -628,8 +629,9 @@ def test_alternatives_are_graded_in_rounds_of_different_cells():
 # =============================================================================== grading a class
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
-    """The toy class from class_fixtures (>= 30 submissions incl. broken/hostile), graded with jobs=2 (warm
-    kernels) and, separately, sequentially (cold kernels)."""
+    """The toy class from class_fixtures (>= 30 submissions incl. broken/hostile), graded with jobs=2 (cold
+    kernels) and, separately, sequentially (warm kernels, the default): one pair of runs compares parallel
+    with sequential and warm with cold (the cold, slower kernels run two at a time)."""
     from class_fixtures import make_fixtures
 
     from autograder.grade import grade
@@ -640,12 +642,12 @@ def graded_class(tmp_path_factory):
     data = make_fixtures(base / "class", course, [TOY_ASSIGNMENT], hostile_paths=True)
     config_before = (course / "nbgrader_config.py").read_bytes()
     protect = [course / "source", course / "nbgrader_config.py"]
-    par = grade(
-        base / "class" / "submissions", base / "out2", jobs=2, course_root=course, protect=protect, progress=False
-    )
-    seq = grade(  # and with cold kernels: warm ones (forked from the zygote) must not change any grade
-        base / "class" / "submissions", base / "out1", jobs=1, course_root=course, protect=protect, progress=False,
+    par = grade(  # with cold kernels: warm ones (forked from the zygote) must not change any grade
+        base / "class" / "submissions", base / "out2", jobs=2, course_root=course, protect=protect, progress=False,
         warm_kernels=False,
+    )
+    seq = grade(
+        base / "class" / "submissions", base / "out1", jobs=1, course_root=course, protect=protect, progress=False
     )
     return {"base": base, "course": course, "expected": data, "par": par, "seq": seq, "config_before": config_before,
             "scratch_before": scratch_before}
@@ -679,7 +681,7 @@ def test_parallel_gradebook_equals_sequential(graded_class):
     from autograder.gradebook import snapshot
 
     if zygote.available():
-        assert (graded_class["par"].kernels, graded_class["seq"].kernels) == ("warm", "cold")
+        assert (graded_class["par"].kernels, graded_class["seq"].kernels) == ("cold", "warm")
     par = snapshot(graded_class["par"].gradebook)
     seq = snapshot(graded_class["seq"].gradebook)
     assert par and par == seq
@@ -691,33 +693,35 @@ def test_parallel_gradebook_equals_sequential(graded_class):
 
 
 @pytest.mark.slow
-def test_hostile_submissions_are_contained(graded_class):
-    g = graded_class
+@pytest.mark.parametrize("run", ["par", "seq"])
+def test_hostile_submissions_are_contained(graded_class, run):
+    g, graded = graded_class, graded_class[run]
     # the course file is not even visible to the sandboxed kernel: unchanged, the write flagged, answers graded
     assert (g["course"] / "nbgrader_config.py").read_bytes() == g["config_before"]
-    o = g["par"].outcome("hostile-writes-course-files", TOY_ASSIGNMENT)
+    o = graded.outcome("hostile-writes-course-files", TOY_ASSIGNMENT)
     assert o.status == "ok" and o.suspicious, o
     # nothing under the grading directory exposes the hidden tests to the student's kernel
-    nb = nbformat.read(g["par"].out_dir / "autograded" / "hostile-reads-hidden-tests" / TOY_ASSIGNMENT / "toy.ipynb", 4)
+    nb = nbformat.read(graded.out_dir / "autograded" / "hostile-reads-hidden-tests" / TOY_ASSIGNMENT / "toy.ipynb", 4)
     outputs = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
     assert "hidden-test probe found 0 file(s)" in outputs
     # output floods are capped
-    size = (g["par"].out_dir / "autograded" / "hostile-big-output" / TOY_ASSIGNMENT / "toy.ipynb").stat().st_size
+    size = (graded.out_dir / "autograded" / "hostile-big-output" / TOY_ASSIGNMENT / "toy.ipynb").stat().st_size
     assert size < 200_000
     # every failure has a reason and a feedback page
-    for o in g["par"].outcomes:
+    for o in graded.outcomes:
         if o.status != "ok":
             assert o.reason, o
-        fb = g["par"].out_dir / "feedback" / o.student / TOY_ASSIGNMENT / "toy.html"
+        fb = graded.out_dir / "feedback" / o.student / TOY_ASSIGNMENT / "toy.html"
         assert fb.is_file(), o.student
     # no work directories or kernels left behind
     assert set(Path(os.environ.get("TMPDIR", "/tmp")).glob("ag-grading-*")) <= g["scratch_before"]
 
 
 @pytest.mark.slow
-def test_feedback_hides_hidden_tests(graded_class):
+@pytest.mark.parametrize("run", ["par", "seq"])
+def test_feedback_hides_hidden_tests(graded_class, run):
     hidden = redaction_lines(nbformat.read(graded_class["course"] / "source" / TOY_ASSIGNMENT / "toy.ipynb", 4))
-    fb_dir = graded_class["par"].out_dir / "feedback"
+    fb_dir = graded_class[run].out_dir / "feedback"
     for html in fb_dir.rglob("*.html"):
         if "hostile-reads-hidden-tests" in str(html):
             continue  # that student pasted (hex-encoded) test text into their own cell
@@ -728,7 +732,7 @@ def test_feedback_hides_hidden_tests(graded_class):
         leaked = [h for h in hidden if len(h) > 12 and h in plain]
         assert not leaked, (html, leaked)
     # ...but the autograded notebooks (for the instructor) keep them
-    nb = (graded_class["par"].out_dir / "autograded" / "sol-nbgrader" / TOY_ASSIGNMENT / "toy.ipynb").read_text()
+    nb = (graded_class[run].out_dir / "autograded" / "sol-nbgrader" / TOY_ASSIGNMENT / "toy.ipynb").read_text()
     assert "((0.5, 0.25), 0.75)" in nb
 
 
