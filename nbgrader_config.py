@@ -89,6 +89,11 @@ else:
 
     c.GenerateFeedback.preprocessors = _feedback_preprocessors()
 
+# What students write and print is shown to people (formgrader's manual grading, the feedback HTML): rendered
+# with nbconvert's sanitizer, so no script, event handler or iframe in a written answer or an output runs there.
+# (The autograder also sanitizes the outputs of every notebook it stores: autograder/sanitize.py.)
+c.HTMLExporter.sanitize_html = True
+
 # --------------------------------------------------------------------------- autograder (course grade)
 # Read by the autograder package only (nbgrader ignores unknown sections).
 c.ContainedExecute.max_output_bytes = 1_000_000  # per cell; more is dropped while it streams in

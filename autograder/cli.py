@@ -14,8 +14,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from .config import autograder_setting, find_course_root, load_course_config
+from .config import find_course_root, load_course_config
 from .release import find_leaks, release_all, release_is_up_to_date
+from .settings import autograder_settings
 
 
 def _root(args) -> Path:
@@ -34,7 +35,7 @@ def cmd_release(args) -> int:
         for w in written:
             print(f"released {w.relative_to(root)}")
         diffs = []
-    allow = autograder_setting(load_course_config(root), "leak_allowlist")
+    allow = list(autograder_settings(load_course_config(root)).leak_allowlist)
     leaks = find_leaks(release_dir, root / "source", allow=allow)
     for leak in leaks:
         print(f"LEAK: {leak}")

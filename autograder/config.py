@@ -21,13 +21,6 @@ def skipped_dir(path: Path) -> bool:
         return True
     return any(next(path.rglob(marker), None) is not None for marker in RUN_OUTPUT_MARKERS)
 
-# Autograder settings (section ``c.Autograder`` of nbgrader_config.py) and their defaults.
-AUTOGRADER_DEFAULTS = {
-    "job_timeout": 1800,  # s, one (student, assignment) including the kernel
-    "max_notebook_bytes": 50_000_000,
-    "leak_allowlist": [],  # secret lines that may appear in release/ on purpose (see find_leaks)
-}
-
 # Markers nbgrader uses in source notebooks (also searched for by find_leaks).
 SOLUTION_BEGIN = "### BEGIN SOLUTION"
 SOLUTION_END = "### END SOLUTION"
@@ -55,11 +48,6 @@ def load_course_config(course_root: str | os.PathLike) -> Config:
         cfg = PyFileConfigLoader(CONFIG_FILE, path=str(course_root)).load_config()
     cfg.CourseDirectory.root = str(course_root)
     return cfg
-
-
-def autograder_setting(cfg: Config, name: str):
-    section = cfg.get("Autograder", {})
-    return section.get(name, AUTOGRADER_DEFAULTS[name])
 
 
 def course_id(cfg: Config) -> str:

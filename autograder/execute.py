@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import os
 import sqlite3
 from queue import Empty
@@ -43,6 +44,7 @@ from .processes import tree_cpu_seconds
 
 GONE_ENAME = "KernelGone"
 TRUNCATED_NOTE = "\n[autograder: output truncated, this cell printed more than {limit} bytes]\n"
+TOTAL_NOTE = "\n[autograder: output dropped, the notebook printed more than {limit} bytes in all]\n"
 
 
 def _output_size(msg_content: dict) -> int:
@@ -83,6 +85,16 @@ class ContainedExecute(Execute):
 
     idle_window = Float(10.0, help="Seconds over which idle_share is measured.").tag(config=True)
 
+    wall_factor = Float(
+        3.0, help="With cpu_limit: a cell is also interrupted after this many times its limit on the wall clock, "
+        "whatever it does (a loop that keeps a tenth of a core busy is neither computing nor idle)."
+    ).tag(config=True)
+
+    max_total_output_bytes = Integer(
+        20_000_000, help="Maximum bytes of output kept for the whole notebook (-1: no limit); later outputs are "
+        "dropped, with a note."
+    ).tag(config=True)
+
     cpu_poll = Float(0.25, help="Seconds between two readings of the kernel's CPU time.").tag(config=True)
 
     # ------------------------------------------------------------------ state per notebook
@@ -90,8 +102,23 @@ class ContainedExecute(Execute):
         self._gone_reason = None
         self._over_limit = None
         self._out_bytes = {}
+        self._total_bytes = 0
         self._truncated = set()
+        self._limit = None  # (seconds, what) while a question runs: see limited_to
         return super().preprocess(nb, resources, km=km)
+
+    @contextlib.contextmanager
+    def limited_to(self, seconds: float, what: str):
+        """Cells executed inside hold to ``seconds`` (CPU, idle and wall rules alike) instead of ``timeout``, and
+        their limit messages name them ``what``."""
+        previous, self._limit = getattr(self, "_limit", None), (float(seconds), what)
+        try:
+            yield
+        finally:
+            self._limit = previous
+
+    def _current_limit(self) -> float:
+        return self._limit[0] if getattr(self, "_limit", None) else float(self.timeout)
 
     def _mark_gone(self, cell, reason: str, ename: str = GONE_ENAME) -> None:
         cell.setdefault("outputs", [])
@@ -160,12 +187,14 @@ class ContainedExecute(Execute):
 
     def _get_timeout(self, cell):
         # with a CPU limit the watcher below holds each cell to its limits; the job's own limit backs it up
-        return None if self._cpu_limited() else super()._get_timeout(cell)
+        if self._cpu_limited():
+            return None
+        return int(self._limit[0]) if getattr(self, "_limit", None) else super()._get_timeout(cell)
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         watch = None
         if self._cpu_limited() and cell.cell_type == "code":
-            watch = asyncio.ensure_future(self._watch_cpu(self._kernel_root_pid(), float(self.timeout)))
+            watch = asyncio.ensure_future(self._watch_cpu(self._kernel_root_pid(), self._current_limit()))
         try:
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         finally:
@@ -175,8 +204,9 @@ class ContainedExecute(Execute):
     execute_cell = run_sync(async_execute_cell)  # nbclient binds its own at class creation
 
     async def _watch_cpu(self, pid: int, limit: float) -> None:
-        """Interrupt the kernel once this cell has used ``limit`` CPU seconds, or has run ``limit`` seconds and
-        is not computing; stop the kernel if it then does not answer within ``responsive_grace`` seconds."""
+        """Interrupt the kernel once this cell has used ``limit`` CPU seconds, has run ``limit`` seconds and is not
+        computing, or has run ``wall_factor`` times ``limit`` seconds whatever it does; stop the kernel if it then
+        does not answer within ``responsive_grace`` seconds."""
         start_cpu, start = tree_cpu_seconds(pid), monotonic()
         if start_cpu is None:
             return
@@ -192,6 +222,9 @@ class ContainedExecute(Execute):
                 recent.popleft()
             if used - start_cpu > limit:
                 kind = "cpu"
+                break
+            if self.wall_factor > 0 and now - start > self.wall_factor * limit:
+                kind = "wall"
                 break
             then, cpu_then = recent[0]
             if now - start > limit and now - then >= window * 0.9 and used - cpu_then < self.idle_share * (now - then):
@@ -209,12 +242,18 @@ class ContainedExecute(Execute):
     def _limit_message(self, cell, index) -> str:
         """What limit the cell went over, and how much time it used."""
         over, name = self._over_limit or {}, self._name(cell, index)
+        limit = self._current_limit()
+        if self._limit:
+            name = self._limit[1]
         if over.get("kind") == "cpu":
-            return f"{name} used more than its {self.timeout} s of CPU time (in {over['wall']:.0f} s)"
+            return f"{name} used more than its {limit:g} s of CPU time (in {over['wall']:.0f} s)"
         if over.get("kind") == "idle":
             return (f"{name} ran {over['wall']:.0f} s without computing (it used {over['cpu']:.1f} s of CPU: "
-                    f"waiting or sleeping?), over the {self.timeout} s limit")
-        return f"{name} ran longer than its {self.timeout} s"
+                    f"waiting or sleeping?), over the {limit:g} s limit")
+        if over.get("kind") == "wall":
+            return (f"{name} ran {over['wall']:.0f} s, more than {self.wall_factor:g} times its {limit:g} s limit "
+                    f"(it used {over['cpu']:.1f} s of CPU)")
+        return f"{name} ran longer than its {limit:g} s"
 
     @staticmethod
     def _name(cell, index) -> str:
@@ -252,15 +291,18 @@ class ContainedExecute(Execute):
 
     # ------------------------------------------------------------------ output cap
     def output(self, outs, msg, display_id, cell_index):
-        limit = self.max_output_bytes
-        if limit is None or limit < 0:
-            return super().output(outs, msg, display_id, cell_index)
-        used = self._out_bytes.get(cell_index, 0) + _output_size(msg.get("content", {}))
+        limit, total_limit = self.max_output_bytes, self.max_total_output_bytes
+        size = _output_size(msg.get("content", {}))
+        used = self._out_bytes.get(cell_index, 0) + size
         self._out_bytes[cell_index] = used
-        if used > limit and msg.get("msg_type") != "error":
+        self._total_bytes = getattr(self, "_total_bytes", 0) + size
+        over_cell = limit is not None and limit >= 0 and used > limit
+        over_total = total_limit is not None and total_limit >= 0 and self._total_bytes > total_limit
+        if (over_cell or over_total) and msg.get("msg_type") != "error":
             if cell_index not in self._truncated:
                 self._truncated.add(cell_index)
-                outs.append(new_output("stream", name="stdout", text=TRUNCATED_NOTE.format(limit=limit)))
+                note = TRUNCATED_NOTE.format(limit=limit) if over_cell else TOTAL_NOTE.format(limit=total_limit)
+                outs.append(new_output("stream", name="stdout", text=note))
             return None
         return super().output(outs, msg, display_id, cell_index)
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -30,12 +28,16 @@ from tqdm.auto import tqdm
 from traitlets import Bool
 
 from .config import course_id, find_course_root, load_course_config
+from .files import UnsafeFile, read_regular, remove_tree, safe_dir, write_file
 from .judge import is_test_cell, split_hidden
 from .nbgrader_run import NbgraderFailed, course_config, run_converter
 from .outcome import GradingRun, Outcome
 from .repair import redact_hidden, redaction_lines
 from .report import write_reports
+from .sanitize import SanitizeOutputs
 
+MAX_NOTEBOOK_BYTES = 100_000_000  # an autograded notebook (outputs are capped while grading)
+MAX_FEEDBACK_BYTES = 200_000_000
 PENDING_NOTE = "*Pending: a person grades this answer; its points are not counted yet.*"
 
 
@@ -78,8 +80,13 @@ class MarkPendingAnswers(Preprocessor):
 
 
 def feedback_preprocessors() -> list:
-    """nbgrader's defaults with the course's two in the middle (for ``c.GenerateFeedback.preprocessors``)."""
-    return [GetGrades, MarkPendingAnswers, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+    """nbgrader's defaults with the course's three in the middle (for ``c.GenerateFeedback.preprocessors``): what a
+    student reads has no hidden test, says "pending" for answers a person has not graded, and runs no script."""
+    return [GetGrades, MarkPendingAnswers, HideHiddenTests, SanitizeOutputs, CSSHTMLHeaderPreprocessor]
+
+
+def _real_dir(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
 
 
 def refresh_feedback(
@@ -94,9 +101,10 @@ def refresh_feedback(
     cfg = load_course_config(course_root)
     cfg.GenerateFeedback.preprocessors = feedback_preprocessors()
     cfg.HideHiddenTests.enabled = bool(hide_hidden_tests)
+    cfg.HTMLExporter.sanitize_html = True  # Markdown (written answers) rendered without active HTML
     problems = {}
     graded = out / "autograded"
-    pairs = sorted((s.name, a.name) for s in graded.iterdir() if s.is_dir() for a in s.iterdir() if a.is_dir()) \
+    pairs = sorted((s.name, a.name) for s in graded.iterdir() if _real_dir(s) for a in s.iterdir() if _real_dir(a)) \
         if graded.is_dir() else []
     if only is not None:
         pairs = [p for p in pairs if p in only]
@@ -104,8 +112,12 @@ def refresh_feedback(
         work = Path(tmp)
         for student, assignment in tqdm(pairs, desc="feedback", unit="submission", disable=not progress):
             # one submission at a time, so that one broken notebook costs only its own feedback
-            src = work / "autograded" / student / assignment
-            shutil.copytree(graded / student / assignment, src)
+            src = safe_dir(work, "autograded", student, assignment)
+            for nb in sorted((graded / student / assignment).glob("*.ipynb")):  # regular files only, never a link
+                try:
+                    write_file(src, nb.name, read_regular(nb, MAX_NOTEBOOK_BYTES))
+                except UnsafeFile as e:
+                    problems[f"{student}/{assignment}"] = str(e)
             run_cfg = course_config(cfg, work, autograded_directory="autograded", feedback_directory="feedback")
             run_cfg.CourseDirectory.db_url = f"sqlite:///{out / 'gradebook.db'}"
             run_cfg.CourseDirectory.student_id = student
@@ -116,15 +128,13 @@ def refresh_feedback(
                 problems[f"{student}/{assignment}"] = str(e)
                 continue
             finally:
-                shutil.rmtree(work / "autograded" / student, ignore_errors=True)
+                remove_tree(work / "autograded" / student)
             made = work / "feedback" / student / assignment
-            target = out / "feedback" / student / assignment
-            if target.exists():
-                shutil.rmtree(target)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(made), target)
-            for p in target.rglob("*"):
-                os.chmod(p, 0o755 if p.is_dir() else 0o644)
+            remove_tree(out / "feedback" / student / assignment)
+            target = safe_dir(out, "feedback", student, assignment)
+            for page in sorted(made.glob("*.html")):
+                write_file(target, page.name, read_regular(page, MAX_FEEDBACK_BYTES))
+            remove_tree(made)
     return problems
 
 

@@ -23,83 +23,100 @@ so a parallel run leaves the same gradebook as a sequential one.
 
 from __future__ import annotations
 
-import html
+import json
 import os
-import shutil
 import tempfile
 import time
 import warnings
 from concurrent.futures import FIRST_COMPLETED, wait
+from dataclasses import replace
 from pathlib import Path
 
+import nbformat
 from nbgrader.api import Gradebook
 from sqlalchemy import exc as sa_exc
 from tqdm.auto import tqdm
 
 from .collect import Job, discover
-from .config import autograder_setting, discover_assignments, find_course_root, load_course_config, notebooks_of
 from .config import course_id as get_course_id
+from .config import discover_assignments, find_course_root, load_course_config, notebooks_of
+from .escape import html_text
 from .feedback import refresh_feedback
+from .files import remove_tree, safe_dir, write_file
 from .gradebook import DefinitionMismatch, ensure_assignment, merge_result
-from .jobs import LIVE_WORKERS, Engine, job_outcome, remove_tree, run_job, start_zygote, zygote_socket
+from .jobs import LIVE_WORKERS, OUTPUT_STEPS, Engine, RunSettings, job_outcome, run_job, start_zygote, zygote_socket
+from .judge import first_line
 from .outcome import GradingRun, Outcome, Status
 from .protect import Protector, default_protected
 from .report import write_reports
 from .sandbox import SandboxUnavailable, sandbox_problem
+from .sanitize import sanitize_notebook
+from .settings import autograder_settings
 from .shards import shard_of
 from .templates import Template, build_templates
 
 
 # ----------------------------------------------------------------------------------------------- outputs
-def _replace_tree(src: Path, dest: Path) -> None:
-    if dest.exists():
-        for p in dest.rglob("*"):
-            if p.is_file():
-                os.chmod(p, 0o644)
-        shutil.rmtree(dest)
-    if src.is_dir():
-        shutil.copytree(src, dest)
-
-
-def _simple_feedback(path: Path, outcome: Outcome) -> None:
+def _simple_feedback(out_dir: Path, outcome: Outcome, notebook: str) -> None:
     """The feedback page of a submission that could not be graded: why."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
+    folder = safe_dir(out_dir, "feedback", outcome.student, outcome.assignment)
+    page = (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Feedback</title></head><body>"
-        f"<h1>{html.escape(outcome.assignment)} &mdash; {html.escape(outcome.student)}</h1>"
+        f"<h1>{html_text(outcome.assignment)} &mdash; {html_text(outcome.student)}</h1>"
         "<p><strong>Your submission could not be graded automatically "
-        f"({html.escape(outcome.status)}).</strong></p>"
-        f"<p>{html.escape(outcome.reason)}</p><p>Please contact the teaching team.</p></body></html>",
-        encoding="utf-8",
+        f"({html_text(outcome.status)}).</strong></p>"
+        f"<p>{html_text(outcome.reason)}</p><p>Please contact the teaching team.</p></body></html>"
     )
+    write_file(folder, f"{notebook}.html", page.encode())
 
 
-def collect_outputs(
-    outcome: Outcome, workdir: Path, out_dir: Path, tpl: Template, input_submitted: Path | None, feedback: bool = True
-) -> None:
-    """Copy a job's autograded notebooks, feedback and repaired submission into ``out_dir``."""
+def read_notebook(data: bytes):
+    """A notebook a job handed back, parsed as hostile data (depth-limited JSON, nbformat's schema) and with its
+    outputs sanitized; raises ValueError when it is not one."""
+    try:
+        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    except Exception as e:  # noqa: BLE001 - anything nbformat rejects
+        raise ValueError(f"not a notebook ({type(e).__name__})") from None
+    return sanitize_notebook(nb)
+
+
+def store_outputs(outcome: Outcome, files: dict[str, bytes], out_dir: Path, tpl: Template,
+                  input_submitted: Path | None, timestamp: str | None) -> None:
+    """Write what a job handed back (:func:`autograder.jobs.take_files`) into ``out_dir``: each notebook parsed
+    and sanitized, written as a new file into a folder made for it (whatever was there is removed without
+    following links); a step the job handed nothing back for keeps what it had (the previous grades' notebooks)."""
     s, a = outcome.student, outcome.assignment
-    for step in ("autograded", "feedback"):
-        src = workdir / step / s / a
-        dest = out_dir / step / s / a
-        if src.is_dir():
-            _replace_tree(src, dest)
-    sub_src, sub_dest = workdir / "submitted" / s / a, out_dir / "submitted" / s / a
-    if sub_src.is_dir() and (input_submitted is None or sub_dest.resolve() != (input_submitted / s / a).resolve()):
-        _replace_tree(sub_src, sub_dest)
-    if feedback and not outcome.graded:  # graded ones: refresh_feedback, from the class gradebook
-        for nb in tpl.notebooks:
-            _simple_feedback(out_dir / "feedback" / s / a / f"{nb}.html", outcome)
+    for step in OUTPUT_STEPS:
+        taken = {rel.split("/", 1)[1]: data for rel, data in files.items() if rel.split("/", 1)[0] == step}
+        if not taken:
+            continue
+        if step == "submitted" and input_submitted is not None and \
+                (out_dir / step / s / a).resolve() == (input_submitted / s / a).resolve():
+            continue  # grading the course folder's own submitted/ in place: the hand-ins stay as they are
+        remove_tree(out_dir / step / s / a)
+        folder = safe_dir(out_dir, step, s, a)
+        for name, data in sorted(taken.items()):
+            try:
+                nb = read_notebook(data)
+            except ValueError as e:
+                outcome.notes.append(f"{step}/{name} not kept: {e}")
+                continue
+            write_file(folder, name, nbformat.writes(nb).encode())
+        if step == "submitted" and timestamp:
+            write_file(folder, "timestamp.txt", timestamp.encode())
 
 
 class ClassGradebook:
-    """The single writer: merges each finished job into ``<out>/gradebook.db`` and copies its files."""
+    """The single writer: merges each finished job into ``<out>/gradebook.db`` and stores its files. One
+    submission's failure at any step here is that submission's outcome; the class goes on."""
 
     def __init__(self, out_dir: Path, course_id: str, templates: dict[str, Template], input_submitted: Path | None,
-                 feedback: bool, keep_workdirs: bool):
+                 feedback: bool):
         self.out_dir, self.course_id, self.templates = out_dir, course_id, templates
         self.url = f"sqlite:///{out_dir / 'gradebook.db'}"
-        self.input_submitted, self.feedback, self.keep_workdirs = input_submitted, feedback, keep_workdirs
+        self.input_submitted, self.feedback = input_submitted, feedback
         self.outcomes: list[Outcome] = []
 
     def refused(self) -> dict[str, str]:
@@ -113,21 +130,24 @@ class ClassGradebook:
                     refused[a] = str(e)
         return refused
 
-    def accept(self, job: Job, outcome: Outcome, workdir: Path) -> None:
+    def accept(self, job: Job, outcome: Outcome, files: dict[str, bytes]) -> None:
         tpl = self.templates[job.assignment]
-        with Gradebook(self.url, self.course_id) as gb, warnings.catch_warnings():
-            # nbgrader's add_submission triggers harmless SQLAlchemy autoflush warnings
-            warnings.simplefilter("ignore", category=sa_exc.SAWarning)
-            try:
-                outcome.merge = merge_result(gb, tpl.definition, outcome, job.timestamp)
-            except Exception as e:  # noqa: BLE001 - never lose the rest of the class
-                outcome.merge = f"not merged: {type(e).__name__}: {e}"
-                outcome.status, outcome.reason = Status.ERROR, outcome.merge
-        collect_outputs(outcome, workdir, self.out_dir, tpl, self.input_submitted, self.feedback)
-        if not self.keep_workdirs:
-            remove_tree(workdir)
-        else:
-            outcome.workdir = str(workdir)
+        try:
+            with Gradebook(self.url, self.course_id) as gb, warnings.catch_warnings():
+                # nbgrader's add_submission triggers harmless SQLAlchemy autoflush warnings
+                warnings.simplefilter("ignore", category=sa_exc.SAWarning)
+                try:
+                    outcome.merge = merge_result(gb, tpl.definition, outcome, job.timestamp)
+                except Exception as e:  # noqa: BLE001 - never lose the rest of the class
+                    outcome.merge = f"not merged: {type(e).__name__}: {e}"
+                    outcome.status, outcome.reason = Status.ERROR, outcome.merge
+            store_outputs(outcome, files, self.out_dir, tpl, self.input_submitted, job.timestamp)
+            if self.feedback and not outcome.graded:  # graded ones: refresh_feedback, from the class gradebook
+                for nb in tpl.notebooks:
+                    _simple_feedback(self.out_dir, outcome, nb)
+        except Exception as e:  # noqa: BLE001 - one submission never stops the class
+            outcome.status = Status.ERROR
+            outcome.reason = f"the grader failed on this submission ({type(e).__name__}: {first_line(e)})"
         outcome.log = ""
         self.outcomes.append(outcome)
 
@@ -152,6 +172,58 @@ class TamperWatch:
 
 
 # ----------------------------------------------------------------------------------------------- grade
+REFERENCE_SECONDS = "benchmarks/grading_seconds.json"  # under the course root: the solutions' measured grading time
+
+
+def job_budgets(course_root: Path, options, assignments) -> dict[str, tuple[float, str]]:
+    """Per assignment, (seconds, why) a submission may take: ``Autograder.budget_factor`` times the solution's
+    measured grading time (:data:`REFERENCE_SECONDS`, written by ``python -m benchmarks --only reference``), at least
+    ``Autograder.budget_floor``. Assignments without a measurement get ``Autograder.job_timeout``."""
+    path = course_root / REFERENCE_SECONDS
+    try:
+        measured = json.loads(path.read_text())["assignments"] if path.is_file() else {}
+    except (ValueError, KeyError, TypeError):
+        warnings.warn(f"{path} is not readable: every job gets Autograder.job_timeout", stacklevel=2)
+        measured = {}
+    budgets = {}
+    for a in assignments:
+        seconds = measured.get(a)
+        if options.budget_factor > 0 and isinstance(seconds, (int, float)) and seconds > 0:
+            budget = max(float(options.budget_floor), options.budget_factor * seconds)
+            budgets[a] = (budget, f"{options.budget_factor:g} times the solution's measured grading time "
+                                  f"({seconds:.0f} s; Autograder.budget_factor, {REFERENCE_SECONDS})")
+    return budgets
+
+
+def find_jobs(submissions_dir, course_root: Path, assignment: str | None, shard) -> tuple[list[Job], list]:
+    """The jobs of ``submissions_dir`` (this shard's share of them) and the files that matched nothing."""
+    known = {a: notebooks_of(course_root, a) for a in discover_assignments(course_root)}
+    if assignment is not None and assignment not in known:
+        raise ValueError(f"unknown assignment {assignment!r}; source/ has {sorted(known)}")
+    job_list, problems = discover(submissions_dir, known, assignment)
+    if shard is not None:  # grade only this machine's share of the class (see autograder/shards.py)
+        job_list = [j for j in job_list if shard_of(j.student, shard[1]) == shard[0]]
+    return job_list, problems
+
+
+class Zygotes:
+    """The run's kernel and worker zygotes (warm kernels and workers; root, sandbox, local engine only)."""
+
+    def __init__(self, scratch: Path, threads: int, warm: bool):
+        self.kernel = start_zygote(scratch, threads) if warm else None
+        self.worker = start_zygote(scratch, threads, mode="worker") if warm else None
+
+    def sockets(self, progress: bool) -> dict[str, str]:
+        """Once they have imported (while the templates were built): their sockets ("" for none)."""
+        return {"zygote_socket": zygote_socket(self.kernel, progress) if self.kernel else "",
+                "worker_socket": zygote_socket(self.worker, progress) if self.worker else ""}
+
+    def stop(self) -> None:
+        for z in (self.kernel, self.worker):
+            if z is not None:
+                z.stop()
+
+
 def grade(
     submissions_dir: str | os.PathLike,
     out_dir: str | os.PathLike | None = None,
@@ -182,133 +254,118 @@ def grade(
     ``course``/``autograder`` packages); ``protect=[]`` disables the check.
     """
     t_start = time.monotonic()
-    if sandbox:
-        problem = sandbox_problem()
-        if problem:
-            raise SandboxUnavailable(problem + " To grade without a sandbox anyway: course grade --no-sandbox.")
+    if sandbox and (problem := sandbox_problem()):
+        raise SandboxUnavailable(problem + " To grade without a sandbox anyway: course grade --no-sandbox.")
     course_root = Path(course_root).resolve() if course_root else find_course_root()
     out_dir = Path(out_dir).resolve() if out_dir else course_root
     out_dir.mkdir(parents=True, exist_ok=True)
     cfg = load_course_config(course_root)
-    cid = get_course_id(cfg)
-    known = {a: notebooks_of(course_root, a) for a in discover_assignments(course_root)}
-    if assignment is not None and assignment not in known:
-        raise ValueError(f"unknown assignment {assignment!r}; source/ has {sorted(known)}")
-    job_list, problems = discover(submissions_dir, known, assignment)
-    if shard is not None:  # grade only this machine's share of the class (see autograder/shards.py)
-        job_list = [j for j in job_list if shard_of(j.student, shard[1]) == shard[0]]
+    options = autograder_settings(cfg)
+    job_list, problems = find_jobs(submissions_dir, course_root, assignment, shard)
     sub_root = Path(submissions_dir)
     input_submitted = (sub_root / "submitted") if (sub_root / "submitted").is_dir() else sub_root
-
-    overrides = {}
-    if timeout is not None:
-        overrides["Execute.timeout"] = int(timeout)
-    settings = {
-        "course_root": course_root,
-        "overrides": overrides,
-        "job_timeout": int(job_timeout or autograder_setting(cfg, "job_timeout")),
-        "max_notebook_bytes": int(autograder_setting(cfg, "max_notebook_bytes")),
-        "threads": max(1, (os.cpu_count() or 1) // max(1, int(jobs))),
-        "sandbox": bool(sandbox),
-        "warm_kernels": bool(warm_kernels),  # an engine's workers start zygotes of their own (jobs.engine_zygotes)
-    }
+    settings = RunSettings(
+        course_root=str(course_root), job_timeout=int(job_timeout or options.job_timeout),
+        max_notebook_bytes=options.max_notebook_bytes, max_graded_notebook_bytes=options.max_graded_notebook_bytes,
+        max_result_bytes=options.max_result_bytes, max_extra_cells=options.max_extra_cells,
+        threads=max(1, (os.cpu_count() or 1) // max(1, int(jobs))), sandbox=bool(sandbox),
+        warm_kernels=bool(warm_kernels), overrides={"Execute.timeout": int(timeout)} if timeout is not None else {},
+        budgets=job_budgets(course_root, options, {j.assignment for j in job_list}),
+    )  # fmt: skip
     if progress:  # building the templates takes a while: say what is happening from the first second
         print(f"course grade: {len(job_list)} submission(s) of {len({j.student for j in job_list})} student(s) "
               f"found, {len(problems)} file(s) not matched; preparing {len({j.assignment for j in job_list})} "
               f"assignment(s)...", flush=True)
     scratch = Path(tempfile.mkdtemp(prefix="ag-grading-"))
-    warm = sandbox and warm_kernels and job_list and engine is None  # an engine's workers have zygotes of their own
-    zygote = start_zygote(scratch, settings) if warm else None
-    # only with the sandbox: an unsandboxed kernel could reach the socket and ask for workers of its own
-    worker_zygote = start_zygote(scratch, settings, mode="worker") if warm else None
+    zygotes = Zygotes(scratch, settings.threads, bool(sandbox and warm_kernels and job_list and engine is None))
     try:
         # without a sandbox a submission could write the course root: no template kept from one run to the next
         t_templates = time.monotonic()
         templates = build_templates(course_root, {j.assignment for j in job_list}, cfg, scratch,
                                     cache=None if sandbox else scratch / "templates")
         template_seconds = time.monotonic() - t_templates
-        if zygote is not None:  # they imported while the templates were built
-            settings["zygote_socket"] = zygote_socket(zygote, progress)
-        if worker_zygote is not None:
-            settings["worker_socket"] = zygote_socket(worker_zygote, progress)
-        gradebook = ClassGradebook(out_dir, cid, templates, input_submitted, feedback, keep_workdirs)
+        settings = replace(settings, **zygotes.sockets(progress))
+        gradebook = ClassGradebook(out_dir, get_course_id(cfg), templates, input_submitted, feedback)
         refused = gradebook.refused()
         runnable = [job for job in job_list if job.assignment not in refused]
         gradebook.outcomes += [job_outcome(job, Status.ERROR, refused[job.assignment], merge="not merged")
                                for job in job_list if job.assignment in refused]
-        if protect is None:
-            protect = default_protected(course_root)
-        protector = Protector(protect) if protect else None
-        watch = TamperWatch(protector)
+        protect = default_protected(course_root) if protect is None else protect
+        watch = TamperWatch(Protector(protect) if protect else None)
         pool = Engine(engine, max(1, int(jobs))) if runnable else Engine(None, 1)
-        results = _grade_jobs(pool, runnable, templates, settings, scratch, gradebook, watch, progress)
-
-        # re-grade the suspects one at a time: the one that changes protected files again is the culprit
-        for job in [j for j in runnable if j.key in watch.suspects]:
-            old, old_workdir = results[job.key]
-            remove_tree(old_workdir)
-            if len(watch.suspects) == 1:
-                outcome, workdir = old, Path(tempfile.mkdtemp(prefix="ag-job-"))
-                changes = old.protected_changes
-            else:
-                outcome, workdir = run_job(job, templates[job.assignment], settings, scratch)
-                changes = protector.check() if protector else []
-            outcome.notes.append("re-graded alone: a protected file changed while it was running")
-            if changes:
-                outcome = job_outcome(job, Status.TAMPERED, "modified files outside its grading directory: "
-                                      + "; ".join(changes[:5]), suspicious=changes)
-            gradebook.accept(job, outcome, workdir)
+        results = _grade_jobs(pool, runnable, templates, settings, scratch, gradebook, watch, progress, keep_workdirs)
+        _regrade_suspects([j for j in runnable if j.key in watch.suspects], results, watch, templates, settings,
+                          scratch, gradebook)
     finally:
-        for z in (zygote, worker_zygote):
-            if z is not None:
-                z.stop()
-        shutil.rmtree(scratch, ignore_errors=True)
+        zygotes.stop()
+        remove_tree(scratch)
 
-    outcomes = gradebook.outcomes
     if feedback:  # every kernel is gone: feedback from the class gradebook (manual grades included)
-        graded = {(o.student, o.assignment) for o in outcomes if o.graded}
-        failed = refresh_feedback(out_dir, course_root, only=graded, hide_hidden_tests=hide_hidden_tests,
-                                  progress=progress)
-        for o in outcomes:
-            problem = failed.get(o.key)
-            if problem:
-                o.notes.append(f"feedback could not be generated: {problem}")
-    warm_kernels_used = bool(settings.get("zygote_socket")) or bool(engine and sandbox and warm_kernels)
-    run = GradingRun(out_dir, outcomes, problems, time.monotonic() - t_start, int(jobs), sandboxed=bool(sandbox),
-                     engine=engine or "threads", kernels="warm" if warm_kernels_used else "cold",
-                     template_seconds=template_seconds)
+        _make_feedback(gradebook.outcomes, out_dir, course_root, hide_hidden_tests, progress)
+    warm_kernels_used = bool(settings.zygote_socket) or bool(engine and sandbox and warm_kernels)
+    run = GradingRun(out_dir, gradebook.outcomes, problems, time.monotonic() - t_start, int(jobs),
+                     sandboxed=bool(sandbox), engine=engine or "threads",
+                     kernels="warm" if warm_kernels_used else "cold", template_seconds=template_seconds)
     if report:
-        run.files = write_reports(run, cid)
+        run.files = write_reports(run, get_course_id(cfg))
     return run
 
 
-def _grade_jobs(pool: Engine, runnable: list[Job], templates: dict[str, Template], settings: dict, scratch: Path,
-                gradebook: ClassGradebook, watch: TamperWatch, progress: bool) -> dict[str, tuple[Outcome, Path]]:
+def _make_feedback(outcomes: list[Outcome], out_dir: Path, course_root: Path, hide_hidden_tests: bool,
+                   progress: bool) -> None:
+    graded = {(o.student, o.assignment) for o in outcomes if o.graded}
+    failed = refresh_feedback(out_dir, course_root, only=graded, hide_hidden_tests=hide_hidden_tests,
+                              progress=progress)
+    for o in outcomes:
+        problem = failed.get(o.key)
+        if problem:
+            o.notes.append(f"feedback could not be generated: {problem}")
+
+
+def _regrade_suspects(suspects: list[Job], results: dict, watch: TamperWatch, templates: dict[str, Template],
+                      settings: RunSettings, scratch: Path, gradebook: ClassGradebook) -> None:
+    """Re-grade the suspects one at a time: the one that changes protected files again is the culprit."""
+    for job in suspects:
+        old, files = results[job.key]
+        if len(watch.suspects) == 1:
+            outcome, changes = old, old.protected_changes
+        else:
+            outcome, files = run_job(job, templates[job.assignment], settings, scratch)
+            changes = watch.protector.check() if watch.protector else []
+        outcome.notes.append("re-graded alone: a protected file changed while it was running")
+        if changes:
+            outcome, files = job_outcome(job, Status.TAMPERED, "modified files outside its grading directory: "
+                                         + "; ".join(changes[:5]), suspicious=changes), {}
+        gradebook.accept(job, outcome, files)
+
+
+def _grade_jobs(pool: Engine, runnable: list[Job], templates: dict[str, Template], settings: RunSettings,
+                scratch: Path, gradebook: ClassGradebook, watch: TamperWatch, progress: bool,
+                keep_workdirs: bool = False) -> dict[str, tuple[Outcome, dict[str, bytes]]]:
     """Run the jobs on ``pool`` as its slots free up and merge each as it finishes, except the suspects of
-    ``watch`` (held back); returns {job key: (outcome, workdir)}. Closes the pool."""
+    ``watch`` (held back); returns {job key: (outcome, files)}. Closes the pool."""
     running: dict = {}  # future -> job
-    results: dict[str, tuple[Outcome, Path]] = {}
+    results: dict[str, tuple[Outcome, dict[str, bytes]]] = {}
     bar = tqdm(total=len(runnable), desc="grading", unit="submission", disable=not progress)
     try:
         pending = list(runnable)
         while pending or running:
             while pending and len(running) < pool.slots:  # a slow job holds its own slot only
                 job = pending.pop(0)
-                running[pool.submit(job, templates[job.assignment], settings, scratch)] = job
+                running[pool.submit(job, templates[job.assignment], settings, scratch, keep_workdirs)] = job
             done, _ = wait(list(running), return_when=FIRST_COMPLETED)
             for fut in done:
                 job = running.pop(fut)
                 try:
-                    outcome, workdir = pool.outcome(fut)
+                    outcome, files = fut.result()
                 except Exception as e:  # noqa: BLE001
-                    outcome = job_outcome(job, Status.ERROR, f"internal error: {type(e).__name__}: {e}")
-                    workdir = Path(tempfile.mkdtemp(prefix="ag-job-"))
+                    outcome, files = job_outcome(job, Status.ERROR, f"internal error: {type(e).__name__}: {e}"), {}
                 changes = watch.check(job, list(running.values()))
                 if changes:
                     outcome.protected_changes = changes
-                results[job.key] = (outcome, workdir)
+                results[job.key] = (outcome, files)
                 if job.key not in watch.suspects:
-                    gradebook.accept(job, outcome, workdir)
+                    gradebook.accept(job, outcome, files)
                 bar.update(1)
     except BaseException:
         # Ctrl-C or a bug: the workers run in their own sessions and would carry on; stop them.

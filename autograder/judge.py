@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import sys
 import tempfile
 import time
@@ -29,13 +30,16 @@ from pathlib import Path
 from nbformat.v4 import new_code_cell, new_output
 from nbgrader.converters import Autograde
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Unicode
+from traitlets import Bool, Integer, Unicode
 
 import course
 from course import grading
 
 from .execute import GONE_ENAME, ContainedExecute, ScrubBeforeExecute
+from .files import UnsafeFile, is_regular, read_regular, remove_tree
+from .policy import JUDGE_EXCHANGE
 from .sandbox import AsyncSandboxedKernelManager
+from .sanitize import SanitizeOutputs
 
 BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 VERDICT_ENAME = "TestFailed"
@@ -78,17 +82,24 @@ class RemoteBackend:
     def _ask(self, op: str, code: str, inputs: dict | None = None, **extra):
         request = {"op": op, "code": code, "inputs": {k: grading.to_plain(v) for k, v in (inputs or {}).items()}}
         request.update(extra)
+        stalled = self.executor.stalled_questions
+        if stalled >= self.executor.max_stalled_questions:
+            raise grading.StudentError(f"`{code}` was not asked: the kernel did not answer {stalled} earlier "
+                                       "questions in time")
         cell = self.executor.run_probe(
             f"import course.grading as _course_grading\n_course_grading._probe({json.dumps(request)!r})\n"
         )
         gone = [o for o in cell.outputs if o.get("output_type") == "error" and o.get("ename") in
                 (GONE_ENAME, "CellTimeoutError")]
         if gone:
+            self.executor.stalled_questions += 1
             raise grading.StudentError(f"`{code}` did not finish: {first_line(gone[0].get('evalue', ''))}")
         replies = [o["data"][grading.MIME] for o in cell.outputs
                    if o.get("output_type") == "display_data" and grading.MIME in o.get("data", {})]
         if len(replies) != 1 or not isinstance(replies[0], dict):
-            raise grading.StudentError(f"`{code}` gave no answer (the kernel answered {len(replies)} times)")
+            limit = self.executor.max_answer_mb()
+            raise grading.StudentError(f"`{code}` gave no answer (the kernel answered {len(replies)} times; an answer "
+                                       f"over {limit} MB is not read)")
         try:  # nbformat hands back NotebookNode (a dict subclass): plain built-in JSON first
             reply = json.loads(json.dumps(replies[0]))
         except (TypeError, ValueError):
@@ -105,19 +116,23 @@ class RemoteBackend:
         self._ask("run", code, inputs)
 
     def tensors(self, expr: str) -> dict:
-        from safetensors.torch import load_file  # torch: only for a judge that asks for tensors
+        from safetensors.torch import load
 
-        path = Path(self.executor.kernel_cwd) / f".judge-{secrets.token_hex(8)}.safetensors"
+        name = f"{secrets.token_hex(8)}.safetensors"
+        here, there = self.executor.exchange_paths()
+        path = Path(here) / name
         try:
-            self._ask("tensors", expr, path=str(path))
-            if not path.is_file() or path.is_symlink() or path.stat().st_size > MAX_TENSOR_FILE:
-                raise grading.StudentError(f"`{expr}` gave no tensors")
+            self._ask("tensors", expr, path=f"{there}/{name}")
             try:
-                return load_file(str(path))
+                data = read_regular(path, MAX_TENSOR_FILE)
+            except UnsafeFile:
+                raise grading.StudentError(f"`{expr}` gave no tensors") from None
+            try:
+                return load(data)
             except Exception as e:  # noqa: BLE001 - a malformed file is the student's answer
                 raise grading.StudentError(f"`{expr}` gave unreadable tensors ({type(e).__name__})") from None
         finally:
-            path.unlink(missing_ok=True)
+            remove_tree(path)
 
 
 class JudgedExecute(ContainedExecute):
@@ -132,19 +147,72 @@ class JudgedExecute(ContainedExecute):
         "kernel's folder, which the student's code can write."
     ).tag(config=True)
 
+    kernel_dir = Unicode(
+        "", help="The folder the kernel is started in (made empty, holding copies of the helper files of the "
+        "notebook's folder). nbgrader's own folders are never the kernel's, so nothing the kernel leaves there (a "
+        "link, a FIFO, a huge file, a notebook replaced by a link) is ever read or written by the grader. Empty: "
+        "the notebook's folder, as in nbgrader."
+    ).tag(config=True)
+
+    exchange_dir = Unicode(
+        "", help="A folder shared with the kernel, where it writes what a judge asks for as a file (tensors); seen "
+        "by a sandboxed kernel at autograder.policy.JUDGE_EXCHANGE. Empty: a private temporary folder."
+    ).tag(config=True)
+
+    question_timeout = Integer(
+        60, help="Each question a judge asks the kernel has this many CPU seconds (or wall-clock seconds while it "
+        "is not computing): a stalling or slow answer costs its test, not the class's time."
+    ).tag(config=True)
+
+    max_stalled_questions = Integer(
+        3, help="After this many questions that did not finish in time, the judges ask the kernel nothing more (the "
+        "tests that need it fail): a submission that stalls every answer cannot hold its job for long."
+    ).tag(config=True)
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         if self.sandbox:  # after __init__: nbgrader's Execute passes its own kernel_manager_class
             self.kernel_manager_class = AsyncSandboxedKernelManager
 
     def preprocess(self, nb, resources=None, km=None):
-        self.kernel_cwd = (resources or {}).get("metadata", {}).get("path") or os.getcwd()
+        resources = resources if resources is not None else {}
+        meta = resources.setdefault("metadata", {})
+        notebook_dir = meta.get("path") or os.getcwd()
+        self.kernel_cwd = self._make_kernel_dir(notebook_dir) if self.kernel_dir else notebook_dir
         self._judge_run = None
+        self.stalled_questions = 0
         self._judge_outputs = tempfile.TemporaryDirectory(prefix="judge-")
+        self._exchange = self.exchange_dir or tempfile.mkdtemp(prefix="exchange-", dir=self._judge_outputs.name)
+        meta["path"] = self.kernel_cwd  # where nbclient starts the kernel
         try:
             return super().preprocess(nb, resources, km=km)
         finally:
+            meta["path"] = notebook_dir
             self._judge_outputs.cleanup()
+
+    def _make_kernel_dir(self, notebook_dir: str) -> str:
+        """:attr:`kernel_dir`, made afresh with copies of the regular files of ``notebook_dir`` (helper files that
+        nbgrader copied there; notebooks excepted)."""
+        remove_tree(self.kernel_dir)
+        os.makedirs(self.kernel_dir)
+        for top, dirs, names in os.walk(notebook_dir):
+            dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(top, d))]
+            for name in names:
+                src = os.path.join(top, name)
+                if name.endswith(".ipynb") or not is_regular(src):
+                    continue
+                dest = os.path.join(self.kernel_dir, os.path.relpath(src, notebook_dir))
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
+                shutil.copyfile(src, dest, follow_symlinks=False)
+        return self.kernel_dir
+
+    def exchange_paths(self) -> tuple[str, str]:
+        """The exchange folder as (this process sees it, the kernel sees it)."""
+        return self._exchange, (JUDGE_EXCHANGE if self.sandbox else self._exchange)
+
+    def max_answer_mb(self) -> int:
+        limit = getattr(self.km, "max_message_bytes", None) if self.km is not None else None
+        return int(limit // 1_000_000) if limit else 0
 
     async def async_start_new_kernel(self, **kwargs):
         start = time.perf_counter()
@@ -161,13 +229,15 @@ class JudgedExecute(ContainedExecute):
             TIMINGS["kernel_start"] += time.perf_counter() - start
 
     def run_probe(self, source: str):
-        """Execute one question in the kernel as a cell of its own; returns that cell with its outputs."""
+        """Execute one question in the kernel as a cell of its own, within :attr:`question_timeout`; returns that
+        cell with its outputs."""
         TIMINGS["probes"] += 1
         cell = new_code_cell(source)
         self.nb.cells.append(cell)
         index = len(self.nb.cells) - 1
         try:
-            cell, _ = ContainedExecute.preprocess_cell(self, cell, self.resources, index)
+            with self.limited_to(self.question_timeout, "a judge's question"):
+                cell, _ = ContainedExecute.preprocess_cell(self, cell, self.resources, index)
         finally:
             del self.nb.cells[index:]
         return cell
@@ -245,14 +315,15 @@ class JudgedExecute(ContainedExecute):
 
 
 def autograde_preprocessors(scrub: bool = False) -> list:
-    """nbgrader's ``Autograde.autograde_preprocessors`` with Execute replaced by :class:`JudgedExecute` (and, for
-    throw-away grading directories, :class:`~autograder.execute.ScrubBeforeExecute` inserted before it)."""
+    """nbgrader's ``Autograde.autograde_preprocessors`` with Execute replaced by :class:`JudgedExecute` followed by
+    :class:`~autograder.sanitize.SanitizeOutputs` (and, for throw-away grading directories,
+    :class:`~autograder.execute.ScrubBeforeExecute` inserted before it)."""
     result = []
     for pp in Autograde.class_traits()["autograde_preprocessors"].default():
         if pp is Execute:
             if scrub:
                 result.append(ScrubBeforeExecute)
-            result.append(JudgedExecute)
+            result += [JudgedExecute, SanitizeOutputs]  # what a person will look at runs no student code
         else:
             result.append(pp)
     if JudgedExecute not in result:  # pragma: no cover - nbgrader changed its pipeline

@@ -42,9 +42,10 @@ class InvalidNotebook(Exception):
 
 
 # ----------------------------------------------------------------------------------------------- reading
-def parse(data: bytes):
+def parse(data: bytes, max_cells: int | None = None):
     """The notebook in ``data``, with what other editors get wrong repaired; :class:`InvalidNotebook` when it
-    cannot be read as one (not UTF-8, not JSON, not a notebook, a cell that is not a cell)."""
+    cannot be read as one (not UTF-8, not JSON, nested too deeply, not a notebook, a cell that is not a cell, more
+    than ``max_cells`` cells)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -53,8 +54,15 @@ def parse(data: bytes):
         raw = json.loads(text)
     except json.JSONDecodeError as e:
         raise InvalidNotebook(f"invalid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+    except RecursionError:
+        raise InvalidNotebook("invalid notebook: its JSON is nested too deeply") from None
     if not isinstance(raw, dict) or ("cells" not in raw and "worksheets" not in raw):
         raise InvalidNotebook("JSON file is not a Jupyter notebook (no 'cells')")
+    cells = raw.get("cells")
+    if max_cells is not None and isinstance(cells, list) and len(cells) > max_cells:
+        raise InvalidNotebook(f"the notebook has {len(cells):,} cells; at most {max_cells:,} are graded (the "
+                              "assignment's own and Autograder.max_extra_cells of yours): delete the extra cells "
+                              "and hand it in again")
     if raw.get("nbformat", 4) != 4:  # old notebooks: let nbformat convert them
         try:
             return nbformat.reads(text, as_version=4)

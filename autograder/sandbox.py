@@ -37,67 +37,56 @@ Public API: :func:`sandbox_problem`, :class:`SandboxUnavailable`, :func:`bwrap_a
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import functools
-import itertools
 import os
-import re
+import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 
-from huggingface_hub import constants as hf_constants
+import zmq
+import zmq.asyncio
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from traitlets import Dict, Integer, List, Unicode, default
 
-import course
-from course import sources
 from course.kernels import IpcKernelManager
 
 from . import zygote
+from .files import is_regular
+from .policy import (
+    DEDICATED_UIDS,
+    ENV_PASSTHROUGH,
+    Bind,
+    CourseView,
+    GiB,
+    Limits,
+    SandboxPolicy,
+    Tmpfs,
+    bwrap_argv,
+    kernel_policy,
+    sandbox_env,
+)
 
-GiB = 1024**3
-DEFAULT_MEMORY_BYTES = 8 * GiB  # torch + transformers training a small BERT needs ~3-4 GiB of address space
-DEFAULT_MAX_PROCESSES = 256
-DEFAULT_MAX_FILE_BYTES = 200 * 1000**2
+DEFAULT_ENV_PASSTHROUGH = ENV_PASSTHROUGH
+DEFAULT_MEMORY_BYTES = Limits().memory_bytes
+DEFAULT_MAX_PROCESSES = Limits().max_processes
+DEFAULT_MAX_FILE_BYTES = Limits().max_file_bytes
 DEFAULT_TMP_BYTES = 2 * GiB
-
-SANDBOX_HOME = "/tmp/home"  # inside the private /tmp
+DEFAULT_MAX_MESSAGE_BYTES = 64 * 1000**2  # the largest message read from a kernel (an answer, an output)
 
 # Seconds bwrap took to build each warm kernel's sandbox in this process (bwrap started to its namespaces,
 # mounts and uid ready), read by the grading worker for the benchmarks: the sandbox's own cost per kernel.
 SETUP_SECONDS: list[float] = []
 
-# Variables that may pass from the host environment into the sandbox (fnmatch patterns, case-sensitive).
-DEFAULT_ENV_PASSTHROUGH = (
-    "PATH", "LANG", "LANGUAGE", "LC_*", "TZ", "TERM",
-    "NBGRADER_EXECUTION", "COURSE_*",
-    "HF_*", "HUGGINGFACE_*", "TRANSFORMERS_*", "TOKENIZERS_PARALLELISM",
-    "OMP_NUM_THREADS", "OMP_WAIT_POLICY", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_*", "TORCH_NUM_THREADS",
-    "CUBLAS_WORKSPACE_CONFIG", "PYTORCH_*",
-    "MPLBACKEND", "PYTHONUNBUFFERED", "PYTHONHASHSEED", "PYTHONDONTWRITEBYTECODE", "PYTHONWARNINGS",
-    "PYDEVD_DISABLE_FILE_VALIDATION", "JPY_SESSION_NAME",
-    "WANDB_MODE", "WANDB_DISABLED", "DISABLE_TQDM", "TQDM_*", "DO_NOT_TRACK",
-)  # fmt: skip
-# Never passed, whatever the patterns say (TOKENIZERS_PARALLELISM is not a token).
-SECRET_ENV = re.compile(r"TOKEN(?!IZERS?_)|SECRET|PASSW|KEY|AUTH|CREDENTIAL|COOKIE", re.IGNORECASE)
-
-# What the sandbox sees of /etc: enough for libc, locales, time zones, TLS, MIME types, alternatives.
-ETC_FILES = (
-    "passwd", "group", "nsswitch.conf", "hosts", "host.conf", "ld.so.cache", "ld.so.conf", "ld.so.conf.d",
-    "localtime", "timezone", "mime.types", "ssl", "ca-certificates", "ca-certificates.conf", "alternatives",
-    "os-release", "fonts", "locale.alias", "locale.conf", "default/locale",
-)  # fmt: skip
-SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-
-# Dedicated uids (as root): one per kernel manager, distinct across worker processes.
-UID_BASE = 1_000_000
-_uid_counter = itertools.count()
+# Dedicated uids (as root): kernels started by root get one each (distinct per process and call); a job's
+# grading worker gets a random one of a range no account uses.
+UID_BASE = DEDICATED_UIDS
+WORKER_UID_RANGE = (1_000_000_000, 2_000_000_000)
+_uid_counter = __import__("itertools").count()
 
 
 class SandboxUnavailable(RuntimeError):
@@ -109,166 +98,15 @@ def _is_root() -> bool:
 
 
 def allocate_uid() -> int:
-    """A uid for one sandbox: distinct per process (pid) and per call within it (10 in turn)."""
+    """A uid for one kernel sandbox made by root: distinct per process (pid) and per call within it (10 in turn)."""
     return UID_BASE + (os.getpid() % 100_000) * 10 + next(_uid_counter) % 10
 
 
-def sandbox_env(
-    source: Mapping[str, str] | None = None,
-    *,
-    passthrough: Iterable[str] = DEFAULT_ENV_PASSTHROUGH,
-    extra: Mapping[str, str] | None = None,
-    home: str = SANDBOX_HOME,
-) -> dict[str, str]:
-    """The environment inside the sandbox: allow-listed variables of ``source`` (default ``os.environ``),
-    then a private HOME and caches, then ``extra``; anything that looks like a secret is dropped."""
-    source = os.environ if source is None else source
-    patterns = list(passthrough)
-    env = {k: v for k, v in source.items() if any(fnmatch.fnmatchcase(k, p) for p in patterns)}
-    env = {k: v for k, v in env.items() if not SECRET_ENV.search(k)}
-    env.setdefault("PATH", os.defpath)
-    env.setdefault("LANG", "C.UTF-8")
-    env.update(
-        HOME=home,
-        USER="sandbox",
-        LOGNAME="sandbox",
-        TMPDIR="/tmp",
-        XDG_CACHE_HOME=f"{home}/.cache",
-        XDG_CONFIG_HOME=f"{home}/.config",
-        XDG_DATA_HOME=f"{home}/.local/share",
-        IPYTHONDIR=f"{home}/.ipython",
-        JUPYTER_CONFIG_DIR=f"{home}/.jupyter",
-        JUPYTER_DATA_DIR=f"{home}/.local/share/jupyter",
-        JUPYTER_RUNTIME_DIR=f"{home}/.local/share/jupyter/runtime",
-        MPLCONFIGDIR=f"{home}/.config/matplotlib",
-        HF_HOME=f"{home}/.cache/huggingface",
-        HF_DATASETS_CACHE=f"{home}/.cache/huggingface/datasets",
-        TORCH_HOME=f"{home}/.cache/torch",
-        # ipykernel: PID 1 (bwrap's init) is its parent, so no parent polling and no Ctrl-C banner on stdout.
-        JPY_PARENT_PID="1",
-    )
-    # Explicit values win (e.g. a read-only hub cache), secrets excepted.
-    env.update({k: v for k, v in (extra or {}).items() if not SECRET_ENV.search(k)})
-    return env
-
-
-def sandbox_readonly_paths() -> list[str]:
-    """What a sandboxed kernel may read besides the system and the Python installation: the ``course``
-    package, the data mirror, the checkpoint folder and the Hugging Face hub cache (never the course root)."""
-    paths = [str(Path(course.__file__).resolve().parent)]
-    mirror = sources.data_dir()
-    if mirror is not None:
-        paths.append(str(Path(mirror).resolve()))
-    checkpoint = os.environ.get(sources.CHECKPOINT_ENV)
-    if checkpoint and Path(checkpoint).is_dir():
-        paths.append(str(Path(checkpoint).resolve()))
-    if hub_cache():
-        paths.append(hub_cache())
-    return paths
-
-
-def kernel_extra_env() -> dict[str, str]:
-    """Variables set explicitly in every sandboxed kernel: checkpoints downloaded before grading stay usable
-    (read-only) through the hub cache."""
-    hub = hub_cache()
-    return {"HF_HUB_CACHE": hub} if hub else {}
-
-
-def hub_cache() -> str | None:
-    """The Hugging Face hub cache folder, resolved (None when there is none)."""
-    path = Path(hf_constants.HF_HUB_CACHE).resolve()
-    return str(path) if path.is_dir() else None
-
-
-def _within(path: str, roots: Iterable[str]) -> bool:
-    return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
-
-
-def bwrap_argv(
-    argv: Sequence[str],
-    *,
-    cwd: str,
-    readonly: Iterable[str] = (),
-    writable: Iterable[str] = (),
-    env: Mapping[str, str] | None = None,
-    uid: int | None = None,
-    memory_bytes: int = DEFAULT_MEMORY_BYTES,
-    max_processes: int = DEFAULT_MAX_PROCESSES,
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-    tmp_bytes: int = DEFAULT_TMP_BYTES,
-) -> list[str]:
-    """The command line that runs ``argv`` in the sandbox, ``cwd`` (bound read-write) as working directory.
-
-    ``env`` is the complete environment inside (see :func:`sandbox_env`; ``None``: ``sandbox_env()``).
-    ``uid``: run as this uid via ``setpriv`` (root only; bwrap itself runs as root to set up the mounts);
-    ``None``: unprivileged bwrap as the current user.  Paths that do not exist are skipped.
-    Builds the list only; touches nothing.
-    """
-    cwd = os.path.realpath(cwd)
-    env = sandbox_env() if env is None else dict(env)
-    limits = ["prlimit", f"--as={memory_bytes}", f"--fsize={max_file_bytes}", "--core=0"]
-    if uid is not None:
-        limits.append(f"--nproc={max_processes}")
-    cmd = [*limits, "--", "bwrap"]
-    if uid is None:
-        cmd += ["--unshare-user", "--disable-userns"]
-    else:  # no user namespace: the mounts are made as root, then setpriv drops to the uid
-        # bwrap's child keeps these only until setpriv switches uid (which clears all capabilities).
-        cmd += ["--cap-drop", "ALL"]
-        for cap in ("CAP_SETUID", "CAP_SETGID", "CAP_DAC_OVERRIDE"):  # DAC_OVERRIDE: --chdir into the uid's cwd
-            cmd += ["--cap-add", cap]
-    cmd += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
-    cmd += ["--die-with-parent", "--new-session", "--hostname", "sandbox"]
-
-    # The system, read-only; merged-usr links (/bin -> usr/bin) stay links.
-    for path in SYSTEM_DIRS:
-        if os.path.islink(path):
-            cmd += ["--symlink", os.readlink(path), path]
-        elif os.path.isdir(path):
-            cmd += ["--ro-bind", path, path]
-    cmd += ["--perms", "0755", "--dir", "/etc"]
-    for name in ETC_FILES:
-        if os.path.exists(f"/etc/{name}"):
-            cmd += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
-    cmd += ["--proc", "/proc", "--dev", "/dev"]
-    # Private tmpfs for /tmp and /dev/shm (multiprocessing locks, DataLoader workers), each of tmp_bytes.
-    for path in ("/dev/shm", "/tmp"):
-        cmd += ["--perms", "1777", "--size", str(tmp_bytes), "--tmpfs", path]
-    cmd += ["--perms", "0777", "--dir", SANDBOX_HOME]
-
-    # Binds at the same path, parents before children; a writable path inside a read-only one stays writable.
-    binds: dict[str, bool] = {}  # path -> writable
-    for path in [sys.base_prefix, sys.prefix, *readonly]:
-        path = os.path.realpath(path)
-        if os.path.exists(path) and not _within(path, ["/usr"]):
-            binds.setdefault(path, False)
-    for path in [*writable, cwd]:
-        path = os.path.realpath(path)
-        if os.path.exists(path):
-            binds[path] = True
-    bound: list[str] = []
-    made = {"/", "/tmp", "/etc", SANDBOX_HOME}
-    for path in sorted(binds, key=lambda p: (p.count("/"), p)):
-        # Create missing parents world-readable (bwrap would make them 0700, root-owned).
-        parent, parents = os.path.dirname(path), []
-        while parent not in made and not _within(parent, bound):
-            parents.append(parent)
-            parent = os.path.dirname(parent)
-        for parent in reversed(parents):
-            cmd += ["--perms", "0755", "--dir", parent]
-            made.add(parent)
-        cmd += ["--bind" if binds[path] else "--ro-bind", path, path]
-        bound.append(path)
-    cmd += ["--remount-ro", "/"]  # the sandbox's own root (an unbounded tmpfs) stays read-only
-
-    cmd.append("--clearenv")
-    for key, value in sorted(env.items()):
-        cmd += ["--setenv", key, value]
-    cmd += ["--chdir", cwd, "--"]
-    if uid is not None:
-        cmd += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs", "--inh-caps=-all"]
-        cmd.append("--")
-    return cmd + list(argv)
+def worker_uid() -> int:
+    """A uid for one job's grading worker (and its kernel): random in :data:`WORKER_UID_RANGE`, so that no two jobs
+    of any run on this machine share one."""
+    low, high = WORKER_UID_RANGE
+    return low + secrets.randbelow(high - low)
 
 
 def make_writable_for(path: str, uid: int | None) -> None:
@@ -319,23 +157,33 @@ def sandbox_problem() -> str | None:
     )
 
 
-def _run(argv, *, cwd, readonly=(), writable=(), env=None, extra_env=None, uid=None, timeout=60, **limits):
+def generic_policy(cwd: str, *, readonly: Iterable[str] = (), writable: Iterable[str] = (),
+                   env: Mapping[str, str] | None = None, extra_env: Mapping[str, str] | None = None,
+                   uid: int | None = None, memory_bytes: int = DEFAULT_MEMORY_BYTES,
+                   max_processes: int | None = DEFAULT_MAX_PROCESSES, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+                   tmp_bytes: int = DEFAULT_TMP_BYTES) -> SandboxPolicy:
+    """A sandbox for an arbitrary untrusted command: ``cwd`` read-write, ``readonly`` and ``writable`` paths at
+    their own path, the Python installation read-only, a private ``/tmp`` (see :func:`run_sandboxed`)."""
+    real = os.path.realpath
+    binds = [Bind(real(p), real(p)) for p in [sys.base_prefix, sys.prefix, *readonly] if os.path.exists(p)]
+    binds += [Bind(real(p), real(p), True) for p in [*writable, cwd] if os.path.exists(p)]
+    return SandboxPolicy(
+        name="command", cwd=real(cwd), binds=tuple(binds),
+        tmpfs=(Tmpfs("/tmp", tmp_bytes), Tmpfs("/dev/shm", tmp_bytes)),
+        env=tuple(sorted(sandbox_env(env, extra=extra_env).items())), uid=uid,
+        limits=Limits(memory_bytes, max_processes, max_file_bytes),
+    )  # fmt: skip
+
+
+def _run(argv, *, cwd, uid=None, timeout=60, **policy_args):
     if uid is None and _is_root():
         uid = allocate_uid()
     elif uid is not None and not _is_root():
         raise SandboxUnavailable("A sandbox uid can only be given when running as root.")
     make_writable_for(cwd, uid)
-    for path in writable:
+    for path in policy_args.get("writable", ()):
         make_writable_for(path, uid)
-    cmd = bwrap_argv(
-        argv,
-        cwd=cwd,
-        readonly=readonly,
-        writable=writable,
-        env=sandbox_env(env, extra=extra_env),
-        uid=uid,
-        **limits,
-    )
+    cmd = bwrap_argv(generic_policy(cwd, uid=uid, **policy_args), argv)
     return subprocess.run(
         cmd, cwd=cwd, env=_outer_env(), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout
     )
@@ -363,42 +211,40 @@ def run_sandboxed(
     problem = sandbox_problem()
     if problem:
         raise SandboxUnavailable(problem)
-    readonly, writable = list(readonly), list(writable)
-    return _run(
-        argv,
-        cwd=cwd,
-        readonly=readonly,
-        writable=writable,
-        env=env,
-        extra_env=extra_env,
-        uid=uid,
-        timeout=timeout,
-        **limits,
-    )
+    return _run(argv, cwd=cwd, readonly=list(readonly), writable=list(writable), env=env, extra_env=extra_env,
+                uid=uid, timeout=timeout, **limits)
 
 
 class SandboxedKernelManager(IpcKernelManager):
-    """A KernelManager whose kernel runs in a bwrap sandbox, reached over ipc sockets in a private folder.
+    """A KernelManager whose kernel runs in a bwrap sandbox (:func:`autograder.policy.kernel_policy`), reached over
+    ipc sockets in a private folder.
 
-    Use as nbclient's / nbgrader's ``kernel_manager_class``; configure through traitlets, e.g.
-    ``cfg.SandboxedKernelManager.readonly_paths = [data_dir, course_dir, checkpoint_dir]``.
-    The notebook folder (``start_kernel(cwd=...)``) is bound read-write; without one an empty folder is used.
+    The kernel never works in the folder it is started in (``start_kernel(cwd=...)``, nbgrader's notebook folder):
+    it gets an empty, size-limited folder of its own (``/home/student/<folder name>``) holding that folder's
+    regular files read-only (an assignment's helper files), and everything it writes ends with its sandbox. The
+    course's files are seen at neutral paths. Use as nbclient's / nbgrader's ``kernel_manager_class``; configure
+    through traitlets.
     """
 
-    readonly_paths = List(Unicode(), help="Host paths bound read-only at the same path (missing ones skipped).").tag(
-        config=True
-    )
-    writable_paths = List(Unicode(), help="Host paths bound read-write at the same path (besides the cwd).").tag(
-        config=True
-    )
+    readonly_paths = List(Unicode(), help="More host paths bound read-only at the same path (missing ones "
+                          "skipped).").tag(config=True)
+    writable_paths = List(Unicode(), help="Host paths bound read-write at the same path.").tag(config=True)
+    exchange_dir = Unicode("", help="A folder the kernel sees read-write at autograder.policy.JUDGE_EXCHANGE, "
+                           "where it writes what a judge asks for as a file (tensors).").tag(config=True)
     memory_bytes = Integer(DEFAULT_MEMORY_BYTES, help="RLIMIT_AS of the kernel.").tag(config=True)
-    max_processes = Integer(DEFAULT_MAX_PROCESSES, help="RLIMIT_NPROC (with a dedicated uid only).").tag(config=True)
+    max_processes = Integer(512, help="RLIMIT_NPROC: processes of the kernel's uid (with a dedicated uid, or inside "
+                            "a grading worker's sandbox, whose uid the kernel shares).").tag(config=True)
     max_file_bytes = Integer(DEFAULT_MAX_FILE_BYTES, help="RLIMIT_FSIZE: largest file it may write.").tag(config=True)
     tmp_bytes = Integer(DEFAULT_TMP_BYTES, help="Size of the private /tmp (holding HOME) and of /dev/shm.").tag(
         config=True
     )
+    work_bytes = Integer(2 * GiB, help="Size of the kernel's working folder (a tmpfs: what the student's code "
+                         "writes there stays in memory and ends with the sandbox).").tag(config=True)
+    max_message_bytes = Integer(DEFAULT_MAX_MESSAGE_BYTES, help="The largest message read from the kernel: a larger "
+                                "one (an answer, an output) is dropped by ZeroMQ before it is read.").tag(config=True)
     sandbox_uid = Integer(
-        None, allow_none=True, help="uid the kernel runs as (root only); default: a fresh one as root, else None."
+        None, allow_none=True, help="uid the kernel runs as (root only); default: a fresh one as root, else None "
+        "(an unprivileged sandbox as the current user)."
     ).tag(config=True)
     env_passthrough = List(
         Unicode(), default_value=list(DEFAULT_ENV_PASSTHROUGH), help="fnmatch patterns of variables passed in."
@@ -412,10 +258,33 @@ class SandboxedKernelManager(IpcKernelManager):
     ).tag(config=True)
 
     _warm_request: dict | None = None
+    policy: SandboxPolicy | None = None
 
     @default("sandbox_uid")
     def _default_sandbox_uid(self) -> int | None:
         return allocate_uid() if _is_root() else None
+
+    @default("context")
+    def _default_context(self):
+        """A context of this manager's own whose sockets drop any message over ``max_message_bytes``."""
+        self._created_context = True
+        context = zmq.asyncio.Context() if isinstance(self, AsyncKernelManager) else zmq.Context()
+        context.setsockopt(zmq.MAXMSGSIZE, int(self.max_message_bytes))
+        return context
+
+    def kernel_policy(self, cwd: str, env: Mapping[str, str] | None) -> SandboxPolicy:
+        """The sandbox of a kernel started in ``cwd`` (see the class docstring)."""
+        helpers = [os.path.join(top, name) for top, _, names in os.walk(cwd) for name in sorted(names)
+                   if not name.endswith(".ipynb") and is_regular(os.path.join(top, name))]
+        limits = Limits(self.memory_bytes, self.max_processes, self.max_file_bytes)
+        policy = kernel_policy(
+            cwd, assignment=os.path.basename(cwd.rstrip("/")), helpers=helpers,
+            shared=[self._ipc_dir, *self.writable_paths], exchange=self.exchange_dir or None,
+            env=_passthrough(env, self.env_passthrough), limits=limits, work_bytes=self.work_bytes,
+            tmp_bytes=self.tmp_bytes, uid=self.sandbox_uid,
+        )  # fmt: skip
+        extra = [Bind(os.path.realpath(p), os.path.realpath(p)) for p in self.readonly_paths if os.path.exists(p)]
+        return SandboxPolicy(**{**policy.__dict__, "binds": policy.binds + tuple(extra)}).with_env(**self.extra_env)
 
     async def _async_pre_start_kernel(self, **kw):
         problem = sandbox_problem()
@@ -433,34 +302,22 @@ class SandboxedKernelManager(IpcKernelManager):
         kernel_cmd, kw = await IpcKernelManager._async_pre_start_kernel(self, **kw)  # the connection file
 
         uid = self.sandbox_uid
-        for path in [self._ipc_dir, cwd, *self.writable_paths]:
+        for path in [self._ipc_dir, *self.writable_paths]:
             make_writable_for(path, uid)
-        inner_env = sandbox_env(kw.get("env"), passthrough=self.env_passthrough, extra=self.extra_env)
-        limits = {"memory_bytes": self.memory_bytes, "max_processes": self.max_processes if uid is not None else None,
-                  "max_file_bytes": self.max_file_bytes}
+        self.policy = policy = self.kernel_policy(cwd, kw.get("env"))
+        kernel_cmd = CourseView.here().translate(kernel_cmd)
         self._warm_request = None
         if self.zygote_socket:
-            if uid is None:
-                raise SandboxUnavailable("warm kernels (zygote_socket) need root and a dedicated sandbox uid")
             # bwrap builds the sandbox around a placeholder; the zygote's kernel joins it (see autograder.zygote)
             args = kernel_cmd[kernel_cmd.index("-f"):] if "-f" in kernel_cmd else []
-            self._warm_request = {"cwd": cwd, "uid": uid, "env": inner_env, "limits": limits, "kernel_args": args}
+            limits = {"memory_bytes": policy.limits.memory_bytes, "max_file_bytes": policy.limits.max_file_bytes,
+                      "max_processes": policy.limits.max_processes}
+            self._warm_request = {"cwd": policy.cwd, "uid": uid or os.geteuid(), "env": policy.environment,
+                                  "limits": limits, "kernel_args": args}
             kernel_cmd = zygote.HOLDER_ARGV
-        cmd = bwrap_argv(
-            kernel_cmd,
-            cwd=cwd,
-            readonly=self.readonly_paths,
-            writable=[*self.writable_paths, self._ipc_dir],
-            env=inner_env,
-            uid=uid,
-            memory_bytes=self.memory_bytes,
-            max_processes=self.max_processes,
-            max_file_bytes=self.max_file_bytes,
-            tmp_bytes=self.tmp_bytes,
-        )
         kw["env"] = _outer_env()
         kw["cwd"] = cwd
-        return cmd, kw
+        return bwrap_argv(policy, kernel_cmd), kw
 
     pre_start_kernel = run_sync(_async_pre_start_kernel)
 
@@ -481,6 +338,11 @@ class SandboxedKernelManager(IpcKernelManager):
             raise
 
     _launch_kernel = run_sync(_async_launch_kernel)
+
+
+def _passthrough(env: Mapping[str, str] | None, patterns: Iterable[str]) -> dict[str, str]:
+    """The variables of ``env`` (default ``os.environ``) that the allow-list ``patterns`` lets into a kernel."""
+    return sandbox_env(env, passthrough=patterns)
 
 
 class AsyncSandboxedKernelManager(SandboxedKernelManager, AsyncKernelManager):

@@ -36,11 +36,12 @@ from nbgrader.utils import parse_utc
 from . import zygote
 from .config import load_course_config
 from .execute import GONE_ENAME
+from .jobs import JobSpec
 from .judge import TIMINGS, autograde_preprocessors
 from .nbgrader_run import NbgraderFailed, course_config, run_converter
 from .outcome import Outcome, Status
 from .repair import InvalidNotebook, parse, repair
-from .sandbox import SETUP_SECONDS, kernel_extra_env, sandbox_readonly_paths
+from .sandbox import SETUP_SECONDS
 
 
 def _sha(path: Path) -> str:
@@ -64,22 +65,22 @@ def _first_error(cell) -> str | None:
     return None
 
 
-def read_submission(job: dict, sub_dir: Path, outcome: Outcome) -> tuple[list[str], dict[str, str], list[str]]:
+def read_submission(job: JobSpec, sub_dir: Path, outcome: Outcome) -> tuple[list[str], dict[str, str], list[str]]:
     """Parse and repair each notebook of the job into ``sub_dir`` (notes and suspicious code into ``outcome``);
     returns the notebooks (valid, invalid -> why, missing)."""
-    W, release_dir = Path(job["workdir"]), Path(job["release_dir"])
+    W, release_dir = Path(job.workdir), Path(job.release_dir)
     invalid, missing, valid = {}, [], []
-    for nb_name in job["notebooks"]:
+    for nb_name in job.notebooks:
         release_nb = nbformat.read(release_dir / f"{nb_name}.ipynb", as_version=4)
-        if nb_name in job.get("invalid", {}):
-            invalid[nb_name] = job["invalid"][nb_name]
+        if nb_name in job.invalid:
+            invalid[nb_name] = job.invalid[nb_name]
             continue
-        incoming = job.get("incoming", {}).get(nb_name)
+        incoming = job.incoming.get(nb_name)
         if not incoming:
             missing.append(nb_name)
             continue
         try:
-            nb = parse((W / incoming).read_bytes())
+            nb = parse((W / incoming).read_bytes(), max_cells=len(release_nb.cells) + job.max_extra_cells)
             nb, notes, suspicious = repair(nb, release_nb)
         except InvalidNotebook as e:
             invalid[nb_name] = str(e)
@@ -88,44 +89,45 @@ def read_submission(job: dict, sub_dir: Path, outcome: Outcome) -> tuple[list[st
         outcome.suspicious.extend(f"{nb_name}: {n}" for n in suspicious)
         nbformat.write(nb, sub_dir / f"{nb_name}.ipynb")
         valid.append(nb_name)
-    for rel in job.get("incoming", {}).values():
+    for rel in job.incoming.values():
         if rel:
             (W / rel).unlink(missing_ok=True)
-    if job.get("timestamp"):
+    if job.timestamp:
         try:
-            parse_utc(job["timestamp"])
-            (sub_dir / "timestamp.txt").write_text(job["timestamp"])
+            parse_utc(job.timestamp)
+            (sub_dir / "timestamp.txt").write_text(job.timestamp)
         except (ValueError, OverflowError):
-            outcome.notes.append(f"ignored invalid timestamp {job['timestamp']!r}")
+            outcome.notes.append(f"ignored invalid timestamp {job.timestamp!r}")
     return valid, invalid, missing
 
 
-def course_directory(job: dict) -> tuple[object, dict[str, str]]:
+def course_directory(job: JobSpec) -> tuple[object, dict[str, str]]:
     """The throw-away course directory (the template's gradebook, the helper files) and nbgrader's config for
     it; returns (config, helper file -> its sha256)."""
-    W, a = Path(job["workdir"]), job["assignment"]
-    (W / "gradebook.db").write_bytes(base64.b64decode(job["template_db_b64"]))
+    W, a = Path(job.workdir), job.assignment
+    (W / "gradebook.db").write_bytes(base64.b64decode(job.template_db_b64))
     src_dir = W / "source" / a
     src_dir.mkdir(parents=True, exist_ok=True)
     helper_hashes = {}
-    for rel, path in job.get("helpers", {}).items():
+    for rel, path in job.helpers.items():
         dest = src_dir / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, dest)
         helper_hashes[rel] = _sha(dest)
 
-    base = load_course_config(job["course_root"])
-    cfg = course_config(base, W, assignment_id=a, student_id=job["student"])
+    base = load_course_config(job.course_root)
+    cfg = course_config(base, W, assignment_id=a, student_id=job.student)
     cfg.Autograde.autograde_preprocessors = autograde_preprocessors(scrub=True)
     cfg.ScrubBeforeExecute.enabled = True
     cfg.JudgedExecute.helper_dir = str(src_dir)  # judges import helpers from here, never from the kernel's folder
-    if job.get("sandbox"):
+    cfg.JudgedExecute.kernel_dir = str(W / "kernel" / a)  # the kernel never works in nbgrader's folders
+    cfg.JudgedExecute.exchange_dir = job.exchange_dir
+    if job.sandbox:
         cfg.JudgedExecute.sandbox = True
-        cfg.SandboxedKernelManager.readonly_paths = sandbox_readonly_paths()
-        cfg.SandboxedKernelManager.extra_env = kernel_extra_env()
-        cfg.SandboxedKernelManager.zygote_socket = job.get("zygote_socket", "")
+        cfg.SandboxedKernelManager.zygote_socket = job.zygote_socket
+        cfg.SandboxedKernelManager.exchange_dir = job.exchange_dir
     cfg.OverwriteCells.add_missing_cells = False  # done by repair(), which handles every layout
-    for dotted, value in (job.get("overrides") or {}).items():
+    for dotted, value in job.overrides.items():
         section, trait = dotted.rsplit(".", 1)
         setattr(getattr(cfg, section), trait, value)
     return cfg, helper_hashes
@@ -188,19 +190,20 @@ def read_failures(graded_dir: Path, valid: list[str], outcome: Outcome) -> list[
                 cause = e.get("evalue") if e.get("ename") == "CellTimeoutError" else (
                     f"cell {meta.get('grade_id') or cell.get('id') or i} raised {_first_error(cell)}")
                 earlier = cause
-        if changed:
+        if changed:  # nbgrader left it read-only (0444); the worker is its owner, not root
+            os.chmod(path, 0o644)
             nbformat.write(nb, path)
         if timeouts:
             outcome.notes += [f"{nb_name}: {t}" for t in timeouts]
     return gone
 
 
-def run(job: dict) -> Outcome:
+def run(job: JobSpec) -> Outcome:
     """Grade the job: read and repair, autograde with nbgrader, read the grades back, decide the status."""
     t0 = time.monotonic()
-    W = Path(job["workdir"])
-    s, a = job["student"], job["assignment"]
-    outcome = Outcome(s, a, notes=list(job.get("notes", [])))
+    W = Path(job.workdir)
+    s, a = job.student, job.assignment
+    outcome = Outcome(s, a, notes=list(job.notes))
     last = [t0]
 
     def phase(name):  # seconds per step: where a submission's grading time goes
@@ -265,18 +268,19 @@ def main() -> int:
     return run_spec(json.loads(sys.stdin.read()))
 
 
-def run_spec(job: dict) -> int:
+def run_spec(data: dict) -> int:
     """Grade the job and write its result (how ``main`` runs, and a worker forked by the worker zygote)."""
-    os.chdir(Path(job["workdir"]))
+    job = JobSpec.from_json(data)
+    os.chdir(Path(job.workdir))
     try:
         outcome = run(job)
     except BaseException as e:  # noqa: BLE001 - report anything, including SystemExit from nbgrader
-        outcome = Outcome(job.get("student"), job.get("assignment"), Status.ERROR,
+        outcome = Outcome(job.student, job.assignment, Status.ERROR,
                           f"internal grader error: {type(e).__name__}: {e}", log=traceback.format_exc())
     # the result goes outside the work directory, with a token the kernel never saw
-    out = Path(job["result_path"])
+    out = Path(job.result_path)
     tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(outcome.to_json() | {"token": job["token"]}, indent=1, default=str))
+    tmp.write_text(json.dumps(outcome.to_json() | {"token": job.token}, indent=1, default=str))
     tmp.replace(out)
     return 0
 

@@ -41,6 +41,7 @@ import select
 import selectors
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -73,12 +74,8 @@ WARM_ATTRIBUTES = {
     ),
 }  # fmt: skip
 
-_NS = {"cgroup": 0x02000000, "ipc": 0x08000000, "uts": 0x04000000, "net": 0x40000000, "pid": 0x20000000,
-       "mnt": 0x00020000}  # fmt: skip
-_CLONE_NEWNS, _MS_REC, _MS_PRIVATE = 0x00020000, 0x4000, 1 << 18
-# open_tree(2) and move_mount(2) (Linux 5.2+; the same numbers on x86_64 and aarch64)
-_SYS_OPEN_TREE, _SYS_MOVE_MOUNT, _AT_FDCWD = 428, 429, -100
-_OPEN_TREE_CLONE, _AT_RECURSIVE, _MOVE_MOUNT_F_EMPTY_PATH = 1, 0x8000, 0x4
+_NS = {"user": 0x10000000, "cgroup": 0x02000000, "ipc": 0x08000000, "uts": 0x04000000, "net": 0x40000000,
+       "pid": 0x20000000, "mnt": 0x00020000}  # fmt: skip
 _PR_SET_NO_NEW_PRIVS, _PR_SET_CHILD_SUBREAPER = 38, 36
 HOLDER_ARGV = ["sleep", "infinity"]  # what bwrap runs while a zygote kernel lives in its namespaces
 # What a zygote process runs, per mode. A worker zygote serves autograder.worker.run_spec, with the optional
@@ -113,30 +110,6 @@ def available() -> bool:
 
 
 # ---------------------------------------------------------------------------------------------- the zygote
-def _private_tmp() -> None:
-    """Give the zygote its own mount namespace with an empty ``/tmp``: imports write caches under the sandbox's
-    HOME (``/tmp/home``), and those must neither land on the host nor differ from what a kernel sees."""
-    libc = _libc()
-    # the course packages may live under /tmp (a checkout or a test's copy there): they stay visible, bound
-    # back into the new /tmp, so that `course` is imported from where the sandbox's kernels find it too
-    keep = {p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
-            if p and os.path.isdir(p) and os.path.realpath(p).startswith("/tmp/")}
-    _check(libc.unshare(_CLONE_NEWNS), "unshare(CLONE_NEWNS)")
-    _check(libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None), "mount --make-rprivate /")
-    held = {}  # detached copies of those folders' mounts (open_tree), attached again under the new /tmp
-    for path in sorted(os.path.realpath(p) for p in keep):
-        fd = libc.syscall(_SYS_OPEN_TREE, _AT_FDCWD, path.encode(), _OPEN_TREE_CLONE | _AT_RECURSIVE | os.O_CLOEXEC)
-        _check(0 if fd >= 0 else -1, f"open_tree({path})")
-        held[path] = fd
-    _check(libc.mount(b"tmpfs", b"/tmp", b"tmpfs", 0, b"mode=1777,size=512m"), "mount tmpfs /tmp")
-    for path, fd in held.items():
-        os.makedirs(path, exist_ok=True)
-        moved = libc.syscall(_SYS_MOVE_MOUNT, fd, b"", _AT_FDCWD, path.encode(), _MOVE_MOUNT_F_EMPTY_PATH)
-        _check(moved, f"move_mount({path})")
-        os.close(fd)
-    os.makedirs(os.environ.get("HOME", "/tmp/home"), exist_ok=True)
-
-
 def warm_up(log=None, imports=WARM_IMPORTS) -> float:
     """Import ``imports`` (and resolve :data:`WARM_ATTRIBUTES`); returns the seconds it took."""
     start = time.perf_counter()
@@ -163,12 +136,13 @@ def serve(socket_path: str, mode: str = "kernel", run_job=None) -> None:
     (:func:`_worker`) that call ``run_job(job)`` (``autograder.worker.run_spec``), trusted code that runs outside
     any sandbox, in the host's view of the files."""
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(socket_path)  # bound before /tmp is replaced: connections resolve the path in the host's view
-    os.chmod(socket_path, 0o600)
+    server.bind(socket_path)
+    # kernel zygote: grading workers (each a uid of its own) connect; only their sandboxes see the socket (its folder
+    # is the run's private scratch), and each may only have kernels forked into sandboxes of its own uid
+    os.chmod(socket_path, 0o666 if mode == "kernel" else 0o600)
     server.listen(64)
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     if mode == "kernel":
-        _private_tmp()
         seconds = warm_up(log=log)
     else:
         seconds = warm_up(log=log, imports=WORKER_IMPORTS) + _warm_judges(log, os.path.dirname(socket_path))
@@ -188,7 +162,8 @@ def serve(socket_path: str, mode: str = "kernel", run_job=None) -> None:
         with conn:
             try:
                 request = json.loads(_read_line(conn))
-                request = _validated(request) if mode == "kernel" else _validated_job(request)
+                peer = _peer_uid(conn)
+                request = _validated(request, peer) if mode == "kernel" else _validated_job(request, peer)
                 pid = os.fork()
                 if pid == 0:  # the keeper, or the worker
                     server.close()
@@ -201,8 +176,21 @@ def serve(socket_path: str, mode: str = "kernel", run_job=None) -> None:
                 conn.sendall(json.dumps(reply).encode() + b"\n")
 
 
-def _validated(request) -> dict:
-    """The request, if it is well formed: a kernel never runs as root or without its limits."""
+def _peer_uid(conn: socket.socket) -> int:
+    """The uid of the process at the other end of ``conn`` (``SO_PEERCRED``)."""
+    _, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+    return uid
+
+
+def _owner(pid: int) -> int:
+    """The real uid of process ``pid``."""
+    with open(f"/proc/{pid}/status") as fh:
+        return int(next(line for line in fh if line.startswith("Uid:")).split()[1])
+
+
+def _validated(request, peer: int) -> dict:
+    """The request, if it is well formed: a kernel never runs as root or without its limits, and a grading worker
+    (any peer but root) only gets kernels in sandboxes of its own uid, as that uid."""
 
     def ok(cond, what):
         if not cond:
@@ -211,6 +199,10 @@ def _validated(request) -> dict:
     ok(isinstance(request, dict), "not an object")
     for key in ("bwrap_pid", "holder_pid", "uid"):
         ok(type(request.get(key)) is int and request[key] > 1, f"{key} must be an integer > 1 (never root)")
+    if peer != 0:
+        ok(request["uid"] == peer, "a kernel runs as the uid that asks for it")
+        for key in ("bwrap_pid", "holder_pid"):
+            ok(_owner(request[key]) == peer, f"{key} is not a process of the uid that asks")
     ok(isinstance(request.get("cwd"), str) and os.path.isabs(request["cwd"]), "cwd must be an absolute path")
     env, args, limits = request.get("env"), request.get("kernel_args"), request.get("limits")
     ok(isinstance(env, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()), "env")
@@ -219,15 +211,18 @@ def _validated(request) -> dict:
     return request
 
 
-def _validated_job(request) -> dict:
+def _validated_job(request, peer: int) -> dict:
     ok = (
-        isinstance(request, dict)
+        peer == 0
+        and isinstance(request, dict)
         and isinstance(request.get("job"), dict)
         and all(isinstance(request.get(k), str) and os.path.isabs(request[k]) for k in ("cwd", "log"))
         and isinstance(request.get("env"), dict)
+        and all(type(request.get(k)) is int and request[k] > 1 for k in ("bwrap_pid", "holder_pid", "uid"))
+        and isinstance(request.get("limits"), dict)
     )
     if not ok:
-        raise ValueError("bad request: a worker needs job, env and absolute cwd and log")
+        raise ValueError("bad request: a worker needs job, env, absolute cwd and log, its sandbox and uid")
     return request
 
 
@@ -250,17 +245,31 @@ def _warm_judges(log, scratch: str) -> float:
 
 
 def _worker(request: dict, run_job) -> None:
-    """A grading worker, ``run_job(request["job"])``, in its own session. Never returns."""
+    """A grading worker, ``run_job(request["job"])``, in its own session, inside the job's worker sandbox (whose
+    namespaces bwrap made around a placeholder) as the job's uid. Never returns."""
     code = 1
     try:
         os.setsid()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
         devnull = os.open("/dev/null", os.O_RDONLY)
         os.dup2(devnull, 0)
         os.dup2(log, 1)
         os.dup2(log, 2)
+        bwrap = os.pidfd_open(int(request["bwrap_pid"]))
+        me = os.pidfd_open(os.getpid())
+        if os.fork() == 0:  # the watcher: when the worker ends, its sandbox ends too
+            try:
+                select.select([me, bwrap], [], [])
+            finally:
+                with contextlib.suppress(OSError):
+                    signal.pidfd_send_signal(bwrap, signal.SIGKILL)
+                os._exit(0)
+        os.close(me)
+        os.close(bwrap)
+        _join(int(request["holder_pid"]), ("net", "ipc", "uts", "cgroup"))
         os.closerange(3, 65536)
+        _drop_to(int(request["uid"]), request["limits"])
         os.environ.clear()
         os.environ.update(request["env"])
         os.chdir(request["cwd"])
@@ -272,6 +281,41 @@ def _worker(request: dict, run_job) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+
+
+def _join(holder: int, names: tuple[str, ...]) -> None:
+    """Join the namespaces ``names`` of process ``holder``, then its mount namespace (last: after it, /proc/<holder>
+    may be out of sight), then its user namespace if it has one of its own (a sandbox made without root)."""
+    libc = _libc()
+    fds = {name: os.open(f"/proc/{holder}/ns/{name}", os.O_RDONLY) for name in (*names, "mnt", "user")}
+    own_user = os.stat("/proc/self/ns/user").st_ino != os.fstat(fds["user"]).st_ino
+    try:
+        for name in names:
+            _check(libc.setns(fds[name], _NS[name]), f"setns({name})")
+        _check(libc.setns(fds["mnt"], _NS["mnt"]), "setns(mnt)")
+        if own_user:
+            os.setgroups([])  # not allowed any more inside the user namespace
+            _check(libc.setns(fds["user"], _NS["user"]), "setns(user)")
+    finally:
+        for fd in fds.values():
+            os.close(fd)
+
+
+def _drop_to(uid: int, limits: dict) -> None:
+    """Resource limits, then from root to ``uid`` (every capability gone, no new privileges)."""
+    for name, value in (
+        ("RLIMIT_AS", limits.get("memory_bytes")),
+        ("RLIMIT_FSIZE", limits.get("max_file_bytes")),
+        ("RLIMIT_CORE", 0),
+        ("RLIMIT_NPROC", limits.get("max_processes")),
+    ):
+        if value is not None:
+            resource.setrlimit(getattr(resource, name), (int(value), int(value)))
+    with contextlib.suppress(PermissionError):  # inside a user namespace: already done before joining it
+        os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    _check(_libc().prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
 
 
 def _read_line(conn: socket.socket, limit: int = 1 << 20) -> bytes:
@@ -295,23 +339,14 @@ def _keeper(request: dict) -> None:
     outside the sandbox), which ends the sandbox when the kernel ends: the manager notices a dead kernel at once.
     """
     try:
-        libc = _libc()
         bwrap = os.pidfd_open(int(request["bwrap_pid"]))
         holder = int(request["holder_pid"])
-        fds = {name: os.open(f"/proc/{holder}/ns/{name}", os.O_RDONLY) for name in _NS}
         watcher_end, inside_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         if os.fork() == 0:  # the watcher
-            for fd in fds.values():
-                os.close(fd)
             inside_end.close()
             _watch(bwrap, watcher_end)  # never returns
         watcher_end.close()
-        for name, fd in fds.items():  # the mount namespace last: after it /proc/<holder> is out of sight
-            if name != "mnt":
-                _check(libc.setns(fd, _NS[name]), f"setns({name})")
-        _check(libc.setns(fds["mnt"], _NS["mnt"]), "setns(mnt)")
-        for fd in fds.values():
-            os.close(fd)
+        _join(holder, ("cgroup", "ipc", "uts", "net", "pid"))
         intermediate = os.fork()  # the first process of ours inside the sandbox's PID namespace
         if intermediate == 0:
             try:
@@ -355,21 +390,8 @@ def _become_kernel(request: dict) -> None:
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
         os.closerange(3, 65536)  # nothing of the zygote's (its socket, pipes, files) stays open
-        limits = request["limits"]
-        for name, value in (
-            ("RLIMIT_AS", limits.get("memory_bytes")),
-            ("RLIMIT_FSIZE", limits.get("max_file_bytes")),
-            ("RLIMIT_CORE", 0),
-            ("RLIMIT_NPROC", limits.get("max_processes")),
-        ):
-            if value is not None:
-                resource.setrlimit(getattr(resource, name), (int(value), int(value)))
         os.chdir(request["cwd"])
-        uid = int(request["uid"])
-        os.setgroups([])
-        os.setresgid(uid, uid, uid)
-        os.setresuid(uid, uid, uid)  # from root to a plain uid: every capability is gone
-        _check(_libc().prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
+        _drop_to(int(request["uid"]), request["limits"])  # from root to a plain uid: every capability is gone
         os.environ.clear()
         os.environ.update(request["env"])
         os.umask(0o022)
@@ -426,19 +448,42 @@ class ForkedProcess:
 
 
 class Zygote:
-    """The grading run's zygote process (started by :func:`autograder.jobs.start_zygote`); a context manager."""
+    """The grading run's zygote process (started by :func:`autograder.jobs.start_zygote`); a context manager.
 
-    def __init__(self, scratch: Path, env: dict[str, str], mode: str = "kernel"):
+    ``policy``: the sandbox the zygote itself runs in (a kernel zygote: :func:`autograder.policy.zygote_policy`,
+    the course view at neutral paths), started with ``python`` (the interpreter's path in that view)."""
+
+    def __init__(self, scratch: Path, env: dict[str, str], mode: str = "kernel", policy=None,
+                 python: str | None = None):
         self.socket_path = str(scratch / f"zygote-{mode}.sock")
         self.env = env
         self.mode = mode
+        self.policy = policy
+        self.python = python or sys.executable
         self.proc: subprocess.Popen | None = None
         self.ready: dict | None = None
 
+    @classmethod
+    def for_kernels(cls, scratch: Path, env: dict[str, str]) -> Zygote:
+        """A kernel zygote in the course view of :mod:`autograder.policy` (neutral paths), with ``env`` filtered as
+        a sandbox's: exactly the view and environment a sandboxed kernel gets (libraries read them when imported)."""
+        from .policy import CourseView, package_dir, sandbox_env, zygote_policy
+
+        view = CourseView.here()
+        policy = zygote_policy(view, str(scratch), grader_dir=package_dir("autograder"),
+                               env=sandbox_env(env, extra=view.env))
+        return cls(scratch, policy.environment, policy=policy, python=view.python)
+
     def start(self) -> Zygote:
+        argv = [self.python, "-c", ZYGOTE_MAIN[self.mode], self.socket_path]
+        env = self.env
+        if self.policy is not None:
+            from .policy import bwrap_argv
+
+            argv = bwrap_argv(self.policy, argv)
+            env = {"PATH": os.environ.get("PATH") or os.defpath, "LANG": "C.UTF-8"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", ZYGOTE_MAIN[self.mode], self.socket_path],
-            env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             start_new_session=True, cwd="/",
         )  # fmt: skip
         return self

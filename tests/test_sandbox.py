@@ -22,12 +22,12 @@ import nbclient
 import nbformat
 import pytest
 from jupyter_client.manager import KernelManager
-from traitlets.config import Config
 
+from autograder.policy import NEUTRAL, STUDENT_HOME, bwrap_argv
 from autograder.sandbox import (
     SandboxedKernelManager,
     allocate_uid,
-    bwrap_argv,
+    generic_policy,
     run_sandboxed,
     sandbox_env,
     sandbox_problem,
@@ -80,7 +80,7 @@ def cwd(tmp_path) -> Path:
 
 
 def test_command_line_binds_only_what_is_asked(tmp_path):
-    argv = bwrap_argv(["true"], cwd=str(tmp_path), readonly=[str(REPO / "course"), "/no/such/path"])
+    argv = bwrap_argv(generic_policy(str(tmp_path), readonly=[str(REPO / "course"), "/no/such/path"]), ["true"])
     pairs = {(argv[i], argv[i + 1]) for i in range(len(argv) - 1)}
     assert ("--ro-bind", str(REPO / "course")) in pairs and ("--bind", str(tmp_path)) in pairs
     sources = {argv[i + 1] for i, a in enumerate(argv) if a in ("--bind", "--ro-bind")}
@@ -315,14 +315,19 @@ class RecordingKernelManager(SandboxedKernelManager):
 
 
 def test_notebook_runs_in_a_sandboxed_kernel(tmp_path, cwd):
+    """The kernel works in a private folder of its own: the helper files of the folder it is started in are there
+    (read-only), what it writes there never reaches the host, and the course's files are at neutral paths only."""
+    (cwd / "helper.py").write_text("VALUE = 42\n")
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_code_cell("import course, numpy, torch\nprint(1 + 1)"),
         nbformat.v4.new_code_cell("import autograder"),
-        nbformat.v4.new_code_cell("import os\nopen('made-by-kernel.txt', 'w').write(str(os.getuid()))"),
+        nbformat.v4.new_code_cell("import os, helper\nopen('made-by-kernel.txt', 'w').write('x')\n"
+                                  "print(os.getuid(), os.getcwd(), helper.VALUE)"),
+        nbformat.v4.new_code_cell("open('helper.py', 'a').write('VALUE = 0')"),
+        nbformat.v4.new_code_cell("import sys, json\nprint(json.dumps({'course': course.__file__, 'prefix': sys.prefix,"
+                                  " 'path': sys.path, 'env': dict(os.environ)}))"),
     ]
-    cfg = Config()
-    cfg.SandboxedKernelManager.readonly_paths = [str(REPO / "course")]
     RecordingKernelManager.made.clear()
     client = nbclient.NotebookClient(
         nb,
@@ -330,20 +335,44 @@ def test_notebook_runs_in_a_sandboxed_kernel(tmp_path, cwd):
         resources={"metadata": {"path": str(cwd)}},
         allow_errors=True,
         timeout=120,
-        config=cfg,
     )
     client.execute()
     assert nb.cells[0].outputs[0]["text"] == "2\n"
     assert nb.cells[1].outputs[0]["ename"] == "ModuleNotFoundError"
+    kernel_uid, kernel_cwd, value = nb.cells[2].outputs[0]["text"].split()
+    assert kernel_cwd == f"{STUDENT_HOME}/{cwd.name}" and value == "42"
+    assert nb.cells[3].outputs[0]["ename"] in ("OSError", "PermissionError")  # helpers are read-only
+    assert not (cwd / "made-by-kernel.txt").exists() and (cwd / "helper.py").read_text() == "VALUE = 42\n"
+    seen = json.loads(nb.cells[4].outputs[0]["text"])
+    assert seen["course"] == f"{NEUTRAL}/course/__init__.py"
+    everything = json.dumps(seen)
+    assert str(REPO) not in everything, "the course root's path is visible in the kernel"
     (km,) = RecordingKernelManager.made
-    assert km.transport == "ipc" and km.readonly_paths == [str(REPO / "course")]
-    kernel_uid = int((cwd / "made-by-kernel.txt").read_text())
+    assert km.transport == "ipc"
     if IS_ROOT:
-        assert kernel_uid == km.sandbox_uid != 0
+        assert int(kernel_uid) == km.sandbox_uid != 0
         assert wait_until_gone(uid=km.sandbox_uid) == []
     assert wait_until_gone(text=km.connection_file) == []
     assert not os.path.exists(os.path.dirname(km.connection_file))  # the ipc folder is cleaned up
-    (cwd / "made-by-kernel.txt").unlink()
+
+
+def test_a_mirror_reached_through_a_link_is_seen_by_the_kernel(tmp_path, cwd, monkeypatch):
+    """COURSE_DATA_DIR may be a symbolic link (a mirror on another disk): the kernel sees the data all the same."""
+    from course import sources
+
+    real = sources.data_dir()
+    if real is None or not real.is_dir():
+        pytest.skip("no data mirror")
+    link = tmp_path / "mirror-link"
+    link.symlink_to(real)
+    monkeypatch.setenv(sources.DATA_DIR_ENV, str(link))
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import os\nprint(os.environ['COURSE_DATA_DIR'], sorted(os.listdir(os.environ['COURSE_DATA_DIR'])))")]
+    nbclient.NotebookClient(nb, kernel_manager_class=SandboxedKernelManager, resources={"metadata": {"path": str(cwd)}},
+                            timeout=120).execute()
+    text = nb.cells[0].outputs[0]["text"]
+    assert text.startswith(f"{NEUTRAL}/data ") and "nyu-mll" in text, text
 
 
 def test_interrupt_reaches_the_kernel(cwd):

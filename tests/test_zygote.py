@@ -17,6 +17,7 @@ import nbformat
 import pytest
 
 from autograder import zygote
+from autograder.policy import NEUTRAL, STUDENT_HOME
 from autograder.sandbox import AsyncSandboxedKernelManager, sandbox_env, sandbox_problem
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,7 +31,7 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def warm():
     scratch = Path(tempfile.mkdtemp(prefix="zygote-test-"))
-    z = zygote.Zygote(scratch, sandbox_env()).start()
+    z = zygote.Zygote.for_kernels(scratch, sandbox_env()).start()
     try:
         z.wait_ready()
         yield z
@@ -101,41 +102,32 @@ def test_warm_kernel_is_sandboxed_like_a_cold_one(warm, tmp_path):
     assert got["uid"] == km.sandbox_uid != 0 and got["cap_eff"] == "0000000000000000" and got["no_new_privs"] == "1"
     assert got["pids"] == [1, 2, got["pid"]], "its own PID namespace: bwrap's init, the placeholder, the kernel"
     assert got["ppid"] == 1, "a child of the sandbox's init, as a cold kernel is"
-    assert got["cwd"] == str(cwd) and (cwd / "written.txt").read_text() == "ok"
+    assert got["cwd"] == f"{STUDENT_HOME}/{cwd.name}" and not (cwd / "written.txt").exists(), "a folder of its own"
     assert got["rlimit_as"] == km.memory_bytes and got["home"] == "/tmp/home"
     assert not got["sees_source"], "the course root is not in the sandbox"
-    binds = (str(cwd), km.connection_file or "/tmp/x")
+    binds = (km.connection_file or "/tmp/x",)
     bound = {Path(p).relative_to("/tmp").parts[0] for p in binds if p.startswith("/tmp/")}
     assert set(got["tmp"]) <= {"home"} | bound, "a private /tmp: only its HOME and the folders bound into it"
     assert Path(warm.socket_path).parent.name not in got["tmp"]
     assert not any(str(warm.socket_path) in t or "ag-grading" in t for t in got["fd_targets"])
-    own = ("/dev/", "/tmp/home/", str(cwd))
+    own = ("/dev/", "/tmp/home/", got["cwd"])
     assert not any(t.startswith("/") and not t.startswith(own) for t in got["fd_targets"]), (
         f"no file of the zygote stays open in the kernel: {got['fd_targets']}"
     )
 
 
-def test_course_package_under_tmp_is_the_one_the_kernel_imports(tmp_path):
-    """The zygote's private /tmp keeps the course's package visible when it lives under /tmp (a checkout or a
-    test's copy there): otherwise the zygote imports another ``course`` (or none), which the kernel then uses."""
-    assert str(tmp_path).startswith("/tmp/")
-    pkg = tmp_path / "checkout"
-    shutil.copytree(REPO / "course", pkg / "course", ignore=shutil.ignore_patterns("__pycache__"))
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    with zygote.Zygote(scratch, {**sandbox_env(), "PYTHONPATH": str(pkg)}) as z:
-        z.wait_ready()
-        cwd = tmp_path / "work"
-        cwd.mkdir()
-        code = "import json, course, course.metrics\nprint(json.dumps(course.metrics.__file__))"
-
-        async def go():
-            reply, texts, km = await _run_in_kernel(z, cwd, code, readonly_paths=[str(pkg)])
-            await km.shutdown_kernel(now=True)
-            assert reply["content"]["status"] == "ok", reply["content"]
-            return json.loads("".join(texts).strip().splitlines()[-1])
-
-        assert asyncio.run(go()) == str(pkg / "course" / "metrics" / "__init__.py")
+def test_warm_kernel_sees_the_course_only_at_neutral_paths(warm, tmp_path):
+    """The zygote imported everything in the course view: a kernel forked from it finds nothing of the course
+    root's path in its memory (modules, sys.path, environment) or its file system."""
+    cwd = tmp_path / "work"
+    cwd.mkdir()
+    code = ("import json, os, sys, course, course.metrics\n"
+            "print(json.dumps({'course': course.metrics.__file__, 'prefix': sys.prefix, 'path': sys.path,\n"
+            "  'env': dict(os.environ), 'modules': sorted({getattr(m, '__file__', None) or '' for m in\n"
+            "  list(sys.modules.values())})}))")
+    got = _in_warm_kernel(warm, cwd, code)[0]
+    assert got["course"] == f"{NEUTRAL}/course/metrics/__init__.py"
+    assert str(REPO) not in json.dumps(got), "the course root's path is visible in a warm kernel"
 
 
 def test_no_state_passes_from_one_kernel_to_the_next(warm, tmp_path):
@@ -242,7 +234,7 @@ def test_a_zygote_ends_when_the_process_that_started_it_is_gone(tmp_path):
     from autograder import processes
 
     starter = ("import sys, pathlib; from autograder import zygote; from autograder.sandbox import sandbox_env\n"
-               "z = zygote.Zygote(pathlib.Path(sys.argv[1]), sandbox_env()).start(); z.wait_ready()\n"
+               "z = zygote.Zygote.for_kernels(pathlib.Path(sys.argv[1]), sandbox_env()).start(); z.wait_ready()\n"
                "print(z.proc.pid, flush=True)\n")  # ends without stopping it, as a killed process would
     out = subprocess.run([sys.executable, "-c", starter, str(tmp_path)], capture_output=True, text=True, timeout=300,
                          cwd=REPO, check=True).stdout
