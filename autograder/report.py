@@ -7,6 +7,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from .escape import csv_cell, md_text
 from .gradebook import scores
 from .outcome import Outcome, Status
 
@@ -65,8 +66,8 @@ def write_csv(path: Path, rows: list[dict], outcomes: dict[str, Outcome], unmatc
                 reason = o.reason or ""
             w.writerow(
                 {
-                    "student": r["student"],
-                    "assignment": r["assignment"],
+                    "student": csv_cell(r["student"]),
+                    "assignment": csv_cell(r["assignment"]),
                     "status": status.value,
                     "score": f"{r['score']:g}",
                     "max_score": f"{r['max_score']:g}",
@@ -75,13 +76,9 @@ def write_csv(path: Path, rows: list[dict], outcomes: dict[str, Outcome], unmatc
                     "needs_manual_grade": int(r["needs_manual_grade"]),
                     "pending_manual_points": f"{r.get('pending_manual', 0.0):g}",
                     "flagged": int(r["flagged"]),
-                    "reason": reason,
+                    "reason": csv_cell(reason),
                 }
             )
-
-
-def _md_escape(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def cell_stats(rows: list[dict]) -> dict[str, dict]:
@@ -164,8 +161,8 @@ def students_table(rows: list[dict], outcomes: dict[str, Outcome]) -> list[str]:
     for r in rows:
         o = outcomes.get(f"{r['student']}/{r['assignment']}")
         status = o.status if o else _report_status(r, None)
-        lines.append(f"| {r['student']} | {r['assignment']} | {r['score']:g} / {r['max_score']:g} | {status} | "
-                     f"{'yes' if r['flagged'] else ''} | {r.get('pending_manual', 0):g} |")
+        lines.append(f"| {md_text(r['student'])} | {md_text(r['assignment'])} | {r['score']:g} / {r['max_score']:g} | "
+                     f"{status} | {'yes' if r['flagged'] else ''} | {r.get('pending_manual', 0):g} |")
     return lines + [""]
 
 
@@ -226,7 +223,7 @@ def write_reports(run, course_id: str) -> dict[str, Path]:
         auto_max = arows[0]["auto_max"]
         mean = sum(r["auto_score"] for r in arows) / len(arows)
         lines += [
-            f"## {a}",
+            f"## {md_text(a)}",
             "",
             f"{len(arows)} submission(s); mean autograded score {mean:.2f} / {auto_max:g}.",
             "",
@@ -237,8 +234,8 @@ def write_reports(run, course_id: str) -> dict[str, Path]:
         for name, s in stats.items():
             kind = "test" if s["auto"] else "manual"
             lines.append(
-                f"| {name} | {kind} | {s['max']:g} | {s['mean']:.2f} | {s['full']} | {s['partial']} | {s['zero']} "
-                f"| {s['pending']} |"
+                f"| {md_text(name)} | {kind} | {s['max']:g} | {s['mean']:.2f} | {s['full']} | {s['partial']} | "
+                f"{s['zero']} | {s['pending']} |"
             )
         fails: Counter = Counter()
         errors: dict[str, Counter] = {}
@@ -253,7 +250,7 @@ def write_reports(run, course_id: str) -> dict[str, Path]:
             lines += ["| test | failed | most common error |", "|---|---:|---|"]
             for test, n in fails.most_common():
                 err, k = errors[test].most_common(1)[0]
-                lines.append(f"| {test} | {n} / {len(arows)} | {_md_escape(err)} ({k}x) |")
+                lines.append(f"| {md_text(test)} | {n} / {len(arows)} | {md_text(err)} ({k}x) |")
         else:
             lines.append("No test failed.")
         lines.append("")
@@ -264,7 +261,8 @@ def write_reports(run, course_id: str) -> dict[str, Path]:
         lines += ["| student | assignment | status | reason | gradebook |", "|---|---|---|---|---|"]
         for o in sorted(failed, key=lambda o: o.key):
             lines.append(
-                f"| {o.student} | {o.assignment} | {o.status} | {_md_escape(o.reason)} | {_md_escape(o.merge)} |"
+                f"| {md_text(o.student)} | {md_text(o.assignment)} | {o.status} | {md_text(o.reason)} | "
+                f"{md_text(o.merge or '')} |"
             )
     else:
         lines.append("None.")
@@ -272,18 +270,19 @@ def write_reports(run, course_id: str) -> dict[str, Path]:
     lines += ["", "## Notes (repairs made before grading, timeouts)", ""]
     for o in sorted(noted, key=lambda o: o.key):
         for n in o.notes:
-            lines.append(f"- {o.student} / {o.assignment}: {_md_escape(n)}")
+            lines.append(f"- {md_text(o.student)} / {md_text(o.assignment)}: {md_text(n)}")
     if not noted:
         lines.append("None.")
     sus = [o for o in run.outcomes if o.suspicious]
     lines += ["", "## Suspicious code (flagged in the gradebook; please review)", ""]
     for o in sorted(sus, key=lambda o: o.key):
-        lines.append(f"- {o.student} / {o.assignment}: " + "; ".join(_md_escape(s) for s in o.suspicious[:8]))
+        lines.append(f"- {md_text(o.student)} / {md_text(o.assignment)}: "
+                     + "; ".join(md_text(s) for s in o.suspicious[:8]))
     if not sus:
         lines.append("None.")
     lines += ["", "## Files that were not graded", ""]
     for p in run.problems:
-        lines.append(f"- `{p.origin}`: {_md_escape(p.reason)}")
+        lines.append(f"- {md_text(p.origin)}: {md_text(p.reason)}")
     if not run.problems:
         lines.append("None.")
     files["report_md"].write_text("\n".join(lines) + "\n")

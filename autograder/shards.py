@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import time
 import warnings
 from pathlib import Path
@@ -20,9 +19,12 @@ from sqlalchemy import exc as sa_exc
 
 from .config import course_id as get_course_id
 from .config import find_course_root, load_course_config
+from .files import copy_regular_files
 from .gradebook import ensure_assignment, merge_result, read_definition
 from .outcome import GradingRun, Outcome, Status
 from .report import write_reports
+
+MAX_SHARD_FILE = 200_000_000
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -87,9 +89,9 @@ def merge_shards(shard_dirs, out_dir, course_root=None) -> GradingRun:
                     merge_result(dst, definition, _from_gradebook(sub, outcome), sub.timestamp)
                     if outcome:
                         outcomes.append(outcome)
-        for folder in ("autograded", "feedback"):
-            if (shard / folder).is_dir():
-                shutil.copytree(shard / folder, out_dir / folder, dirs_exist_ok=True)
+        for folder, suffix in (("autograded", ".ipynb"), ("feedback", ".html")):  # notebooks and pages, no link
+            if (shard / folder).is_dir() and not (shard / folder).is_symlink():
+                copy_regular_files(shard / folder, out_dir / folder, (suffix,), MAX_SHARD_FILE)
     run = GradingRun(out_dir, outcomes, [], time.monotonic() - start, 1)
     run.files = write_reports(run, cid)
     return run
