@@ -398,7 +398,9 @@ def run_job_remote(job: Job, tpl: Template, settings: RunSettings) -> tuple[Outc
     is plain bytes, so no folder has to be shared; the parent stays the only writer of the gradebook."""
     settings = replace(settings, zygote_socket="", worker_socket="")
     settings = replace(settings, **engine_zygotes(settings))
-    scratch = Path(tempfile.mkdtemp(prefix="ag-engine-"))
+    # inside the zygotes' folder: the worker zygote sees its jobs' result and log folders there
+    here = os.path.dirname(settings.worker_socket) or None
+    scratch = Path(tempfile.mkdtemp(prefix="ag-engine-", dir=here))
     try:
         return run_job(job, tpl, settings, scratch)
     finally:
@@ -418,8 +420,8 @@ class Engine:
             return
         try:  # optional, and slow to import: only for an engine
             from distributed import Client, LocalCluster
-        except ImportError:
-            raise ValueError(f"--engine {engine} needs Dask: pip install distributed") from None
+        except ImportError as e:
+            raise ValueError(f"--engine {engine} needs Dask: pip install distributed ({e})") from None
         if engine == "dask":
             self.cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
                                         dashboard_address=None, memory_limit=0)

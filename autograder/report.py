@@ -223,7 +223,7 @@ def write_reports(run, course_id: str) -> dict[str, Path]:
         auto_max = arows[0]["auto_max"]
         mean = sum(r["auto_score"] for r in arows) / len(arows)
         lines += [
-            f"## {md_text(a)}",
+            f"## {a}",  # the course's own names (assignments, cells): no student text
             "",
             f"{len(arows)} submission(s); mean autograded score {mean:.2f} / {auto_max:g}.",
             "",
@@ -234,7 +234,7 @@ def write_reports(run, course_id: str) -> dict[str, Path]:
         for name, s in stats.items():
             kind = "test" if s["auto"] else "manual"
             lines.append(
-                f"| {md_text(name)} | {kind} | {s['max']:g} | {s['mean']:.2f} | {s['full']} | {s['partial']} | "
+                f"| {name} | {kind} | {s['max']:g} | {s['mean']:.2f} | {s['full']} | {s['partial']} | "
                 f"{s['zero']} | {s['pending']} |"
             )
         fails: Counter = Counter()
