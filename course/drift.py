@@ -136,8 +136,10 @@ def install_torch(pip: list[str], log: Path, spec: str | None, index_url: str | 
     if spec:
         return _run("torch", [*pip, "install", spec], log), f"torch as asked: `{spec}`."
     if index_url:
+        # that index alone: no pip configuration (its extra indexes or wheel folders would offer other builds)
+        only = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")} | {"PIP_CONFIG_FILE": os.devnull}
         step = _run("torch", [*pip, "install", "--timeout", "20", "--retries", "1", "--index-url", index_url, "torch"],
-                    log)
+                    log, only)
         if step.ok:
             return step, f"torch: the newest CPU build from {index_url}."
     step = _run("torch", [*pip, "install", f"torch=={pin}"], log)
