@@ -96,7 +96,13 @@ def calibrate(checkpoint: str | None, steps: int = 5, batch: int = 16, length: i
         from transformers import AutoModelForSequenceClassification, logging
 
         logging.set_verbosity_error()
-        model = AutoModelForSequenceClassification.from_pretrained(checkpoint, num_labels=2)
+        bars = logging.is_progress_bar_enabled()
+        logging.disable_progress_bar()  # no "Loading weights" bar in the middle of the estimate
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(checkpoint, num_labels=2)
+        finally:
+            if bars:
+                logging.enable_progress_bar()
         ids = torch.randint(1000, 2000, (batch, length))
         labels = torch.zeros(batch, dtype=torch.long)
         cal.tokens_per_step = batch * length
