@@ -72,7 +72,7 @@ class Watcher:
                  interval: float = 1.0, log_every: float = 60.0):
         self.estimate = estimate  # course.estimate.Estimate, or None
         self.total = total
-        self.stream = stream or sys.stderr
+        self.stream = stream or sys.stdout
         self.tty = self.stream.isatty() if tty is None else tty
         self.interval, self.log_every = interval, log_every
         self.done: list[str] = []
