@@ -85,6 +85,8 @@ class Watcher:
         self.step: tuple[int, int] | None = None
         self.client = None  # the notebook client of the running notebook (its kernel manager, for Ctrl-C)
         self.interrupted: float | None = None  # when Ctrl-C asked the kernel to stop
+        self.running = False  # the notebooks have started (before: Ctrl-C simply ends the command)
+        self.before_cell = False  # Ctrl-C came between two cells: the run stopped before cell_index
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -105,9 +107,11 @@ class Watcher:
 
     def cell_started(self, cell, cell_index: int, **_) -> None:
         """nbclient's ``on_cell_start`` hook."""
-        if self.interrupted:  # Ctrl-C between two cells: the kernel had nothing to stop
-            raise RunInterrupted
         with self._lock:
+            if self.interrupted:  # Ctrl-C between two cells: the kernel had nothing to stop
+                self.cell_index, self.cell_id, self.before_cell = cell_index, cell.get("id"), True
+                self.cell_code = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+                raise RunInterrupted
             self.cell_index, self.cell_id, self.step = cell_index, cell.get("id"), None
             self.cell_code = next((line.strip() for line in cell.source.splitlines() if line.strip()
                                    and not line.lstrip().startswith("#")), "")

@@ -87,6 +87,8 @@ def execute(notebook: Path, out_dir: Path, profile: str | None, timeout: int | N
             kernel_manager_class=AsyncIpcKernelManager,
         )
     except (Exception, KeyboardInterrupt) as exc:  # papermill's execution error, a dead kernel, a timeout, Ctrl-C
+        if watcher is None and isinstance(exc, KeyboardInterrupt):
+            raise
         if watcher is not None and (watcher.interrupted or isinstance(exc, (KeyboardInterrupt, RunInterrupted))):
             status = "interrupted"
             if isinstance(exc, KeyboardInterrupt):  # a second Ctrl-C: the kernel did not stop in time
@@ -118,8 +120,10 @@ def mark_interrupted(output: Path, watcher: Watcher) -> str:
     if watcher.cell_id is None or not output.is_file():
         return "before its first cell"
     nb = nbformat.read(str(output), as_version=4)
-    in_cell = time.monotonic() - watcher.cell_start
+    in_cell = 0.0 if watcher.before_cell else time.monotonic() - watcher.cell_start
     where = f"cell {watcher.cell_index + 1}/{watcher.cells} ({watcher.cell_code[:60]})"
+    if watcher.before_cell:
+        where = "before " + where
     after = False
     for cell in nb.cells:
         meta = cell.metadata.get("papermill")
@@ -128,7 +132,8 @@ def mark_interrupted(output: Path, watcher: Watcher) -> str:
             if meta is not None:
                 meta.update(status="interrupted", exception=True)
             if cell.cell_type == "code":
-                text = f"Interrupted (Ctrl-C in course run) after {clock(in_cell)} in this cell.\n"
+                text = ("Not run: Ctrl-C in course run stopped the notebook before this cell.\n" if watcher.before_cell
+                        else f"Interrupted (Ctrl-C in course run) after {clock(in_cell)} in this cell.\n")
                 cell.outputs.append(nbformat.v4.new_output("stream", name="stderr", text=text))
         elif after and meta is not None:
             meta["status"] = "pending"  # never ran (papermill calls every unrun cell completed)
@@ -136,7 +141,7 @@ def mark_interrupted(output: Path, watcher: Watcher) -> str:
                                                           "seconds_in_cell": round(in_cell, 1)}
     nb.metadata.get("papermill", {})["exception"] = True
     nbformat.write(nb, str(output))
-    return where + f" after {clock(in_cell)} in the cell"
+    return where if watcher.before_cell else where + f" after {clock(in_cell)} in the cell"
 
 
 def _short(value) -> str:
@@ -147,13 +152,15 @@ def _short(value) -> str:
     return str(value)
 
 
-def markdown_table(results: list[NotebookResult], profile: str) -> str:
+def markdown_table(results: list[NotebookResult], profile: str, interrupted: bool = False) -> str:
     lines = [f"Profile: `{profile}`", ""]
     stopped = [r for r in results if r.status == "interrupted"]
     if stopped:
         r = stopped[0]
         lines += [f"**Interrupted** (Ctrl-C) in {r.notebook}, {r.stopped_at}: the partial notebook is `{r.output}`;"
                   " the notebooks after it did not run.", ""]
+    elif interrupted:
+        lines += ["**Interrupted** (Ctrl-C) between two notebooks: the notebooks after it did not run.", ""]
     lines += ["| notebook | status | seconds | reported |", "|---|---|---:|---|"]
     for r in results:
         shown = ", ".join(f"{k} {_short(v)}" for k, v in r.records.items()) or "-"
@@ -180,11 +187,12 @@ def run(notebooks: list[str] | None = None, profile: str | None = None, source_d
               "Nothing to execute.")
         return 0
     label = profile or os.environ.get("COURSE_PROFILE") or "auto"
-    forecast = say_estimate(found, profile, out_dir) if estimate else None
-    watcher = Watcher(forecast, total=len(found), tty=None if progress else False)
+    watcher = Watcher(None, total=len(found), tty=None if progress else False)
     results: list[NotebookResult] = []
     previous = signal.signal(signal.SIGINT, _on_ctrl_c(watcher))
     try:
+        watcher.estimate = say_estimate(found, profile, out_dir) if estimate else None
+        watcher.running = True
         with watcher:
             for nb in found:
                 if watcher.interrupted:
@@ -195,20 +203,24 @@ def run(notebooks: list[str] | None = None, profile: str | None = None, source_d
                 results.append(result)
                 watcher.write(f"{result.status:>11}  {result.seconds:7.1f} s  {result.notebook}  "
                               f"{result.stopped_at or result.error}")
+    except KeyboardInterrupt:  # before any notebook started: nothing to save
+        print("course run: interrupted (Ctrl-C) before the first notebook started; nothing was written.", flush=True)
+        return 130
     finally:
         signal.signal(signal.SIGINT, previous)
+    interrupted = watcher.interrupted is not None
     for nb in found[len(results):]:
         results.append(NotebookResult(f"{nb.parent.name}/{nb.name}", "not run", 0.0, ""))
     out_dir.mkdir(parents=True, exist_ok=True)
-    summary = {"profile": label, "interrupted": any(r.status == "interrupted" for r in results),
-               "results": [asdict(r) for r in results]}
+    summary = {"profile": label, "interrupted": interrupted, "results": [asdict(r) for r in results]}
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    table = markdown_table(results, label)
+    table = markdown_table(results, label, interrupted)
     (out_dir / "summary.md").write_text(table)
-    stopped = next((r for r in results if r.status == "interrupted"), None)
-    if stopped:
-        print(f"course run: interrupted (Ctrl-C) in {stopped.notebook}, {stopped.stopped_at}; the partial notebook "
-              f"is {stopped.output}, the summary {out_dir / 'summary.md'}.", flush=True)
+    if interrupted:
+        stopped = next((r for r in results if r.status == "interrupted"), None)
+        where = (f"in {stopped.notebook}, {stopped.stopped_at}; the partial notebook is {stopped.output}" if stopped
+                 else "between two notebooks")
+        print(f"course run: interrupted (Ctrl-C) {where}; the summary is {out_dir / 'summary.md'}.", flush=True)
         return 130
     print(table)
     failed = [r.notebook for r in results if r.status != "ok"]
@@ -246,9 +258,9 @@ def _on_ctrl_c(watcher: Watcher):
     cell, papermill saves the notebook, the run stops cleanly); a second one, or one outside a cell, raises."""
 
     def handler(signum, frame):
-        pid = watcher.kernel_pid()
-        if watcher.interrupted is None and watcher.notebook:
+        if watcher.interrupted is None and watcher.running:
             watcher.interrupted = time.monotonic()
+            pid = watcher.kernel_pid() if watcher.notebook else None
             if pid:
                 with contextlib.suppress(OSError):
                     os.killpg(pid, signal.SIGINT)  # the kernel leads a session of its own (jupyter_client)

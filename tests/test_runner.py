@@ -209,3 +209,29 @@ def test_without_a_terminal_long_cells_print_a_line_a_minute():
     watcher.draw()
     assert stream.getvalue() == "course run 1/1 · 02_trainer cell 15/27 · 0:00 in this cell · step 230/690\n"
     signal.getsignal(signal.SIGINT)  # the runner restores the handler it replaced (checked in the pty test)
+
+
+def test_ctrl_c_between_two_cells_stops_before_the_next(tmp_path):
+    """Ctrl-C while no cell runs (the kernel has nothing to stop): the notebook stops before its next cell, which
+    the partial notebook marks, with the cells after it never run."""
+    from course.progress import RunInterrupted
+    from course.runner import mark_interrupted
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in ("a = 1", "b = 2", "c = 3")]
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"c{i}"
+        cell.metadata["papermill"] = {"status": "completed" if i == 0 else "pending"}
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nb, path)
+    watcher = Watcher(None, total=1, stream=io.StringIO(), tty=False)
+    watcher.notebook_started("01_n", 3)
+    watcher.cells = 3
+    watcher.cell_started(nb.cells[0], 0)
+    watcher.interrupted = time.monotonic()
+    with pytest.raises(RunInterrupted):
+        watcher.cell_started(nb.cells[1], 1)
+    assert mark_interrupted(path, watcher) == "before cell 2/3 (b = 2)"
+    done = nbformat.read(path, as_version=4)
+    assert [c.metadata["papermill"]["status"] for c in done.cells] == ["completed", "interrupted", "pending"]
+    assert done.metadata["course"]["interrupted"]["cell_id"] == "c1"
