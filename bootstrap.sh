@@ -18,6 +18,10 @@ if ! command -v bwrap >/dev/null; then
   fi
 fi
 PYTHON="${PYTHON:-python3}"
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "bootstrap.sh: the course needs Python 3.11 or newer; $PYTHON is $("$PYTHON" -V 2>&1). Run: PYTHON=python3.11 bash bootstrap.sh" >&2
+  exit 1
+fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 . .venv/bin/activate
 python -m pip install --quiet --upgrade pip

@@ -21,6 +21,11 @@ LOCK = REPO_ROOT / "requirements.lock"
 BOOTSTRAP = REPO_ROOT / "bootstrap.sh"
 
 
+# Releases held back in the lock, with why: the lock must install on every Python that pyproject.toml allows
+# (>=3.11; Debian 12 has 3.11.2), and these releases need a newer one (tests/test_packaging.py checks each pin).
+HOLDS = {"soupsieve": "<3.0.2"}  # 3.0.2 and later need Python 3.11.5 (soupsieve: beautifulsoup4 <- nbconvert)
+
+
 class LockError(Exception):
     """The lock is missing or unreadable; the message says what to do."""
 
@@ -65,7 +70,7 @@ def write_lock(output: Path = LOCK, upgrade: bool = False) -> Path:
 
     with tempfile.TemporaryDirectory() as tmp:
         constraint = Path(tmp) / "torch.txt"
-        constraint.write_text(f"torch=={torch_pin()}\n")
+        constraint.write_text(f"torch=={torch_pin()}\n" + "".join(f"{n}{spec}\n" for n, spec in HOLDS.items()))
         cmd = compile_command(output, constraint) + (["--upgrade"] if upgrade else [])
         done = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True)
         if done.returncode:
@@ -76,7 +81,8 @@ def write_lock(output: Path = LOCK, upgrade: bool = False) -> Path:
     text = re.sub(r"^(torch==[\w.]+)\+\w+$", r"\1", text, flags=re.M)
     # the header names the command to run again, not this run's temporary constraint file
     text = re.sub(r"--constraint=\S+ ", "", text)
-    command = "#    course lock   (pip-compile of pyproject.toml, torch held at bootstrap.sh's pin)"
+    text = re.sub(r"-c \S+/torch\.txt", "-c course lock (torch's pin, course.lock.HOLDS)", text)
+    command = "#    course lock   (pip-compile of pyproject.toml; torch at bootstrap.sh's pin, course.lock.HOLDS)"
     text = re.sub(r"^#    pip-compile .*$", command, text, count=1, flags=re.M)
     output.write_text(text)
     return output

@@ -16,9 +16,12 @@ import pytest
 from conftest import ROOT
 from packaging.markers import Marker
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 from course.lock import read_lock, torch_pin
+
+OLDEST_PYTHON = "3.11.0"  # pyproject.toml's requires-python (>=3.11); Debian 12 ships 3.11.2
 
 
 def _declared() -> list[Requirement]:
@@ -57,6 +60,9 @@ def test_lock_is_complete():
         if dist.version.split("+")[0] != lock.get(name):
             continue  # another version installed here (course drift's environment): nothing to read
         checked += 1
+        requires_python = dist.metadata.get("Requires-Python")
+        assert not requires_python or SpecifierSet(requires_python).contains(OLDEST_PYTHON), \
+            f"the lock's {name} {dist.version} needs Python {requires_python}: hold it back (course.lock.HOLDS)"
         for line in dist.requires or []:
             req = Requirement(line)
             marker = req.marker or Marker("python_version >= '3'")
