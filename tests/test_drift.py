@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import nbformat
-from conftest import ROOT
 
 from course.drift import DriftReport, Failure, Step, failing_cells, junit_failures, lock_moves, render
 from course.lock import read_lock
@@ -64,12 +63,3 @@ def test_report_names_versions_failures_and_moves():
     assert "| transformers | 5.24.0 | 5.25.0 |" in text and "course lock --upgrade" in text
     clean = DriftReport(date="d", python="p", steps=[Step("install", True, 1.0)])
     assert not clean.broke and "Nothing broke" in render(clean)
-
-
-def test_the_committed_report_is_about_the_lock():
-    """benchmarks/drift.md (written by `course drift` here) compares against this requirements.lock."""
-    text = (ROOT / "benchmarks" / "drift.md").read_text()
-    assert text.startswith("# Drift: the course against the newest releases")
-    lock = read_lock()
-    for name in ("transformers", "datasets", "torch"):
-        assert f"| {name} | {lock[name]} |" in text, f"the report's {name} is not the lock's {lock[name]}"
