@@ -160,7 +160,7 @@ def test_ctrl_c_in_a_terminal_stops_cleanly_and_says_where(toy_course):
         moving = re.compile(r"0:0([3-9]) in this cell · step (\d+)/600")
         assert _read_until(fd, buffer, lambda t: moving.search(t), 180), buffer.decode(errors="replace")[-3000:]
         seen = buffer.decode(errors="replace")
-        assert len(set(re.findall(r"(\d:\d\d) in this cell", seen))) >= 3, "the line moves every second"
+        assert len(set(re.findall(r"(\d:\d\d) in this cell", seen))) >= 2, "the line moves during the cell"
         os.write(fd, b"\x03")  # Ctrl-C, as typed
         _read_until(fd, buffer, lambda t: False, 60)
     finally:
