@@ -33,13 +33,26 @@ class RunInterrupted(Exception):
 STEP = re.compile(r"(?<![\d./])(\d+)/(\d+) ?\[|\[\s*(\d+)/(\d+)\s|<progress value='(\d+)' max='(\d+)'")
 
 
+# a tqdm bar's description: "Loading weights:  45%|####5     | 47/103 ["
+LABEL = re.compile(r"([A-Za-z][\w .-]{0,40}?):\s+\d+%\|[^|\r\n]*\|\s*$")
+
+
 def steps_in(text: str) -> tuple[int, int] | None:
     """The last ``(done, total)`` progress count in ``text`` (a tqdm bar, the Trainer's display), or None."""
+    found = progress_in(text)
+    return found[:2] if found else None
+
+
+def progress_in(text: str) -> tuple[int, int, str] | None:
+    """The last ``(done, total, label)`` in ``text``: the label is a tqdm bar's description ("Loading weights")
+    where it has one, else "step"."""
     found = None
     for match in STEP.finditer(text):
         done, total = (int(g) for g in match.groups() if g is not None)
         if 0 <= done <= total and total > 1:
-            found = (done, total)
+            line = re.split(r"[\r\n]", text[:match.start()])[-1]
+            label = LABEL.search(line)
+            found = (done, total, label.group(1).strip() if label else "step")
     return found
 
 
@@ -82,7 +95,7 @@ class Watcher:
         self.cell_id: str | None = None
         self.cell_code = ""
         self.cell_start = self.notebook_start = time.monotonic()
-        self.step: tuple[int, int] | None = None
+        self.step: tuple[int, int, str] | None = None  # (done, total, label) of the last progress count
         self.client = None  # the notebook client of the running notebook (its kernel manager, for Ctrl-C)
         self.interrupted: float | None = None  # when Ctrl-C asked the kernel to stop
         self.running = False  # the notebooks have started (before: Ctrl-C simply ends the command)
@@ -119,7 +132,7 @@ class Watcher:
 
     def message(self, msg: dict) -> None:
         text = message_text(msg)
-        found = steps_in(text) if text else None
+        found = progress_in(text) if text else None
         if found:
             with self._lock:
                 self.step = found
@@ -143,7 +156,8 @@ class Watcher:
                 if self.cell_index is not None:
                     parts.append(f"{clock(now - self.cell_start)} in this cell")
                 if self.step:
-                    parts.append(f"step {self.step[0]}/{self.step[1]}")
+                    done, total, label = self.step
+                    parts.append(f"{label} {done}/{total}")
             if self.estimate is not None:
                 from .estimate import span
 

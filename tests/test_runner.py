@@ -36,6 +36,14 @@ def test_steps_are_read_from_what_the_kernel_prints(text, steps):
     assert steps_in(text) == steps
 
 
+def test_a_tqdm_bar_keeps_its_description():
+    from course.progress import progress_in
+
+    assert progress_in("Loading weights:  45%|####5     | 47/103 [00:01<00:01, 40it/s]") == (47, 103, "Loading weights")
+    assert progress_in(" 23%|##3       | 105/460 [00:41<02:19,  2.55it/s]") == (105, 460, "step")
+    assert progress_in("[ 23/460 00:10 < 03:00, 2.4 it/s, Epoch 0.15/3]") == (23, 460, "step")
+
+
 def test_steps_come_from_streams_displays_and_widgets():
     """tqdm's widget bar (tqdm.auto in a kernel) reports through widget state messages, the Trainer through
     display updates, tqdm in text through stderr."""
