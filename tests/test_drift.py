@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 
@@ -63,3 +64,26 @@ def test_report_names_versions_failures_and_moves():
     assert "| transformers | 5.24.0 | 5.25.0 |" in text and "course lock --upgrade" in text
     clean = DriftReport(date="d", python="p", steps=[Step("install", True, 1.0)])
     assert not clean.broke and "Nothing broke" in render(clean)
+
+
+def test_a_failure_that_passes_alone_is_flaky(tmp_path):
+    """The failed tests run once more by themselves: one that passes then is reported as flaky (not drift), one
+    that fails again stays a failure."""
+    from course.drift import rerun_failures
+
+    (tmp_path / "test_y.py").write_text(
+        "from pathlib import Path\n\n\ndef test_first_time_only():\n"
+        "    marker = Path(__file__).with_name('ran')\n    ran = marker.exists()\n    marker.touch()\n"
+        "    assert ran, 'fails the first time'\n\n\ndef test_always():\n    assert False, 'always'\n")
+    xml = tmp_path / "first.xml"
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={xml}",
+                    "test_y.py"], cwd=tmp_path, capture_output=True)
+    first = junit_failures(xml)
+    assert {f.where for f in first} == {"test_y.py::test_first_time_only", "test_y.py::test_always"}
+    again = rerun_failures(Path(sys.executable), first, tmp_path / "again.xml", tmp_path / "log", cwd=tmp_path)
+    kinds = {f.where: f.kind for f in again}
+    assert kinds == {"test_y.py::test_first_time_only": "flaky", "test_y.py::test_always": "test"}
+    report = DriftReport(date="d", python="p", steps=[Step("quick tests", False, 1.0)], failures=again)
+    assert report.broke
+    report.failures = [f for f in again if f.kind == "flaky"]
+    assert not report.broke
