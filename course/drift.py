@@ -39,7 +39,7 @@ REPORT = REPO_ROOT / "benchmarks" / "drift.md"
 class Failure:
     """One thing that broke: a test (``where`` is its id) or a notebook cell (``where``: notebook and cell)."""
 
-    kind: str  # "test", "notebook", or "flaky" (a test that passed when run again alone)
+    kind: str  # "test", "notebook", "flaky" (passed when run again alone), "lock" (fails with the lock too)
     where: str
     error: str
     code: str = ""  # the failing cell's first lines
@@ -66,8 +66,9 @@ class DriftReport:
 
     @property
     def broke(self) -> bool:
-        """Something failed that is not flaky; a test step that failed only by its flaky tests does not count."""
-        hard = [f for f in self.failures if f.kind != "flaky"]
+        """Something failed with the newest releases only: flaky tests and tests that fail with the lock's versions
+        as well are reported, but are not drift."""
+        hard = [f for f in self.failures if f.kind not in ("flaky", "lock")]
         flaky_only = bool(self.failures) and not hard
         steps_ok = all(s.ok or (s.name == "quick tests" and flaky_only) for s in self.steps)
         return bool(hard) or not steps_ok
@@ -146,6 +147,19 @@ def rerun_failures(python: Path, failures: list[Failure], xml: Path, log: Path, 
             for f in failures]
 
 
+def with_the_lock(failures: list[Failure], xml: Path, log: Path, cwd: Path = REPO_ROOT) -> list[Failure]:
+    """Run the tests that failed with the newest releases in the environment ``course drift`` runs in (the
+    lock's): those that fail there too are not drift (kind ``lock``)."""
+    tests = [f for f in failures if f.kind == "test"]
+    if not tests:
+        return failures
+    _run("the failed tests with the lock", [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                            f"--junitxml={xml}", *(f.where for f in tests)], log, None, 1800, cwd)
+    also = {f.where for f in junit_failures(xml)}
+    return [Failure("lock", f.where, f"fails with the lock's versions too: {f.error}") if f.where in also else f
+            for f in failures]
+
+
 def install_torch(pip: list[str], log: Path, spec: str | None, index_url: str | None, pin: str) -> tuple[Step, str]:
     """Install torch into the drift environment: ``spec`` if given, else the newest CPU build from ``index_url``,
     else (that index unreachable) the lock's ``pin``. Returns the step and the sentence the report prints."""
@@ -206,7 +220,8 @@ def drift(venv: Path | None = None, report_path: Path = REPORT, torch_spec: str 
         report.steps.append(step)
         failures = junit_failures(xml)
         if failures:  # once more, alone: a test that fails only beside the others' load is flaky, not drift
-            report.failures += rerun_failures(python, failures, work / "rerun.xml", log, env)
+            again = rerun_failures(python, failures, work / "rerun.xml", log, env)
+            report.failures += with_the_lock(again, work / "lock.xml", log)
         if not step.ok and not failures:
             step.detail += ": " + _tail(log, 5).replace("\n", " / ")
     if smoke and installing.ok:
@@ -232,7 +247,9 @@ def drift(venv: Path | None = None, report_path: Path = REPORT, torch_spec: str 
 # --------------------------------------------------------------------------------------------- report
 def render(report: DriftReport) -> str:
     """The report as Markdown."""
-    verdict = "**Something broke** (below)." if report.broke else "**Nothing broke**: the lock can move."
+    verdict = "**Something broke** (below)." if report.broke else (
+        "**Nothing broke** with the newest releases (what failed, below, is flaky or fails with the lock too): the "
+        "lock can move." if report.failures else "**Nothing broke**: the lock can move.")
     lines = [f"# Drift: the course against the newest releases ({report.date})", "",
              "Written by `course drift` (a throw-away environment with the newest releases; the quick tests and "
              "`course run --profile smoke` there). Python " + report.python + ".", "", verdict, "",

@@ -87,3 +87,17 @@ def test_a_failure_that_passes_alone_is_flaky(tmp_path):
     assert report.broke
     report.failures = [f for f in again if f.kind == "flaky"]
     assert not report.broke
+
+
+def test_a_failure_that_fails_with_the_lock_too_is_not_drift(tmp_path):
+    """A test that fails with the newest releases is run in the lock's environment (this one): failing there too,
+    it is reported as such and does not count as drift."""
+    from course.drift import with_the_lock
+
+    (tmp_path / "test_z.py").write_text("def test_broken_anyway():\n    assert False\n")
+    found = [Failure("test", "test_z.py::test_broken_anyway", "assert False"),
+             Failure("notebook", "02_trainer/trainer.ipynb cell 3 (c)", "TypeError: x")]
+    marked = with_the_lock(found, tmp_path / "lock.xml", tmp_path / "log", cwd=tmp_path)
+    assert [f.kind for f in marked] == ["lock", "notebook"] and "with the lock's versions too" in marked[0].error
+    report = DriftReport(date="d", python="p", steps=[Step("quick tests", False, 1.0)], failures=marked[:1])
+    assert not report.broke and "flaky or fails with the lock too" in render(report)
