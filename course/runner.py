@@ -104,8 +104,6 @@ def execute(notebook: Path, out_dir: Path, profile: str | None, timeout: int | N
 
 
 def _kill_kernel(watcher: Watcher) -> None:
-    import signal
-
     pid = watcher.kernel_pid()
     if pid:
         with contextlib.suppress(OSError):
@@ -120,7 +118,7 @@ def mark_interrupted(output: Path, watcher: Watcher) -> str:
     if watcher.cell_id is None or not output.is_file():
         return "before its first cell"
     nb = nbformat.read(str(output), as_version=4)
-    in_cell = 0.0 if watcher.before_cell else time.monotonic() - watcher.cell_start
+    in_cell = 0.0 if watcher.before_cell else (watcher.interrupted or time.monotonic()) - watcher.cell_start
     where = f"cell {watcher.cell_index + 1}/{watcher.cells} ({watcher.cell_code[:60]})"
     if watcher.before_cell:
         where = "before " + where
