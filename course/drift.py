@@ -79,7 +79,8 @@ def freeze(python: Path) -> dict[str, str]:
     """``{canonical name: version}`` installed in the environment of ``python`` (editable installs left out)."""
     out = subprocess.run([str(python), "-m", "pip", "list", "--format=json", "--exclude-editable"],
                          capture_output=True, text=True, check=True).stdout
-    return {canonicalize_name(p["name"]): p["version"].split("+", 1)[0] for p in json.loads(out)}
+    return {canonicalize_name(p["name"]): p["version"].split("+", 1)[0] for p in json.loads(out)
+            if canonicalize_name(p["name"]) != "course"}  # the course itself (editable)
 
 
 def lock_moves(lock: dict[str, str], installed: dict[str, str]) -> dict[str, tuple[str, str]]:
@@ -168,8 +169,8 @@ def install_torch(pip: list[str], log: Path, spec: str | None, index_url: str | 
     if index_url:
         # that index alone: no pip configuration (its extra indexes or wheel folders would offer other builds)
         only = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")} | {"PIP_CONFIG_FILE": os.devnull}
-        step = _run("torch", [*pip, "install", "--timeout", "20", "--retries", "1", "--index-url", index_url, "torch"],
-                    log, only)
+        step = _run("torch", [*pip, "install", "--upgrade", "--timeout", "20", "--retries", "1", "--index-url",
+                              index_url, "torch"], log, only)  # --upgrade: ask the index even when torch is there
         if step.ok:
             return step, f"torch: the newest CPU build from {index_url}."
     step = _run("torch", [*pip, "install", f"torch=={pin}"], log)
@@ -245,6 +246,15 @@ def drift(venv: Path | None = None, report_path: Path = REPORT, torch_spec: str 
 
 
 # --------------------------------------------------------------------------------------------- report
+def held(name: str) -> str:
+    """What the report says of a package the lock holds back (course.lock.HOLDS)."""
+    from .lock import HOLDS
+
+    if name not in HOLDS:
+        return ""
+    return f" (held at {HOLDS[name]} by course.lock.HOLDS: the lock installs on every Python 3.11)"
+
+
 def render(report: DriftReport) -> str:
     """The report as Markdown."""
     verdict = "**Something broke** (below)." if report.broke else (
@@ -274,7 +284,8 @@ def render(report: DriftReport) -> str:
         lines.append("Nothing: the lock already holds the newest releases.")
     else:
         lines += ["| package | lock | drift environment |", "|---|---|---|"]
-        lines += [f"| {n} | {a or '(not in the lock)'} | {b or '(gone)'} |" for n, (a, b) in report.moves.items()]
+        lines += [f"| {n} | {a or '(not in the lock)'} | {b or '(gone)'}{held(n)} |"
+                  for n, (a, b) in report.moves.items()]
         lines += ["", "Once what broke is fixed: `course lock --upgrade`, then the tests."]
     return "\n".join(lines) + "\n"
 

@@ -56,12 +56,13 @@ def test_report_names_versions_failures_and_moves():
                          steps=[Step("install", True, 60.0, "exit 0"), Step("smoke run", False, 300.0, "exit 1")],
                          failures=[Failure("notebook", "02_trainer/trainer.ipynb cell 14 (cell-14)",
                                            "TypeError: boom", "trainer.train()")],
-                         moves={"transformers": ("5.24.0", "5.25.0")})
+                         moves={"transformers": ("5.24.0", "5.25.0"), "soupsieve": ("2.10", "4.1.4")})
     text = render(report)
     assert report.broke and "**Something broke**" in text
     assert "| transformers | 5.24.0 | 5.25.0 (moved) |" in text and "torch kept at the lock's 2.13.0." in text
     assert "`02_trainer/trainer.ipynb cell 14 (cell-14)`: `TypeError: boom`" in text and "trainer.train()" in text
     assert "| transformers | 5.24.0 | 5.25.0 |" in text and "course lock --upgrade" in text
+    assert "| soupsieve | 2.10 | 4.1.4 (held at <3.0.2 by course.lock.HOLDS" in text
     clean = DriftReport(date="d", python="p", steps=[Step("install", True, 1.0)])
     assert not clean.broke and "Nothing broke" in render(clean)
 
