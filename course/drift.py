@@ -167,21 +167,25 @@ def install_torch(pip: list[str], log: Path, spec: str | None, index_url: str | 
     if spec:
         return _run("torch", [*pip, "install", spec], log), f"torch as asked: `{spec}`."
     if index_url:
-        # that index alone: no pip configuration (its extra indexes or wheel folders would offer other builds)
+        # that index alone: no pip configuration (its extra indexes or wheel folders would offer other builds).
+        # pip takes an index it cannot reach for one without newer releases, so ask it for its newest first.
         only = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")} | {"PIP_CONFIG_FILE": os.devnull}
-        step = _run("torch", [*pip, "install", "--upgrade", "--timeout", "20", "--retries", "1", "--index-url",
-                              index_url, "torch"], log, only)  # --upgrade: ask the index even when torch is there
-        if step.ok:
-            return step, f"torch: the newest CPU build from {index_url}."
+        newest = newest_on_pypi(pip, "torch", index_url, only)
+        if newest:
+            step = _run("torch", [*pip, "install", "--index-url", index_url, f"torch=={newest}"], log, only)
+            if step.ok:
+                return step, f"torch {newest}: the newest CPU build from {index_url}."
     step = _run("torch", [*pip, "install", f"torch=={pin}"], log)
     return step, (f"torch kept at the lock's {pin}: the PyTorch CPU index ({index_url}) could not be reached from "
                   "here, and PyPI's Linux wheels of newer releases are CUDA builds of several GB. The scheduled "
                   "workflow reaches that index and tries the newest CPU build.")
 
 
-def newest_on_pypi(pip: list[str], name: str) -> str:
-    """The newest release of ``name`` that pip's indexes list ("" when they cannot be asked)."""
-    done = subprocess.run([*pip, "index", "versions", name], capture_output=True, text=True)
+def newest_on_pypi(pip: list[str], name: str, index_url: str | None = None, env: dict | None = None) -> str:
+    """The newest release of ``name`` that pip's indexes (or ``index_url`` alone) list ("" when they cannot be
+    asked)."""
+    where = ["--index-url", index_url, "--timeout", "20", "--retries", "1"] if index_url else []
+    done = subprocess.run([*pip, "index", "versions", name, *where], capture_output=True, text=True, env=env)
     found = re.search(r"\(([^)]+)\)", done.stdout)
     return found.group(1) if found else ""
 
