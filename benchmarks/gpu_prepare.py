@@ -203,13 +203,23 @@ def download_wheels(wheels: Path, pythons: list[str]) -> dict:
     return report
 
 
+def make_writable(path: Path) -> None:
+    """Let the owner change ``path`` and everything under it (a copy keeps a read-only mirror's modes)."""
+    for p in [path, *path.rglob("*")]:
+        if not p.is_symlink():
+            p.chmod(p.stat().st_mode | 0o200)
+
+
 def copy_mirror(data: Path, mirror: Path) -> list[str]:
     """A copy of the course's data mirror into ``data`` (``course data mirror DEST --from MIRROR``, no checkpoint)."""
     from course.mirror import mirror as make_mirror
 
     if data.exists():
+        make_writable(data)
         shutil.rmtree(data)
-    return make_mirror(data, mirror, checkpoints=[])
+    report = make_mirror(data, mirror, checkpoints=[])
+    make_writable(data)  # the next preparation replaces it
+    return report
 
 
 def write_compact_checkpoint(dest: Path, source: str) -> dict:

@@ -280,6 +280,9 @@ def run_notebooks(run: Run, args) -> None:
     notebooks = find_notebooks(ROOT / "source", args.notebooks or None)
     part = run.data.setdefault("notebooks", {"profile": args.profile, "results": {}})
     results, done = part["results"], []
+    # each notebook runs in a folder of its own outside OUT (notebook 7's early stopping saves a checkpoint:
+    # 89 MB); only the executed notebook is kept in OUT
+    work = Path(tempfile.mkdtemp(prefix="gpu-run-notebooks-"))
     for nb in notebooks:
         name = nb.parent.name
         if run.out_of_time():
@@ -288,7 +291,11 @@ def run_notebooks(run: Run, args) -> None:
             continue
         print(f"gpu_run: {name} ({args.profile}) ...", flush=True)
         with PeakMemory() as memory:
-            r = execute(nb, out, args.profile, timeout=None, progress=False)
+            r = execute(nb, work, args.profile, timeout=None, progress=False)
+        if Path(r.output).is_file():
+            (out / name).mkdir(parents=True, exist_ok=True)
+            r.output = str(shutil.copy2(r.output, out / name / nb.name))
+        shutil.rmtree(work / name, ignore_errors=True)
         done.append(r)
         results[name] = {"status": r.status, "seconds": r.seconds, "error": r.error, "records": r.records,
                          "peak_gpu_mb": memory.gpu_mb, "peak_kernel_rss_mb": round(memory.mb)}
@@ -297,6 +304,7 @@ def run_notebooks(run: Run, args) -> None:
                 part.setdefault("metrics", {})[metric] = r.records[key]
         run.check(f"notebook_{name}", r.status == "ok", f"{r.seconds:.1f} s {r.error}")
         run.save()
+    shutil.rmtree(work, ignore_errors=True)
     part["seconds_all"] = round(sum(r.seconds for r in done), 1)
     metrics = part.get("metrics", {})
     if metrics.get("mrpc_trainer_seconds"):  # notebook 2's Trainer: MRPC pairs per second of training
@@ -306,6 +314,7 @@ def run_notebooks(run: Run, args) -> None:
         profile = PROFILES[args.profile]
         pairs = (profile.train_size("mrpc") or task("mrpc").full_size[0]) * profile.epochs
         metrics["mrpc_trainer_examples_per_s"] = pairs / metrics["mrpc_trainer_seconds"]
+    out.mkdir(parents=True, exist_ok=True)
     (out / "summary.md").write_text(markdown_table(done, args.profile))
 
 

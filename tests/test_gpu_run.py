@@ -29,6 +29,19 @@ def test_carried_packages_are_pinned_and_not_in_the_image():
     assert set(gpu_prepare.PURE_WHEELS) <= set(names) and set(gpu_prepare.SLIM) <= set(names)
 
 
+def test_the_rehearsal_installs_only_image_packages_and_hides_other_environments(tmp_path, monkeypatch):
+    from benchmarks import gpu_rehearsal
+
+    names = {canonical(re.split(r"[<>=]", spec, maxsplit=1)[0]) for spec in gpu_rehearsal.IMAGE_BASE}
+    assert names <= IMAGE_PACKAGES
+    monkeypatch.setenv("PATH", os.pathsep.join(["/work/main/.venv/bin", "/usr/bin", "/bin"]))
+    monkeypatch.setenv("PYTHONPATH", "/somewhere")
+    monkeypatch.setenv("VIRTUAL_ENV", "/work/main/.venv")
+    env = gpu_rehearsal.clean_env(tmp_path / "venv", tmp_path / "home")
+    assert env["PATH"].split(os.pathsep) == [str(tmp_path / "venv" / "bin"), "/usr/bin", "/bin"]
+    assert env["HOME"] == str(tmp_path / "home") and "PYTHONPATH" not in env and "VIRTUAL_ENV" not in env
+
+
 def test_every_requirement_of_the_course_is_in_the_image_carried_or_left_out_with_a_reason():
     import tomllib
 
