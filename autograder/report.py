@@ -7,7 +7,9 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from .escape import csv_cell, md_text
 from .gradebook import scores
+from .late import format_delay
 from .outcome import Outcome, Status
 
 CSV_FIELDS = [
@@ -21,6 +23,9 @@ CSV_FIELDS = [
     "needs_manual_grade",
     "pending_manual_points",
     "flagged",
+    "late",
+    "late_penalty",
+    "final_score",
     "reason",
 ]
 
@@ -40,10 +45,33 @@ def update_outcomes(path: Path, outcomes: list[Outcome]) -> dict[str, Outcome]:
 
 
 def _report_status(row: dict, outcome: Outcome | None) -> Status:
-    """The status of a gradebook row: its outcome's, or why there is none."""
+    """The status of a gradebook row: its outcome's, or why there is none; a graded hand-in that changed no answer
+    cell of the release is "not attempted" (:func:`annotate`)."""
     if not row["submitted"]:
         return Status.NOT_SUBMITTED
-    return outcome.status if outcome else Status.GRADED_ELSEWHERE
+    status = outcome.status if outcome else Status.GRADED_ELSEWHERE
+    if status == Status.OK and row.get("not_attempted"):
+        return Status.NOT_ATTEMPTED
+    return status
+
+
+def annotate(rows: list[dict], out_dir: Path, course_id: str, course_root: Path | None) -> None:
+    """Add to each gradebook row what the class view needs besides the grades: ``late`` (its
+    :class:`autograder.late.Lateness` or None), ``late_penalty``, ``final_score`` (score less the penalty, at least
+    0, as nbgrader's export computes it) and ``not_attempted``."""
+    from .answers import not_attempted  # nbformat: only when a report is written
+    from .late import late_submissions
+
+    db = out_dir / "gradebook.db"
+    late = late_submissions(f"sqlite:///{db}", course_id) if db.exists() else {}
+    submitted = [(r["student"], r["assignment"]) for r in rows if r["submitted"]]
+    blank = not_attempted(out_dir, course_root, submitted) if course_root is not None else set()
+    for r in rows:
+        lateness = late.get(f"{r['student']}/{r['assignment']}")
+        r["late"] = lateness
+        r["late_penalty"] = lateness.penalty if lateness else 0.0
+        r["final_score"] = max(0.0, r["score"] - r["late_penalty"])
+        r["not_attempted"] = (r["student"], r["assignment"]) in blank
 
 
 def write_csv(path: Path, rows: list[dict], outcomes: dict[str, Outcome], unmatched: dict | None = None) -> None:
@@ -63,10 +91,13 @@ def write_csv(path: Path, rows: list[dict], outcomes: dict[str, Outcome], unmatc
                 reason = "no autograder outcome recorded (nbgrader used directly?)"
             else:
                 reason = o.reason or ""
+            if status == Status.NOT_ATTEMPTED:
+                reason = "no answer cell changed from the release"
+            lateness = r.get("late")
             w.writerow(
                 {
-                    "student": r["student"],
-                    "assignment": r["assignment"],
+                    "student": csv_cell(r["student"]),
+                    "assignment": csv_cell(r["assignment"]),
                     "status": status.value,
                     "score": f"{r['score']:g}",
                     "max_score": f"{r['max_score']:g}",
@@ -75,13 +106,12 @@ def write_csv(path: Path, rows: list[dict], outcomes: dict[str, Outcome], unmatc
                     "needs_manual_grade": int(r["needs_manual_grade"]),
                     "pending_manual_points": f"{r.get('pending_manual', 0.0):g}",
                     "flagged": int(r["flagged"]),
-                    "reason": reason,
+                    "late": csv_cell(lateness.describe()) if lateness else "",
+                    "late_penalty": f"{r.get('late_penalty', 0.0):g}",
+                    "final_score": f"{r.get('final_score', r['score']):g}",
+                    "reason": csv_cell(reason),
                 }
             )
-
-
-def _md_escape(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def cell_stats(rows: list[dict]) -> dict[str, dict]:
@@ -128,48 +158,113 @@ def write_figure(path: Path, per_assignment: dict[str, list[dict]]) -> None:
         fracs = [stats[k]["mean"] / stats[k]["max"] if stats[k]["max"] else 0 for k in names]
         colors = ["#55A868" if stats[k]["auto"] else "#C44E52" for k in names]
         row[1].barh(range(len(names)), fracs, color=colors)
+        # written answers nobody has graded yet: a hatched bar, the share of the submissions still waiting
+        for y, k in enumerate(names):
+            waiting = stats[k]["pending"]
+            if waiting:
+                share = waiting / (waiting + len(stats[k]["scores"]))
+                row[1].barh(y, share, color="none", edgecolor="#555555", hatch="//")
+                inside = share > 0.75
+                row[1].text(share - 0.01 if inside else share + 0.01, y, f"{waiting} pending", va="center",
+                            ha="right" if inside else "left", fontsize=8, backgroundcolor="white")
         row[1].set_yticks(range(len(names)), labels=names, fontsize=8)
         row[1].invert_yaxis()
         row[1].set_xlim(0, 1)
-        row[1].set_title(f"{a}\nmean share of the points per cell (red: graded by a person)", fontsize=10)
+        row[1].set_title(f"{a}\nmean share of the points per cell\n(red: graded by a person; hatched: not graded "
+                         "yet)", fontsize=10)
     fig.savefig(path, dpi=90)
 
 
-def next_steps(rows: list[dict], run) -> list[str]:
-    """What the instructor does next: manual grading, flagged submissions, files that matched nothing."""
+def command(name: str, out_dir: Path, course_root: Path | None) -> str:
+    """``course NAME`` as the instructor types it for this output folder."""
+    if course_root is not None and Path(out_dir).resolve() == Path(course_root).resolve():
+        return f"course {name}"
+    return f"course {name} --out {out_dir}"
+
+
+def next_steps(rows: list[dict], outcomes: list[Outcome], problems: list, out_dir: Path,
+               course_root: Path | None = None, similar: int = 0) -> list[str]:
+    """What the instructor does next: manual grading, flagged submissions, similar pairs, files that matched
+    nothing."""
     pending = [r for r in rows if r["submitted"] and r.get("pending_manual")]
     flagged = [r for r in rows if r["submitted"] and r["flagged"]]
-    failed = [o for o in run.outcomes if o.status != Status.OK]
+    failed = [o for o in outcomes if o.status != Status.OK]
+    blank = [r for r in rows if r.get("not_attempted")]
     steps = []
     if pending:
         points = sum(r["pending_manual"] for r in pending)
         steps.append(f"- **{len(pending)} submission(s) wait for manual grading** ({points:g} points of written "
-                     "answers): grade them in formgrader (`nbgrader formgrader`, see autograder/README.md), then "
-                     "run `course feedback --out OUT` to put the grades and comments into the feedback.")
+                     f"answers): `{command('formgrader', out_dir, course_root)}` starts formgrader (see "
+                     "autograder/README.md); then run "
+                     f"`{command('feedback', out_dir, course_root)}` to put the grades and comments into the feedback.")
     if flagged:
         steps.append(f"- {len(flagged)} submission(s) are flagged: read *Suspicious code* and *Submissions not "
                      "(fully) graded* below.")
     if failed:
         steps.append(f"- {len(failed)} submission(s) were not (fully) graded: see the table below for why.")
-    if run.problems:
-        steps.append(f"- {len(run.problems)} file(s) matched no student or notebook: see *Files that were not "
+    if blank:
+        steps.append(f"- {len(blank)} submission(s) were not attempted (no answer cell changed from the release): "
+                     "see *Students*.")
+    if similar:
+        steps.append(f"- {similar} pair(s) of submissions are similar: read them side by side in "
+                     "[similarity.html](similarity.html) (no grade was changed).")
+    if problems:
+        steps.append(f"- {len(problems)} file(s) matched no student or notebook: see *Files that were not "
                      "graded*; rename them (`<student>_<notebook>.ipynb`) and grade again.")
     return ["## Next steps", "", *(steps or ["Nothing to do: every submission is graded and none is flagged."])]
 
 
 def students_table(rows: list[dict], outcomes: dict[str, Outcome]) -> list[str]:
-    """One line per student and assignment: score, status, flags, points still pending."""
-    lines = ["## Students", "", "| student | assignment | score | status | flagged | pending manual points |",
-             "|---|---|---:|---|---|---:|"]
+    """One line per student and assignment: score, status, lateness, flags, points still pending."""
+    lines = ["## Students", "", "| student | assignment | score | status | late | flagged | pending manual points |",
+             "|---|---|---:|---|---|---|---:|"]
     for r in rows:
-        o = outcomes.get(f"{r['student']}/{r['assignment']}")
-        status = o.status if o else _report_status(r, None)
-        lines.append(f"| {r['student']} | {r['assignment']} | {r['score']:g} / {r['max_score']:g} | {status} | "
-                     f"{'yes' if r['flagged'] else ''} | {r.get('pending_manual', 0):g} |")
+        status = _report_status(r, outcomes.get(f"{r['student']}/{r['assignment']}"))
+        late = r.get("late")
+        score = f"{r['score']:g} / {r['max_score']:g}"
+        if late and r.get("late_penalty"):
+            score = f"{r['final_score']:g} / {r['max_score']:g} ({r['score']:g} - {r['late_penalty']:g} late)"
+        lines.append(f"| {md_text(r['student'])} | {md_text(r['assignment'])} | {score} | {status} | "
+                     f"{format_delay(late.seconds_late) if late else ''} | {'yes' if r['flagged'] else ''} | "
+                     f"{r.get('pending_manual', 0):g} |")
     return lines + [""]
 
 
-def write_reports(run, course_id: str) -> dict[str, Path]:
+def late_table(rows: list[dict], policy: str) -> list[str]:
+    late = [r for r in rows if r.get("late")]
+    lines = ["## Late hand-ins", "", f"Policy: {md_text(policy)}.", ""]
+    if not late:
+        return lines + ["None.", ""]
+    lines += ["| student | assignment | due (UTC) | handed in (UTC) | late by | penalty |",
+              "|---|---|---|---|---|---:|"]
+    for r in late:
+        x = r["late"]
+        lines.append(f"| {md_text(r['student'])} | {md_text(r['assignment'])} | {x.due:%Y-%m-%d %H:%M} | "
+                     f"{x.submitted:%Y-%m-%d %H:%M} | {format_delay(x.seconds_late)} | {x.penalty:g} |")
+    return lines + [""]
+
+
+def similar_table(pairs) -> list[str]:
+    lines = ["## Similar work (no grade changed)", ""]
+    if not pairs:
+        return lines + ["No pair of submissions is similar.", ""]
+    lines += ["Side by side, shared lines highlighted: [similarity.html](similarity.html).", "",
+              "| # | assignment | students | kind | shared |", "|---:|---|---|---|---|"]
+    for n, p in enumerate(pairs, 1):
+        a, b = (md_text(x) for x in p.students)
+        lines.append(f"| {n} | {md_text(p.assignment)} | {a}, {b} | {p.kind} | {p.shares[0]:.0%} / "
+                     f"{p.shares[1]:.0%} ({p.shared} characters) |")
+    return lines + [""]
+
+
+def write_reports(run, course_id: str, course_root: Path | None = None, cfg=None) -> dict[str, Path]:
+    """grades.csv, outcomes.json, report.md, scores.png and similarity.html of the whole class gradebook (every
+    student and assignment in it, whichever run graded them); ``run`` adds what this run did and the files that
+    matched nothing. ``course_root`` (with its release/ and source/) enables "not attempted" and the similarity
+    check; ``cfg`` is the course's configuration (late policy, similarity thresholds)."""
+    from .late import describe_policy, late_plugin
+    from .similarity import compare_class, write_similarity
+
     gdir = run.out_dir / "grading"
     gdir.mkdir(parents=True, exist_ok=True)
     files = {
@@ -181,6 +276,7 @@ def write_reports(run, course_id: str) -> dict[str, Path]:
     db = run.out_dir / "gradebook.db"
     outcomes_all = update_outcomes(files["outcomes_json"], run.outcomes)
     rows = scores(db, course_id) if db.exists() else []
+    annotate(rows, run.out_dir, course_id, course_root)
     unmatched: dict[str, list[str]] = {}
     for r in rows:
         for p in run.problems:
@@ -189,14 +285,26 @@ def write_reports(run, course_id: str) -> dict[str, Path]:
     unmatched = {k: sorted(set(v)) for k, v in unmatched.items()}
     write_csv(files["grades_csv"], rows, outcomes_all, unmatched)
 
-    this_run = {o.key: o for o in run.outcomes}
+    submitted = [r for r in rows if r["submitted"]]
     per_assignment: dict[str, list[dict]] = {}
-    for r in rows:
-        if f"{r['student']}/{r['assignment']}" in this_run and r["submitted"]:
-            per_assignment.setdefault(r["assignment"], []).append(r)
+    for r in submitted:
+        per_assignment.setdefault(r["assignment"], []).append(r)
     write_figure(files["scores_png"], per_assignment)
+    pairs = []
+    if course_root is not None:
+        pairs = compare_class(run.out_dir, Path(course_root), [(r["student"], r["assignment"]) for r in submitted],
+                              cfg)
+        files.update(write_similarity(run.out_dir, pairs))
+    policy = describe_policy(late_plugin(cfg)) if cfg is not None else "nbgrader's default (no penalty)"
 
-    status = Counter(o.status for o in run.outcomes)
+    # the whole gradebook: the latest outcome of every submission in it, whichever run graded it
+    known = {f"{r['student']}/{r['assignment']}" for r in submitted}
+    latest_by_key = {k: o for k, o in outcomes_all.items() if k in known} | {o.key: o for o in run.outcomes}
+    latest = [o for _, o in sorted(latest_by_key.items())]
+    status = Counter(_report_status(r, outcomes_all.get(f"{r['student']}/{r['assignment']}")) for r in submitted)
+    this_run = (f"This run graded {len(run.outcomes)} submission(s) of {len({o.student for o in run.outcomes})} "
+                f"student(s) in {run.seconds:.0f} s with {run.jobs} parallel job(s)." if run.jobs else
+                "Made again from the gradebook by `course feedback` (nothing executed).")
     lines = [
         "# Grading report",
         "",
@@ -209,13 +317,10 @@ def write_reports(run, course_id: str) -> dict[str, Path]:
                 "",
             ]
         ),
-        (
-            f"{len(run.outcomes)} submission(s) of {len({o.student for o in run.outcomes})} student(s) "
-            + (f"graded in {run.seconds:.0f} s with {run.jobs} parallel job(s)." if run.jobs else
-               "made again from the gradebook by `course feedback` (nothing executed).")
-        ),
+        f"The class gradebook: {len(submitted)} submission(s) of {len({r['student'] for r in submitted})} "
+        f"student(s), {len({r['student'] for r in rows})} student(s) in all. {this_run}",
         "",
-        *next_steps(rows, run),
+        *next_steps(rows, latest, run.problems, run.out_dir, course_root, len(pairs)),
         "",
         "Status: " + ", ".join(f"{k}: {v}" for k, v in sorted(status.items())) if status else "Nothing graded.",
         "",
@@ -226,7 +331,7 @@ def write_reports(run, course_id: str) -> dict[str, Path]:
         auto_max = arows[0]["auto_max"]
         mean = sum(r["auto_score"] for r in arows) / len(arows)
         lines += [
-            f"## {a}",
+            f"## {md_text(a)}",
             "",
             f"{len(arows)} submission(s); mean autograded score {mean:.2f} / {auto_max:g}.",
             "",
@@ -237,12 +342,12 @@ def write_reports(run, course_id: str) -> dict[str, Path]:
         for name, s in stats.items():
             kind = "test" if s["auto"] else "manual"
             lines.append(
-                f"| {name} | {kind} | {s['max']:g} | {s['mean']:.2f} | {s['full']} | {s['partial']} | {s['zero']} "
-                f"| {s['pending']} |"
+                f"| {md_text(name)} | {kind} | {s['max']:g} | {s['mean']:.2f} | {s['full']} | {s['partial']} | "
+                f"{s['zero']} | {s['pending']} |"
             )
         fails: Counter = Counter()
         errors: dict[str, Counter] = {}
-        for o in run.outcomes:
+        for o in latest:
             if o.assignment != a or not o.graded:
                 continue
             for test, err in o.failed_tests.items():
@@ -253,37 +358,39 @@ def write_reports(run, course_id: str) -> dict[str, Path]:
             lines += ["| test | failed | most common error |", "|---|---:|---|"]
             for test, n in fails.most_common():
                 err, k = errors[test].most_common(1)[0]
-                lines.append(f"| {test} | {n} / {len(arows)} | {_md_escape(err)} ({k}x) |")
+                lines.append(f"| {md_text(test)} | {n} / {len(arows)} | {md_text(err)} ({k}x) |")
         else:
             lines.append("No test failed.")
         lines.append("")
 
     lines += students_table(rows, outcomes_all)
+    lines += late_table(rows, policy)
+    lines += similar_table(pairs)
     lines += ["## Submissions not (fully) graded", ""]
-    if failed := [o for o in run.outcomes if o.status != Status.OK]:
+    if failed := [o for o in latest if o.status != Status.OK]:
         lines += ["| student | assignment | status | reason | gradebook |", "|---|---|---|---|---|"]
-        for o in sorted(failed, key=lambda o: o.key):
-            lines.append(
-                f"| {o.student} | {o.assignment} | {o.status} | {_md_escape(o.reason)} | {_md_escape(o.merge)} |"
-            )
+        for o in failed:
+            lines.append(f"| {md_text(o.student)} | {md_text(o.assignment)} | {o.status} | {md_text(o.reason)} | "
+                         f"{md_text(o.merge or '')} |")
     else:
         lines.append("None.")
-    noted = [o for o in run.outcomes if o.notes]
+    noted = [o for o in latest if o.notes]
     lines += ["", "## Notes (repairs made before grading, timeouts)", ""]
-    for o in sorted(noted, key=lambda o: o.key):
+    for o in noted:
         for n in o.notes:
-            lines.append(f"- {o.student} / {o.assignment}: {_md_escape(n)}")
+            lines.append(f"- {md_text(o.student)} / {md_text(o.assignment)}: {md_text(n)}")
     if not noted:
         lines.append("None.")
-    sus = [o for o in run.outcomes if o.suspicious]
+    sus = [o for o in latest if o.suspicious]
     lines += ["", "## Suspicious code (flagged in the gradebook; please review)", ""]
-    for o in sorted(sus, key=lambda o: o.key):
-        lines.append(f"- {o.student} / {o.assignment}: " + "; ".join(_md_escape(s) for s in o.suspicious[:8]))
+    for o in sus:
+        lines.append(f"- {md_text(o.student)} / {md_text(o.assignment)}: "
+                     + "; ".join(md_text(x) for x in o.suspicious[:8]))
     if not sus:
         lines.append("None.")
-    lines += ["", "## Files that were not graded", ""]
+    lines += ["", "## Files that were not graded (this run)", ""]
     for p in run.problems:
-        lines.append(f"- `{p.origin}`: {_md_escape(p.reason)}")
+        lines.append(f"- {md_text(p.origin)}: {md_text(p.reason)}")
     if not run.problems:
         lines.append("None.")
     files["report_md"].write_text("\n".join(lines) + "\n")
