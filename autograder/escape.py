@@ -42,7 +42,8 @@ def csv_cell(value):
     if value is None or isinstance(value, (int, float)):
         return value
     text = one_line(value, 2000)
-    if text.startswith(_FORMULA_START) and not _is_number(text):
+    # a tab or newline became a space, and some spreadsheets trim leading spaces: look past them
+    if text.lstrip().startswith(_FORMULA_START) and not _is_number(text):
         text = "'" + text
     return text
 

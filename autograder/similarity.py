@@ -68,26 +68,10 @@ class Pair:
     cells: list[SharedCell] = field(default_factory=list)
 
 
-@dataclass
-class _Doc:
-    text: str
-    spans: list[tuple[Answer, int, int]]  # each answer's place in text
-
-
-def _document(answers: list[Answer]) -> _Doc:
-    parts, spans, pos = [], [], 0
-    for a in answers:
-        src = a.source if a.source.endswith("\n") else a.source + "\n"
-        spans.append((a, pos, pos + len(src)))
-        parts.append(src)
-        pos += len(src)
-    return _Doc("".join(parts), spans)
-
-
 def _fingerprint(text: str, kind: str, boilerplate, window: int = GUARANTEE - K_GRAM + 1):
     from copydetect import CodeFingerprint  # imports matplotlib: only when a class is checked
 
-    return CodeFingerprint("answers.py" if kind == "code" else "answers.txt", K_GRAM, window,
+    return CodeFingerprint("answer.py" if kind == "code" else "answer.txt", K_GRAM, window,
                            boilerplate=boilerplate, filter=kind == "code", fp=io.StringIO(text))
 
 
@@ -118,61 +102,72 @@ def _kind(answer: Answer) -> str:
     return "code" if answer.kind == "code" else "text"
 
 
-def _lines(doc: _Doc, answer_span: tuple[Answer, int, int], slices) -> list[tuple[str, bool]]:
-    answer, start, _end = answer_span
-    out, pos = [], start
-    for line in answer.source.splitlines(keepends=True) or [""]:
+def _lines(source: str, slices) -> list[tuple[str, bool]]:
+    """The lines of ``source``, each with whether it overlaps a copied slice (copydetect's (starts, ends))."""
+    out, pos = [], 0
+    for line in source.splitlines(keepends=True) or [""]:
         lo, hi = pos, pos + len(line)
-        shared = any(s < hi and e > lo for s, e in zip(*slices)) and bool(line.strip())
+        shared = bool(line.strip()) and any(s < hi and e > lo for s, e in zip(*slices))
         out.append((line.rstrip("\n"), shared))
         pos = hi
     return out
 
 
+def _cells(out_dir: Path, students: list[str], assignment: str) -> dict[tuple[str, str, str], dict[str, Answer]]:
+    """(notebook, cell, kind) -> student -> their answer in that cell (non-empty ones)."""
+    cells: dict[tuple[str, str, str], dict[str, Answer]] = {}
+    for student in students:
+        for a in submitted_answers(out_dir, student, assignment):
+            if a.source.strip():
+                cells.setdefault((a.notebook, a.cell, _kind(a)), {})[student] = a
+    return cells
+
+
 def compare_class(out_dir: Path, course_root: Path, submissions: list[tuple[str, str]], cfg=None) -> list[Pair]:
-    """The similar pairs among ``submissions`` ((student, assignment) pairs with graded notebooks)."""
+    """The similar pairs among ``submissions`` ((student, assignment) pairs with graded notebooks).
+
+    Each answer cell is fingerprinted on its own (with its own scaffold, solution and class-wide fingerprints
+    subtracted); a pair's shares add up over the cells of one kind (code, or written answers)."""
     from copydetect import compare_files
 
     opts = Similarity(config=cfg) if cfg is not None else Similarity()
-    pairs: list[Pair] = []
     by_assignment: dict[str, list[str]] = {}
     for student, assignment in submissions:
         by_assignment.setdefault(assignment, []).append(student)
+    pairs: list[Pair] = []
     for assignment, students in sorted(by_assignment.items()):
         if len(students) < 2:
             continue
-        released = released_answers(course_root, assignment)
-        reference = reference_answers(course_root, assignment) if opts.ignore_reference else []
-        answers = {s: submitted_answers(out_dir, s, assignment) for s in sorted(students)}
-        for kind in ("code", "text"):
-            docs = {s: _document([a for a in ans if _kind(a) == kind]) for s, ans in answers.items()}
-            docs = {s: d for s, d in docs.items() if d.text.strip()}
-            if len(docs) < 2:
-                continue
-            base = _hashes([a.source for a in released + reference if _kind(a) == kind], kind)
-            prints = {s: _fingerprint(d.text, kind, base) for s, d in docs.items()}
+        given = {(a.notebook, a.cell): a.source for a in released_answers(course_root, assignment)}
+        solved = {(a.notebook, a.cell): a.source for a in reference_answers(course_root, assignment)} \
+            if opts.ignore_reference else {}
+        # (kind, student) -> fingerprinted size; (kind, a, b) -> [shared characters, cells]
+        coverage: dict[tuple[str, str], float] = {}
+        found: dict[tuple[str, str, str], list] = {}
+        for (nb, cell, kind), answers in sorted(_cells(out_dir, sorted(students), assignment).items()):
+            base = _hashes([given.get((nb, cell), ""), solved.get((nb, cell), "")], kind)
+            prints = {s: _fingerprint(a.source, kind, base) for s, a in answers.items()}
             counts = Counter(h for p in prints.values() for h in set(p.hashes))
-            limit = max(2, opts.max_class_share * len(prints))
+            limit = max(2, opts.max_class_share * len(students))
             common = np.array(sorted(h for h, n in counts.items() if n > limit), dtype=np.int64)
             if len(common):
-                prints = {s: _fingerprint(d.text, kind, np.union1d(base, common)) for s, d in docs.items()}
+                prints = {s: _fingerprint(answers[s].source, kind, np.union1d(base, common)) for s in answers}
+            for s, p in prints.items():
+                coverage[(kind, s)] = coverage.get((kind, s), 0) + p.token_coverage
             names = sorted(prints)
             for i, a in enumerate(names):
                 for b in names[i + 1:]:
-                    shared, (share_a, share_b), slices = compare_files(prints[a], prints[b])
-                    if shared < opts.min_shared or max(share_a, share_b) < opts.min_share:
-                        continue
-                    pair = Pair(assignment, kind, (a, b), (round(float(share_a), 3), round(float(share_b), 3)),
-                                int(shared))
-                    spans_b = {(x.notebook, x.cell): (x, lo, hi) for x, lo, hi in docs[b].spans}
-                    for span_a in docs[a].spans:
-                        span_b = spans_b.get((span_a[0].notebook, span_a[0].cell))
-                        if span_b is None:
-                            continue
-                        left, right = _lines(docs[a], span_a, slices[0]), _lines(docs[b], span_b, slices[1])
-                        if any(s for _, s in left) or any(s for _, s in right):
-                            pair.cells.append(SharedCell(span_a[0].notebook, span_a[0].cell, left, right))
-                    pairs.append(pair)
+                    shared, _, slices = compare_files(prints[a], prints[b])
+                    if shared:
+                        entry = found.setdefault((kind, a, b), [0, []])
+                        entry[0] += int(shared)
+                        entry[1].append(SharedCell(nb, cell, _lines(answers[a].source, slices[0]),
+                                                   _lines(answers[b].source, slices[1])))
+        for (kind, a, b), (shared, cells) in sorted(found.items()):
+            shares = (shared / max(coverage[(kind, a)], 1), shared / max(coverage[(kind, b)], 1))
+            if shared >= opts.min_shared and max(shares) >= opts.min_share:
+                pairs.append(Pair(assignment, kind, (a, b), (round(min(shares[0], 1.0), 3),
+                                                             round(min(shares[1], 1.0), 3)), shared, cells))
     return pairs
 
 
