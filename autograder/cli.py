@@ -163,6 +163,11 @@ def cmd_formgrader(args) -> int:
                  open_browser=args.browser)
 
 
+def _folders(parser, out_help: str = "the folder `course grade --out` wrote (default: the course directory)"):
+    parser.add_argument("--out", help=out_help)
+    parser.add_argument("--course-root", help="course directory (default: found from the current directory)")
+
+
 def register(subparsers) -> None:
     """Add ``release`` and ``grade`` to an argparse subparsers object."""
     p = subparsers.add_parser(
@@ -256,9 +261,8 @@ def register(subparsers) -> None:
         "autograder/export.py for each layout).",
     )
     e.add_argument("--format", required=True, choices=["canvas", "moodle", "blackboard", "csv"])
-    e.add_argument("--out", help="the folder `course grade --out` wrote (default: the course directory)")
     e.add_argument("--to", help="the file to write (default: OUT/grading/export-FORMAT.csv)")
-    e.add_argument("--course-root", help="course directory (default: found from the current directory)")
+    _folders(e)
     e.set_defaults(func=cmd_export)
 
     r = subparsers.add_parser(
@@ -268,8 +272,7 @@ def register(subparsers) -> None:
         "OUT/gradebook.db (formgrader then shows the names; course export matches on them).",
     )
     r.add_argument("roster", help="CSV file: id, first_name, last_name, email, optionally lms_user_id")
-    r.add_argument("--out", help="the grading folder (default: the course directory)")
-    r.add_argument("--course-root", help="course directory (default: found from the current directory)")
+    _folders(r, "the grading folder (default: the course directory)")
     r.set_defaults(func=cmd_roster)
 
     fg = subparsers.add_parser(
@@ -278,11 +281,10 @@ def register(subparsers) -> None:
         description="Start JupyterLab on OUT (default: the course directory) on the loopback interface with a "
         "fresh token and print the formgrader URL; Ctrl-C stops it.",
     )
-    fg.add_argument("--out", help="the folder `course grade --out` wrote (default: the course directory)")
     fg.add_argument("--port", type=int, help="port (default: a free one)")
     fg.add_argument("--ip", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
     fg.add_argument("--browser", action="store_true", help="open the URL in the default web browser")
-    fg.add_argument("--course-root", help="course directory (default: found from the current directory)")
+    _folders(fg)
     fg.set_defaults(func=cmd_formgrader)
 
     m = subparsers.add_parser(

@@ -50,6 +50,7 @@ from .escape import csv_cell
 from .gradebook import scores
 from .outcome import Outcome
 from .report import _report_status, annotate, update_outcomes
+from .roster import RosterEntry
 from .settings import autograder_settings
 
 FORMATS = ("canvas", "moodle", "blackboard", "csv")
@@ -57,11 +58,7 @@ FORMATS = ("canvas", "moodle", "blackboard", "csv")
 
 @dataclass
 class ExportStudent:
-    id: str
-    first_name: str = ""
-    last_name: str = ""
-    email: str = ""
-    lms_user_id: str = ""
+    who: RosterEntry  # id, names, e-mail address, LMS id, as the gradebook has them
     final: dict[str, float] = field(default_factory=dict)  # assignment -> score after the late penalty
     status: dict[str, str] = field(default_factory=dict)
     penalty: dict[str, float] = field(default_factory=dict)
@@ -73,9 +70,9 @@ class ExportStudent:
     @property
     def sortable_name(self) -> str:
         """Canvas's "Last, First" (the id when the gradebook has no name)."""
-        if self.last_name or self.first_name:
-            return ", ".join(x for x in (self.last_name, self.first_name) if x)
-        return self.id
+        if self.who.last_name or self.who.first_name:
+            return ", ".join(x for x in (self.who.last_name, self.who.first_name) if x)
+        return self.who.id
 
 
 @dataclass
@@ -103,8 +100,8 @@ def class_export(out_dir: Path, course_id: str, course_root: Path | None = None,
     with Gradebook(f"sqlite:///{db}", course_id) as gb:
         assignments = {a.name: float(a.max_score) for a in sorted(gb.assignments, key=lambda a: a.name)}
         for st in sorted(gb.students, key=lambda s: s.id):
-            students[st.id] = ExportStudent(st.id, st.first_name or "", st.last_name or "", st.email or "",
-                                            st.lms_user_id or "")
+            students[st.id] = ExportStudent(RosterEntry(st.id, st.first_name or "", st.last_name or "",
+                                                        st.email or "", st.lms_user_id or ""))
     for r in rows:
         s = students[r["student"]]
         status = _report_status(r, outcomes.get(f"{r['student']}/{r['assignment']}"))
@@ -124,7 +121,8 @@ def canvas_rows(data: ClassExport) -> list[list]:
     rows = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *names, "Final Points"],
             ["    Points Possible", "", "", "", "", *(_num(m) for m in data.assignments.values()), "(read only)"]]
     for s in data.students:
-        rows.append([s.sortable_name, s.lms_user_id, s.id, "", "", *(_num(s.final.get(a, 0.0)) for a in
+        w = s.who
+        rows.append([s.sortable_name, w.lms_user_id, w.id, "", "", *(_num(s.final.get(a, 0.0)) for a in
                                                                       data.assignments), _num(s.total)])
     return rows
 
@@ -134,7 +132,8 @@ def moodle_rows(data: ClassExport) -> list[list]:
     rows = [["First name", "Last name", "ID number", "Institution", "Department", "Email address", *names,
              "Course total (Real)"]]
     for s in data.students:
-        rows.append([s.first_name, s.last_name, s.id, "", "", s.email,
+        w = s.who
+        rows.append([w.first_name, w.last_name, w.id, "", "", w.email,
                      *(_num(s.final.get(a, 0.0)) for a in data.assignments), _num(s.total)])
     return rows
 
@@ -144,7 +143,8 @@ def blackboard_rows(data: ClassExport) -> list[list]:
     rows = [["Last Name", "First Name", "Username", "Student ID", "Last Access", "Availability", *names,
              f"Total [Total Pts: up to {_num(data.max_total)}]"]]
     for s in data.students:
-        rows.append([s.last_name, s.first_name, s.lms_user_id or s.id, s.id, "", "Yes",
+        w = s.who
+        rows.append([w.last_name, w.first_name, w.lms_user_id or w.id, w.id, "", "Yes",
                      *(_num(s.final.get(a, 0.0)) for a in data.assignments), _num(s.total)])
     return rows
 
@@ -155,7 +155,8 @@ def plain_rows(data: ClassExport) -> list[list]:
         header += [a, f"{a} status", f"{a} late penalty"]
     rows = [header + ["total", "max_total"]]
     for s in data.students:
-        row = [s.id, s.first_name, s.last_name, s.email, s.lms_user_id]
+        w = s.who
+        row = [w.id, w.first_name, w.last_name, w.email, w.lms_user_id]
         for a in data.assignments:
             row += [_num(s.final.get(a, 0.0)), s.status.get(a, "not_submitted"), _num(s.penalty.get(a, 0.0))]
         rows.append(row + [_num(s.total), _num(data.max_total)])

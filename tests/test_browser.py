@@ -41,7 +41,6 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import ROOT
-from test_course_gradebook import formgrader
 from traitlets.config import Config
 
 pytestmark = pytest.mark.browser
@@ -446,6 +445,7 @@ def test_instructor_grades_a_written_answer_in_formgrader(chromium, tmp_path, mi
 
     from nbgrader.api import Gradebook
     from playwright.sync_api import sync_playwright
+    from test_course_gradebook import formgrader
 
     from autograder.catalogue import solution_notebook
     from autograder.cli import main as autograder_main

@@ -32,7 +32,7 @@ from autograder.collect import Job, SubmittedFile, lms_record
 from autograder.escape import csv_cell
 from autograder.export import ClassExport, ExportStudent, render
 from autograder.late import PerDayPenalty, format_delay, parse_time, submission_time
-from autograder.roster import read_roster
+from autograder.roster import RosterEntry, read_roster
 
 ROOT = Path(__file__).resolve().parents[1]
 TOY = ROOT / "tests" / "fixtures" / "toy_course"
@@ -184,7 +184,7 @@ def test_roster_headers_as_people_write_them(tmp_path):
 
 
 def _export_data(**student) -> ClassExport:
-    s = ExportStudent(**student)
+    s = ExportStudent(RosterEntry(**student))
     s.final, s.status, s.penalty = {A: 4.5}, {A: "late"}, {A: 1.5}
     return ClassExport({A: 8.0}, [s], {})
 
