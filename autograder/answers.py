@@ -65,9 +65,10 @@ def normalise(source: str) -> str:
 
 
 def attempted(answers: list[Answer], released: list[Answer]) -> bool:
-    """Whether any answer cell differs from the release (a student who only ran the notebook did not attempt it)."""
+    """Whether any of the release's answer cells differs from the release (a student who only ran the notebook did
+    not attempt it; cells the release has no answer cell for do not count)."""
     given = {(a.notebook, a.cell): normalise(a.source) for a in released}
-    return any(normalise(a.source) != given.get((a.notebook, a.cell)) for a in answers)
+    return any(normalise(a.source) != given[(a.notebook, a.cell)] for a in answers if (a.notebook, a.cell) in given)
 
 
 def not_attempted(out_dir: Path, course_root: Path, submissions: list[tuple[str, str]]) -> set[tuple[str, str]]:

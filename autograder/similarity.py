@@ -36,6 +36,7 @@ from .files import safe_dir, write_file
 
 K_GRAM = 25  # copydetect's noise threshold: matches shorter than this many filtered characters are ignored
 GUARANTEE = 30  # copydetect's guarantee threshold: every match this long is found (window = 30 - 25 + 1)
+MAX_ANSWER_CHARS = 200_000  # of one answer cell: a submission cannot make the check slow with megabytes of code
 
 
 class Similarity(Configurable):
@@ -113,12 +114,15 @@ def _lines(source: str, slices) -> list[tuple[str, bool]]:
     return out
 
 
-def _cells(out_dir: Path, students: list[str], assignment: str) -> dict[tuple[str, str, str], dict[str, Answer]]:
-    """(notebook, cell, kind) -> student -> their answer in that cell (non-empty ones)."""
+def _cells(out_dir: Path, students: list[str], assignment: str,
+           answer_cells: set[tuple[str, str]]) -> dict[tuple[str, str, str], dict[str, Answer]]:
+    """(notebook, cell, kind) -> student -> their answer in that cell: the release's answer cells only, non-empty,
+    at most :data:`MAX_ANSWER_CHARS` characters of each."""
     cells: dict[tuple[str, str, str], dict[str, Answer]] = {}
     for student in students:
         for a in submitted_answers(out_dir, student, assignment):
-            if a.source.strip():
+            if a.source.strip() and (a.notebook, a.cell) in answer_cells:
+                a = Answer(a.notebook, a.cell, a.kind, a.source[:MAX_ANSWER_CHARS])
                 cells.setdefault((a.notebook, a.cell, _kind(a)), {})[student] = a
     return cells
 
@@ -144,7 +148,7 @@ def compare_class(out_dir: Path, course_root: Path, submissions: list[tuple[str,
         # (kind, student) -> fingerprinted size; (kind, a, b) -> [shared characters, cells]
         coverage: dict[tuple[str, str], float] = {}
         found: dict[tuple[str, str, str], list] = {}
-        for (nb, cell, kind), answers in sorted(_cells(out_dir, sorted(students), assignment).items()):
+        for (nb, cell, kind), answers in sorted(_cells(out_dir, sorted(students), assignment, set(given)).items()):
             base = _hashes([given.get((nb, cell), ""), solved.get((nb, cell), "")], kind)
             prints = {s: _fingerprint(a.source, kind, base) for s, a in answers.items()}
             counts = Counter(h for p in prints.values() for h in set(p.hashes))

@@ -417,3 +417,15 @@ class formgrader:  # noqa: N801 - a context manager named after the command
         if hasattr(self, "url"):
             with pytest.raises(OSError):
                 urllib.request.urlopen(self.url.split("/formgrader")[0] + "/api/status", timeout=5)
+
+
+def test_not_attempted_means_no_answer_cell_of_the_release_changed():
+    from autograder.answers import Answer, attempted
+
+    released = [Answer("toy", "add", "code", "def add(a, b):\n    # YOUR CODE HERE\n    raise NotImplementedError()"),
+                Answer("toy", "explain", "markdown", "YOUR ANSWER HERE")]
+    same = [Answer("toy", "add", "code", "def add(a, b):  \n\n    # YOUR CODE HERE\n    raise NotImplementedError()\n"),
+            Answer("toy", "explain", "markdown", "YOUR ANSWER HERE\n"),
+            Answer("toy", "not_an_answer_cell", "code", "print('hello')")]
+    assert not attempted(same, released), "blank lines, trailing spaces and cells that are no answer cell"
+    assert attempted([Answer("toy", "explain", "markdown", "Because the sum is 0.")], released)
