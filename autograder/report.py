@@ -153,26 +153,30 @@ def write_figure(path: Path, per_assignment: dict[str, list[dict]]) -> None:
         row[0].set_xlabel("score")
         row[0].set_ylabel("students")
         row[0].yaxis.set_major_locator(MaxNLocator(integer=True))  # students are counted in whole numbers
-        stats = cell_stats(rows)
-        names = [k for k, v in stats.items() if v["auto"]] + [k for k, v in stats.items() if not v["auto"]]
-        fracs = [stats[k]["mean"] / stats[k]["max"] if stats[k]["max"] else 0 for k in names]
-        colors = ["#55A868" if stats[k]["auto"] else "#C44E52" for k in names]
-        row[1].barh(range(len(names)), fracs, color=colors)
-        # written answers nobody has graded yet: a hatched bar, the share of the submissions still waiting
-        for y, k in enumerate(names):
-            waiting = stats[k]["pending"]
-            if waiting:
-                share = waiting / (waiting + len(stats[k]["scores"]))
-                row[1].barh(y, share, color="none", edgecolor="#555555", hatch="//")
-                inside = share > 0.75
-                row[1].text(share - 0.01 if inside else share + 0.01, y, f"{waiting} pending", va="center",
-                            ha="right" if inside else "left", fontsize=8, backgroundcolor="white")
-        row[1].set_yticks(range(len(names)), labels=names, fontsize=8)
-        row[1].invert_yaxis()
-        row[1].set_xlim(0, 1)
-        row[1].set_title(f"{a}\nmean share of the points per cell\n(red: graded by a person; hatched: not graded "
-                         "yet)", fontsize=10)
+        draw_cell_shares(row[1], a, cell_stats(rows))
     fig.savefig(path, dpi=90)
+
+
+def draw_cell_shares(ax, assignment: str, stats: dict[str, dict]) -> None:
+    """One bar per cell, the mean share of its points (green: tests, red: graded by a person), and over each
+    written answer that waits for a person a hatched bar, the share of the hand-ins still waiting."""
+    names = [k for k, v in stats.items() if v["auto"]] + [k for k, v in stats.items() if not v["auto"]]
+    fracs = [stats[k]["mean"] / stats[k]["max"] if stats[k]["max"] else 0 for k in names]
+    colors = ["#55A868" if stats[k]["auto"] else "#C44E52" for k in names]
+    ax.barh(range(len(names)), fracs, color=colors)
+    for y, k in enumerate(names):
+        waiting = stats[k]["pending"]
+        if waiting:
+            share = waiting / (waiting + len(stats[k]["scores"]))
+            ax.barh(y, share, color="none", edgecolor="#555555", hatch="//")
+            inside = share > 0.75
+            ax.text(share - 0.01 if inside else share + 0.01, y, f"{waiting} pending", va="center",
+                    ha="right" if inside else "left", fontsize=8, backgroundcolor="white")
+    ax.set_yticks(range(len(names)), labels=names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_title(f"{assignment}\nmean share of the points per cell\n(red: graded by a person; hatched: not graded "
+                 "yet)", fontsize=10)
 
 
 def command(name: str, out_dir: Path, course_root: Path | None) -> str:

@@ -158,15 +158,22 @@ def compare_class(out_dir: Path, course_root: Path, submissions: list[tuple[str,
                 prints = {s: _fingerprint(answers[s].source, kind, np.union1d(base, common)) for s in answers}
             for s, p in prints.items():
                 coverage[(kind, s)] = coverage.get((kind, s), 0) + p.token_coverage
-            names = sorted(prints)
-            for i, a in enumerate(names):
-                for b in names[i + 1:]:
-                    shared, _, slices = compare_files(prints[a], prints[b])
-                    if shared:
-                        entry = found.setdefault((kind, a, b), [0, []])
-                        entry[0] += int(shared)
-                        entry[1].append(SharedCell(nb, cell, _lines(answers[a].source, slices[0]),
-                                                   _lines(answers[b].source, slices[1])))
+            # only pairs that share a fingerprint can be similar: found through an index, not all n^2 pairs
+            holders: dict[int, list[str]] = {}
+            for st, p in prints.items():
+                for h in p.hashes:
+                    holders.setdefault(h, []).append(st)
+            candidates = set()
+            for group in holders.values():
+                group = sorted(group)
+                candidates |= {(x, y) for i, x in enumerate(group) for y in group[i + 1:]}
+            for a, b in sorted(candidates):
+                shared, _, slices = compare_files(prints[a], prints[b])
+                if shared:
+                    entry = found.setdefault((kind, a, b), [0, []])
+                    entry[0] += int(shared)
+                    entry[1].append(SharedCell(nb, cell, _lines(answers[a].source, slices[0]),
+                                               _lines(answers[b].source, slices[1])))
         for (kind, a, b), (shared, cells) in sorted(found.items()):
             shares = (shared / max(coverage[(kind, a)], 1), shared / max(coverage[(kind, b)], 1))
             if shared >= opts.min_shared and max(shares) >= opts.min_share:

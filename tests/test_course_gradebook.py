@@ -429,3 +429,22 @@ def test_not_attempted_means_no_answer_cell_of_the_release_changed():
             Answer("toy", "not_an_answer_cell", "code", "print('hello')")]
     assert not attempted(same, released), "blank lines, trailing spaces and cells that are no answer cell"
     assert attempted([Answer("toy", "explain", "markdown", "Because the sum is 0.")], released)
+
+
+def test_scores_png_draws_written_answers_that_wait_for_a_person():
+    from matplotlib.figure import Figure
+
+    from autograder.report import cell_stats, draw_cell_shares
+
+    def row(explain):
+        return {"cells": {"test_add": {"score": 2.0, "max_score": 2.0, "auto": True, "pending": False},
+                          "explain": explain}}
+
+    rows = [row({"score": 0.0, "max_score": 2.0, "auto": False, "pending": True}) for _ in range(3)]
+    rows.append(row({"score": 1.5, "max_score": 2.0, "auto": False, "pending": False}))
+    ax = Figure().subplots()
+    draw_cell_shares(ax, A, cell_stats(rows))
+    hatched = [b for b in ax.patches if b.get_hatch() == "//"]
+    assert len(hatched) == 1 and hatched[0].get_width() == pytest.approx(0.75), "3 of 4 hand-ins wait"
+    assert [t.get_text() for t in ax.texts] == ["3 pending"]
+    assert [b.get_width() for b in ax.patches if not b.get_hatch()] == [1.0, 0.75], "graded share of the rest"
