@@ -9,10 +9,9 @@ read from ``<course>/release/<assignment>/`` (``course release`` keeps it up to 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
-
-import nbformat
 
 from .files import UnsafeFile, read_regular
 
@@ -27,13 +26,22 @@ class Answer:
     source: str
 
 
-def answers_of(nb) -> list[Answer]:
-    """The answer cells of a notebook (its notebook name is filled in by the caller)."""
+def _cells_of(data) -> list[Answer]:
+    """The answer cells of a notebook's JSON, read as hostile data (no schema: only what is needed, type-checked)."""
+    cells = data.get("cells") if isinstance(data, dict) else None
     out = []
-    for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("solution") and meta.get("grade_id"):
-            out.append(Answer("", str(meta["grade_id"]), cell.cell_type, str(cell.source)))
+    for cell in cells if isinstance(cells, list) else []:
+        if not isinstance(cell, dict):
+            continue
+        meta = cell.get("metadata")
+        meta = meta.get("nbgrader") if isinstance(meta, dict) else None
+        if not isinstance(meta, dict) or not meta.get("solution") or not isinstance(meta.get("grade_id"), str):
+            continue
+        source = cell.get("source", "")
+        if isinstance(source, list):
+            source = "".join(x for x in source if isinstance(x, str))
+        if isinstance(source, str):
+            out.append(Answer("", meta["grade_id"], str(cell.get("cell_type", "")), source))
     return out
 
 
@@ -43,10 +51,10 @@ def _read(folder: Path) -> list[Answer]:
         return out
     for path in sorted(folder.glob("*.ipynb")):
         try:
-            nb = nbformat.reads(read_regular(path, MAX_NOTEBOOK_BYTES).decode("utf-8"), as_version=4)
-        except (UnsafeFile, UnicodeDecodeError, ValueError, RecursionError, KeyError, TypeError, AttributeError):
+            data = json.loads(read_regular(path, MAX_NOTEBOOK_BYTES))
+        except (UnsafeFile, UnicodeDecodeError, ValueError, RecursionError):
             continue
-        out += [Answer(path.stem, a.cell, a.kind, a.source) for a in answers_of(nb)]
+        out += [Answer(path.stem, a.cell, a.kind, a.source) for a in _cells_of(data)]
     return out
 
 
@@ -71,15 +79,22 @@ def attempted(answers: list[Answer], released: list[Answer]) -> bool:
     return any(normalise(a.source) != given[(a.notebook, a.cell)] for a in answers if (a.notebook, a.cell) in given)
 
 
-def not_attempted(out_dir: Path, course_root: Path, submissions: list[tuple[str, str]]) -> set[tuple[str, str]]:
+def class_answers(out_dir: Path, submissions: list[tuple[str, str]]) -> dict[tuple[str, str], list[Answer]]:
+    """(student, assignment) -> the answer cells of its graded notebooks: read once for a report."""
+    return {key: submitted_answers(out_dir, *key) for key in submissions}
+
+
+def not_attempted(out_dir: Path, course_root: Path, submissions: list[tuple[str, str]],
+                  answers: dict[tuple[str, str], list[Answer]] | None = None) -> set[tuple[str, str]]:
     """The (student, assignment) pairs of ``submissions`` whose graded notebooks change no answer cell of the release
     (pairs without an autograded notebook, or assignments without a release, are never listed)."""
+    answers = answers if answers is not None else class_answers(out_dir, submissions)
     released: dict[str, list[Answer]] = {}
     blank = set()
     for student, assignment in submissions:
         if assignment not in released:
             released[assignment] = released_answers(course_root, assignment)
-        answers = submitted_answers(out_dir, student, assignment)
-        if answers and released[assignment] and not attempted(answers, released[assignment]):
+        answers_of_student = answers.get((student, assignment), [])
+        if answers_of_student and released[assignment] and not attempted(answers_of_student, released[assignment]):
             blank.add((student, assignment))
     return blank

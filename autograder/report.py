@@ -55,7 +55,7 @@ def _report_status(row: dict, outcome: Outcome | None) -> Status:
     return status
 
 
-def annotate(rows: list[dict], out_dir: Path, course_id: str, course_root: Path | None) -> None:
+def annotate(rows: list[dict], out_dir: Path, course_id: str, course_root: Path | None, answers=None) -> None:
     """Add to each gradebook row what the class view needs besides the grades: ``late`` (its
     :class:`autograder.late.Lateness` or None), ``late_penalty``, ``final_score`` (score less the penalty, at least
     0, as nbgrader's export computes it) and ``not_attempted``."""
@@ -65,7 +65,7 @@ def annotate(rows: list[dict], out_dir: Path, course_id: str, course_root: Path 
     db = out_dir / "gradebook.db"
     late = late_submissions(f"sqlite:///{db}", course_id) if db.exists() else {}
     submitted = [(r["student"], r["assignment"]) for r in rows if r["submitted"]]
-    blank = not_attempted(out_dir, course_root, submitted) if course_root is not None else set()
+    blank = not_attempted(out_dir, course_root, submitted, answers) if course_root is not None else set()
     for r in rows:
         lateness = late.get(f"{r['student']}/{r['assignment']}")
         r["late"] = lateness
@@ -266,6 +266,7 @@ def write_reports(run, course_id: str, course_root: Path | None = None, cfg=None
     student and assignment in it, whichever run graded them); ``run`` adds what this run did and the files that
     matched nothing. ``course_root`` (with its release/ and source/) enables "not attempted" and the similarity
     check; ``cfg`` is the course's configuration (late policy, similarity thresholds)."""
+    from .answers import class_answers
     from .late import describe_policy, late_plugin
     from .similarity import compare_class, write_similarity
 
@@ -280,7 +281,10 @@ def write_reports(run, course_id: str, course_root: Path | None = None, cfg=None
     db = run.out_dir / "gradebook.db"
     outcomes_all = update_outcomes(files["outcomes_json"], run.outcomes)
     rows = scores(db, course_id) if db.exists() else []
-    annotate(rows, run.out_dir, course_id, course_root)
+    # every graded notebook's answer cells, read once for "not attempted" and the similarity check
+    answers = class_answers(run.out_dir, [(r["student"], r["assignment"]) for r in rows if r["submitted"]]) \
+        if course_root is not None else {}
+    annotate(rows, run.out_dir, course_id, course_root, answers)
     unmatched: dict[str, list[str]] = {}
     for r in rows:
         for p in run.problems:
@@ -297,7 +301,7 @@ def write_reports(run, course_id: str, course_root: Path | None = None, cfg=None
     pairs = []
     if course_root is not None:
         pairs = compare_class(run.out_dir, Path(course_root), [(r["student"], r["assignment"]) for r in submitted],
-                              cfg)
+                              cfg, answers)
         files.update(write_similarity(run.out_dir, pairs))
     policy = describe_policy(late_plugin(cfg)) if cfg is not None else "nbgrader's default (no penalty)"
 

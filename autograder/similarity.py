@@ -29,7 +29,7 @@ import numpy as np
 from traitlets import Bool, Float, Integer
 from traitlets.config import Configurable
 
-from .answers import Answer, released_answers, submitted_answers
+from .answers import Answer, class_answers, released_answers
 from .config import SOLUTION_BEGIN, SOLUTION_END
 from .escape import html_text
 from .files import safe_dir, write_file
@@ -114,20 +114,21 @@ def _lines(source: str, slices) -> list[tuple[str, bool]]:
     return out
 
 
-def _cells(out_dir: Path, students: list[str], assignment: str,
+def _cells(answers: dict[tuple[str, str], list[Answer]], students: list[str], assignment: str,
            answer_cells: set[tuple[str, str]]) -> dict[tuple[str, str, str], dict[str, Answer]]:
     """(notebook, cell, kind) -> student -> their answer in that cell: the release's answer cells only, non-empty,
     at most :data:`MAX_ANSWER_CHARS` characters of each."""
     cells: dict[tuple[str, str, str], dict[str, Answer]] = {}
     for student in students:
-        for a in submitted_answers(out_dir, student, assignment):
+        for a in answers.get((student, assignment), []):
             if a.source.strip() and (a.notebook, a.cell) in answer_cells:
                 a = Answer(a.notebook, a.cell, a.kind, a.source[:MAX_ANSWER_CHARS])
                 cells.setdefault((a.notebook, a.cell, _kind(a)), {})[student] = a
     return cells
 
 
-def compare_class(out_dir: Path, course_root: Path, submissions: list[tuple[str, str]], cfg=None) -> list[Pair]:
+def compare_class(out_dir: Path, course_root: Path, submissions: list[tuple[str, str]], cfg=None,
+                  answers: dict[tuple[str, str], list[Answer]] | None = None) -> list[Pair]:
     """The similar pairs among ``submissions`` ((student, assignment) pairs with graded notebooks).
 
     Each answer cell is fingerprinted on its own (with its own scaffold, solution and class-wide fingerprints
@@ -135,6 +136,7 @@ def compare_class(out_dir: Path, course_root: Path, submissions: list[tuple[str,
     from copydetect import compare_files
 
     opts = Similarity(config=cfg) if cfg is not None else Similarity()
+    answers = answers if answers is not None else class_answers(out_dir, submissions)
     by_assignment: dict[str, list[str]] = {}
     for student, assignment in submissions:
         by_assignment.setdefault(assignment, []).append(student)
@@ -148,14 +150,14 @@ def compare_class(out_dir: Path, course_root: Path, submissions: list[tuple[str,
         # (kind, student) -> fingerprinted size; (kind, a, b) -> [shared characters, cells]
         coverage: dict[tuple[str, str], float] = {}
         found: dict[tuple[str, str, str], list] = {}
-        for (nb, cell, kind), answers in sorted(_cells(out_dir, sorted(students), assignment, set(given)).items()):
+        for (nb, cell, kind), by_student in sorted(_cells(answers, sorted(students), assignment, set(given)).items()):
             base = _hashes([given.get((nb, cell), ""), solved.get((nb, cell), "")], kind)
-            prints = {s: _fingerprint(a.source, kind, base) for s, a in answers.items()}
+            prints = {s: _fingerprint(a.source, kind, base) for s, a in by_student.items()}
             counts = Counter(h for p in prints.values() for h in set(p.hashes))
             limit = max(2, opts.max_class_share * len(students))
             common = np.array(sorted(h for h, n in counts.items() if n > limit), dtype=np.int64)
             if len(common):
-                prints = {s: _fingerprint(answers[s].source, kind, np.union1d(base, common)) for s in answers}
+                prints = {s: _fingerprint(by_student[s].source, kind, np.union1d(base, common)) for s in by_student}
             for s, p in prints.items():
                 coverage[(kind, s)] = coverage.get((kind, s), 0) + p.token_coverage
             # only pairs that share a fingerprint can be similar: found through an index, not all n^2 pairs
@@ -172,8 +174,8 @@ def compare_class(out_dir: Path, course_root: Path, submissions: list[tuple[str,
                 if shared:
                     entry = found.setdefault((kind, a, b), [0, []])
                     entry[0] += int(shared)
-                    entry[1].append(SharedCell(nb, cell, _lines(answers[a].source, slices[0]),
-                                               _lines(answers[b].source, slices[1])))
+                    entry[1].append(SharedCell(nb, cell, _lines(by_student[a].source, slices[0]),
+                                               _lines(by_student[b].source, slices[1])))
         for (kind, a, b), (shared, cells) in sorted(found.items()):
             shares = (shared / max(coverage[(kind, a)], 1), shared / max(coverage[(kind, b)], 1))
             if shared >= opts.min_shared and max(shares) >= opts.min_share:
