@@ -85,6 +85,13 @@ def cmd_grade(args) -> int:
     for name, path in sorted(run.files.items()):
         print(f"{name}: {path}")
     print(f"gradebook: {run.gradebook}   feedback: {run.out_dir / 'feedback'}")
+    failed = [o for o in run.outcomes if o.status == "error"]
+    for o in failed:  # the grader could not grade these: every other submission is graded and reported
+        print(f"error: {o.student}/{o.assignment}: {o.reason}", file=sys.stderr)
+    if failed:
+        print(f"error: {len(failed)} submission(s) could not be graded (see report.md, 'Submissions not (fully) "
+              "graded'); all others are", file=sys.stderr)
+        return 3
     return 0 if run.outcomes else 2
 
 

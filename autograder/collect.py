@@ -66,10 +66,31 @@ class Job:
     notebooks: dict[str, SubmittedFile] = field(default_factory=dict)  # notebook name -> the file handed in
     timestamp: str | None = None
     notes: list[str] = field(default_factory=list)
+    name: str = ""  # the name it was handed in under, before cleaning ("" = the id itself)
 
     @property
     def key(self) -> str:
         return f"{self.student}/{self.assignment}"
+
+
+def keep_known_identities(jobs: list[Job], known: set[str], names: dict[str, list[str]]) -> tuple[list[Job], list]:
+    """The jobs that may be graded under their id, and a :class:`Problem` for each that may not.
+
+    ``known``: the students of the class gradebook (a roster, earlier runs); ``names``: id -> the names its hand-ins
+    came under before (``grading/names.json``). A hand-in whose name had to be cleaned into the id of a known student
+    is graded as that student only if that student's hand-ins came under that very name before; otherwise it would
+    take a classmate's identity (``vic!`` graded as ``vic``), and it is reported instead."""
+    kept, problems = [], []
+    for job in jobs:
+        cleaned = job.name and job.name != job.student
+        if cleaned and job.student in known and job.name not in names.get(job.student, []):
+            why = (f"handed in as {job.name!r}, which cleans to {job.student!r}, a student of the gradebook whose "
+                   "hand-ins never came under that name: not graded as that student. Rename it, or add the name to "
+                   "grading/names.json if it really is theirs")
+            problems += [Problem(src.origin, why) for src in job.notebooks.values()] or [Problem(job.name, why)]
+            continue
+        kept.append(job)
+    return kept, problems
 
 
 @dataclass(frozen=True)
@@ -86,6 +107,33 @@ def clean_student_id(raw: str) -> tuple[str, str | None]:
     sid = re.sub(r"[^A-Za-z0-9._@-]", "", sid).strip("._")
     note = None if sid == raw else f"student id {raw!r} normalised to {sid!r}"
     return sid, note
+
+
+def assign_ids(names: dict[str, str | None]) -> tuple[dict[str, tuple[str, list[str]]], dict[str, str]]:
+    """Student ids for the names hand-ins came under (name -> the note of its cleaning). Returns (name -> (id,
+    notes), name -> why it gets no id).
+
+    Two names that clean to the same id are a conflict, never a silent merge or replacement: a name that *is* the id
+    (``vic``) keeps it, with a note; every other (``vic!``, ``vic ``) gets none and is reported, so that no hand-in
+    is ever graded as another student."""
+    by_id: dict[str, list[str]] = {}
+    for raw in names:
+        by_id.setdefault(clean_student_id(raw)[0], []).append(raw)
+    ids, conflicts = {}, {}
+    for sid, raws in by_id.items():
+        if len(raws) == 1:
+            ids[raws[0]] = (sid, [names[raws[0]]] if names[raws[0]] else [])
+            continue
+        others = ", ".join(repr(r) for r in sorted(raws) if r != sid)
+        for raw in raws:
+            if raw == sid:
+                ids[raw] = (sid, [f"other hand-ins whose names clean to the same id ({others}) were not graded as "
+                                  "this student: check with the teaching team who they are"])
+            else:
+                conflicts[raw] = (f"its student name {raw!r} cleans to {sid!r}, which another hand-in also has: not "
+                                  "graded (no two hand-ins ever share an id). Rename it with letters, digits and "
+                                  "._@- only, and grade again")
+    return ids, conflicts
 
 
 _COPY_SUFFIX = re.compile(r"(\s*\(\d+\)|[-_ ]copy\d*|[-_ ]v\d+|[-_ ]final|-\d+)+$", re.IGNORECASE)
@@ -176,11 +224,12 @@ def discover(
         root = root / "submitted"
     index = NotebookIndex(notebooks_by_assignment)
     problems: list[Problem] = []
-    # candidates[(student, assignment)][notebook] -> list[(exact, SubmittedFile)]
+    # keyed by the name a hand-in came under (raw), until ids are assigned (assign_ids):
+    # candidates[(raw, assignment)][notebook] -> list[(exact, SubmittedFile)]
     candidates: dict[tuple[str, str], dict[str, list[tuple[bool, SubmittedFile]]]] = {}
     timestamps: dict[tuple[str, str], str] = {}
-    students_seen: dict[str, str | None] = {}
-    explicit: set[tuple[str, str]] = set()  # (student, assignment) named by a folder / zip name
+    students_seen: dict[str, str | None] = {}  # raw name -> note about its cleaning
+    explicit: set[tuple[str, str]] = set()  # (raw, assignment) named by a folder / zip name
 
     export_zip = root.is_file() and root.suffix.lower() == ".zip"  # the instructor's LMS download, as it came
     if export_zip:
@@ -191,12 +240,13 @@ def discover(
         return [], [Problem(str(submissions_dir), "not a folder or a .zip file")]
 
     def student(raw: str, origin: str) -> str | None:
+        """The hand-in's name as it came (its files stay apart from any other name's until ids are assigned)."""
         sid, note = clean_student_id(raw)
         if not sid:
             problems.append(Problem(origin, f"cannot derive a student id from {raw!r}"))
             return None
-        students_seen.setdefault(sid, note)
-        return sid
+        students_seen.setdefault(raw, note)
+        return raw
 
     def add(sid: str, stem: str, src: SubmittedFile, hint: str | None):
         owners = index.match_notebook(stem, hint)
@@ -364,25 +414,30 @@ def discover(
                 stem = entry.stem.strip()[len(split[0]) + 1 :]
                 add(sid, stem, SubmittedFile(origin, entry, size=entry.stat().st_size), None)
 
+    ids, conflicts = assign_ids(students_seen)
+    for (raw, _a), cands in candidates.items():
+        if raw in conflicts:
+            for lst in cands.values():
+                for _, src in lst:
+                    problems.append(Problem(src.origin, conflicts[raw]))
     jobs: dict[tuple[str, str], Job] = {}
-    keys = set(candidates) | explicit
+    keys = {k for k in set(candidates) | explicit if k[0] in ids}
     if only_assignment:
         keys = {k for k in keys if k[1] == only_assignment}
-        keys |= {(s, only_assignment) for s in students_seen}
+        keys |= {(raw, only_assignment) for raw in ids}
     for key in sorted(keys):
-        sid, a = key
-        job = Job(sid, a, timestamp=timestamps.get(key))
-        if students_seen.get(sid):
-            job.notes.append(students_seen[sid])
+        raw, a = key
+        sid, notes = ids[raw]
+        job = Job(sid, a, timestamp=timestamps.get(key), notes=list(notes), name=raw)
         for nb, cands in sorted(candidates.get(key, {}).items()):
             cands = sorted(cands, key=lambda c: (not c[0], c[1].origin))
             job.notebooks[nb] = cands[0][1]
             if len(cands) > 1:
                 others = ", ".join(c[1].origin for c in cands[1:])
                 job.notes.append(f"several files for {nb}.ipynb: graded {cands[0][1].origin}, ignored {others}")
-        jobs[key] = job
-    for (_sid, a), cands in candidates.items():
-        if only_assignment and a != only_assignment:
+        jobs[(sid, a)] = job
+    for (raw, a), cands in candidates.items():
+        if only_assignment and a != only_assignment and raw in ids:
             for lst in cands.values():
                 for _, src in lst:
                     problems.append(Problem(src.origin, f"belongs to {a}, not graded (--assignment {only_assignment})"))

@@ -16,6 +16,7 @@ import html
 import re
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~&\"'=^$-])")
+_AUTOLINK = re.compile(r"[A-Za-z][A-Za-z0-9+.\\-]*:(?=//)|www\.", re.IGNORECASE)  # GFM's extended autolinks
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
 
@@ -28,8 +29,10 @@ def one_line(text, limit: int = 500) -> str:
 
 def md_text(text, limit: int = 500) -> str:
     """``text`` for a Markdown document: one line, every Markdown and HTML character backslash-escaped, so it
-    renders as the same characters and nothing else (no link, image, code span, heading, table cell or tag)."""
-    return _MD_SPECIAL.sub(r"\\\1", one_line(text, limit))
+    renders as the same characters and nothing else (no link, autolink, image, code span, heading, table cell or
+    tag)."""
+    escaped = _MD_SPECIAL.sub(r"\\\1", one_line(text, limit))
+    return _AUTOLINK.sub(lambda m: m.group(0).replace(":", "\\:").replace("www.", "www\\."), escaped)
 
 
 def html_text(text) -> str:
@@ -42,7 +45,6 @@ def csv_cell(value):
     if value is None or isinstance(value, (int, float)):
         return value
     text = one_line(value, 2000)
-    # a tab or newline became a space, and some spreadsheets trim leading spaces: look past them
     if text.lstrip().startswith(_FORMULA_START) and not _is_number(text):
         text = "'" + text
     return text

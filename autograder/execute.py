@@ -224,7 +224,7 @@ class ContainedExecute(Execute):
                 kind = "cpu"
                 break
             if self.wall_factor > 0 and now - start > self.wall_factor * limit:
-                kind = "wall"
+                kind = "wall_cap"
                 break
             then, cpu_then = recent[0]
             if now - start > limit and now - then >= window * 0.9 and used - cpu_then < self.idle_share * (now - then):
@@ -250,7 +250,7 @@ class ContainedExecute(Execute):
         if over.get("kind") == "idle":
             return (f"{name} ran {over['wall']:.0f} s without computing (it used {over['cpu']:.1f} s of CPU: "
                     f"waiting or sleeping?), over the {limit:g} s limit")
-        if over.get("kind") == "wall":
+        if over.get("kind") == "wall_cap":
             return (f"{name} ran {over['wall']:.0f} s, more than {self.wall_factor:g} times its {limit:g} s limit "
                     f"(it used {over['cpu']:.1f} s of CPU)")
         return f"{name} ran longer than its {limit:g} s"

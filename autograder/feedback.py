@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -24,7 +27,6 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor, Preprocessor
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.converters import GenerateFeedback
 from nbgrader.preprocessors import GetGrades
-from tqdm.auto import tqdm
 from traitlets import Bool
 
 from .config import course_id, find_course_root, load_course_config
@@ -39,6 +41,9 @@ from .sanitize import SanitizeOutputs
 
 MAX_NOTEBOOK_BYTES = 100_000_000  # an autograded notebook (outputs are capped while grading)
 MAX_FEEDBACK_BYTES = 200_000_000
+MAX_GRADEBOOK_BYTES = 2_000_000_000
+RENDER_SECONDS = 60  # rendering one submission's feedback takes well under a second; more means it hangs
+PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
 PENDING_NOTE = "*Pending: a person grades this answer; its points are not counted yet.*"
 
 
@@ -118,47 +123,128 @@ def refresh_feedback(
 ) -> dict[str, str]:
     """Rebuild ``<out>/feedback/<student>/<assignment>/`` from ``<out>/gradebook.db`` and
     ``<out>/autograded/`` (only the (student, assignment) pairs in ``only``, if given).  Executes nothing.
-    Returns {"student/assignment": problem} for the submissions whose feedback could not be made."""
+    Returns {"student/assignment": problem} for the submissions whose feedback could not be made.
+
+    Rendering reads what students wrote (Markdown, code, outputs): it runs in a process of its own (sandboxed as a
+    uid of its own where bubblewrap can, :func:`render_isolated`) on copies of the notebooks and the gradebook,
+    within a time limit, and only the HTML pages it makes come back. A notebook that makes rendering hang or crash
+    costs its own feedback, never the class's."""
     out = Path(out_dir).resolve()
     course_root = Path(course_root).resolve() if course_root else find_course_root()
-    cfg = load_course_config(course_root)
-    cfg.GenerateFeedback.preprocessors = feedback_preprocessors()
-    cfg.HideHiddenTests.enabled = bool(hide_hidden_tests)
-    cfg.HTMLExporter.sanitize_html = True  # Markdown (written answers) rendered without active HTML
-    problems = {}
     graded = out / "autograded"
     pairs = sorted((s.name, a.name) for s in graded.iterdir() if _real_dir(s) for a in s.iterdir() if _real_dir(a)) \
-        if graded.is_dir() else []
+        if _real_dir(graded) else []
     if only is not None:
         pairs = [p for p in pairs if p in only]
+    problems: dict[str, str] = {}
+    if not pairs:
+        return problems
     with tempfile.TemporaryDirectory(prefix="ag-feedback-") as tmp:
         work = Path(tmp)
-        for student, assignment in tqdm(pairs, desc="feedback", unit="submission", disable=not progress):
-            # one submission at a time, so that one broken notebook costs only its own feedback
+        write_file(work, "gradebook.db", read_regular(out / "gradebook.db", MAX_GRADEBOOK_BYTES))
+        for student, assignment in pairs:  # copies of the notebooks: regular files only, never through a link
             src = safe_dir(work, "autograded", student, assignment)
-            for nb in sorted((graded / student / assignment).glob("*.ipynb")):  # regular files only, never a link
+            for nb in sorted((graded / student / assignment).glob("*.ipynb")):
                 try:
                     write_file(src, nb.name, read_regular(nb, MAX_NOTEBOOK_BYTES))
                 except UnsafeFile as e:
                     problems[f"{student}/{assignment}"] = str(e)
-            run_cfg = course_config(cfg, work, autograded_directory="autograded", feedback_directory="feedback")
-            run_cfg.CourseDirectory.db_url = f"sqlite:///{out / 'gradebook.db'}"
-            run_cfg.CourseDirectory.student_id = student
-            run_cfg.CourseDirectory.assignment_id = assignment
-            try:
-                run_converter(GenerateFeedback, run_cfg, force=True)
-            except NbgraderFailed as e:
-                problems[f"{student}/{assignment}"] = str(e)
-                continue
-            finally:
-                remove_tree(work / "autograded" / student)
+        if progress:
+            print(f"feedback: {len(pairs)} submission(s)...", flush=True)
+        problems.update(render_isolated(work, course_root, pairs, hide_hidden_tests))
+        for student, assignment in pairs:
             made = work / "feedback" / student / assignment
+            if f"{student}/{assignment}" in problems or not _real_dir(made):
+                continue
             remove_tree(out / "feedback" / student / assignment)
             target = safe_dir(out, "feedback", student, assignment)
             for page in sorted(made.glob("*.html")):
-                write_file(target, page.name, read_regular(page, MAX_FEEDBACK_BYTES))
-            remove_tree(made)
+                try:
+                    write_file(target, page.name, read_regular(page, MAX_FEEDBACK_BYTES))
+                except UnsafeFile as e:
+                    problems[f"{student}/{assignment}"] = str(e)
     return problems
+
+
+RENDER_MAIN = "import sys; from autograder.feedback import render_main; sys.exit(render_main())"
+
+
+def render_isolated(work: Path, course_root: Path, pairs: list[tuple[str, str]], hide_hidden_tests: bool,
+                    seconds_per_submission: float = RENDER_SECONDS) -> dict[str, str]:
+    """Render the feedback of ``pairs`` in ``work`` in a child process (sandboxed when bubblewrap can); when it
+    does not finish in time or crashes, the submissions it did not finish are rendered one per process, each with
+    its own time limit, so that only the one that hangs or crashes loses its feedback."""
+    done = _render_child(work, course_root, pairs, hide_hidden_tests, 30 + seconds_per_submission * len(pairs))
+    if done is not None:
+        return done
+    problems = {}
+    for pair in pairs:
+        if (work / "feedback" / pair[0] / pair[1] / ".done").exists():  # the first process finished this one
+            continue
+        one = _render_child(work, course_root, [pair], hide_hidden_tests, 30 + seconds_per_submission)
+        problems.update(one if one is not None else {
+            f"{pair[0]}/{pair[1]}": f"rendering took longer than {30 + seconds_per_submission:.0f} s or crashed"})
+    return problems
+
+
+def _render_child(work: Path, course_root: Path, pairs, hide_hidden_tests: bool, timeout: float) -> dict | None:
+    """One rendering process; its problems, or None when it did not finish (killed at ``timeout``, or crashed)."""
+    from .policy import bwrap_argv, package_dir
+    from .sandbox import _outer_env, allocate_uid, generic_policy, make_writable_for, sandbox_problem
+
+    request = json.dumps({"work": str(work), "course_root": str(course_root), "pairs": pairs,
+                          "hide_hidden_tests": hide_hidden_tests})
+    status = work / "status.json"
+    status.unlink(missing_ok=True)
+    argv = [sys.executable, "-c", RENDER_MAIN]
+    env = {**os.environ, "PYTHONPATH": PACKAGE_PARENT}
+    if sandbox_problem() is None:
+        uid = allocate_uid() if os.geteuid() == 0 else None
+        make_writable_for(str(work), uid)
+        configs = [str(course_root / "nbgrader_config.py"), str(Path(PACKAGE_PARENT) / "nbgrader_config.py")]
+        policy = generic_policy(str(work), readonly=[package_dir("course"), package_dir("autograder"), *configs],
+                                env=env, extra_env={"PYTHONPATH": PACKAGE_PARENT, "MPLBACKEND": "Agg"}, uid=uid)
+        argv, env = bwrap_argv(policy, argv), _outer_env()
+    try:
+        proc = subprocess.run(argv, input=request, text=True, capture_output=True, timeout=timeout, cwd=work,
+                              env=env, start_new_session=True)
+    except subprocess.TimeoutExpired:
+        return None
+    if proc.returncode != 0:
+        return None
+    try:
+        data = json.loads(read_regular(status, 10_000_000))
+    except (UnsafeFile, ValueError):
+        return None
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else None
+
+
+def render_main() -> int:
+    """The rendering process (:func:`render_isolated`): nbgrader's GenerateFeedback for each pair, in order."""
+    request = json.loads(sys.stdin.read())
+    work, course_root = Path(request["work"]), Path(request["course_root"])
+    cfg = load_course_config(course_root)
+    cfg.GenerateFeedback.preprocessors = feedback_preprocessors()
+    cfg.HideHiddenTests.enabled = bool(request["hide_hidden_tests"])
+    cfg.HTMLExporter.sanitize_html = True  # Markdown (written answers) rendered without active HTML
+    problems = {}
+    for student, assignment in request["pairs"]:
+        made = work / "feedback" / student / assignment
+        if (made / ".done").exists():
+            continue
+        run_cfg = course_config(cfg, work, autograded_directory="autograded", feedback_directory="feedback")
+        run_cfg.CourseDirectory.db_url = f"sqlite:///{work / 'gradebook.db'}"
+        run_cfg.CourseDirectory.student_id = student
+        run_cfg.CourseDirectory.assignment_id = assignment
+        try:
+            run_converter(GenerateFeedback, run_cfg, force=True)
+        except NbgraderFailed as e:
+            problems[f"{student}/{assignment}"] = str(e)
+            continue
+        made.mkdir(parents=True, exist_ok=True)
+        (made / ".done").write_text("")
+    (work / "status.json").write_text(json.dumps(problems))
+    return 0
 
 
 def refresh(out_dir, course_root=None, hide_hidden_tests: bool = True):

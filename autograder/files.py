@@ -143,3 +143,24 @@ def remove_tree(path: str | os.PathLike) -> None:
     shutil.rmtree(path, onerror=unblock)
     if os.path.lexists(path):  # what the handler could not remove
         shutil.rmtree(path, ignore_errors=True)
+
+
+def copy_regular_files(src: str | os.PathLike, dest: str | os.PathLike, suffixes: tuple[str, ...],
+                       limit: int) -> list[str]:
+    """Copy the regular files named ``*<suffix>`` of the tree ``src`` into ``dest`` (same relative paths), never
+    through a link and none over ``limit`` bytes; returns what was skipped, and why."""
+    skipped = []
+    src = Path(src)
+    for top, dirs, names in os.walk(src):
+        dirs[:] = sorted(d for d in dirs if not os.path.islink(os.path.join(top, d)))
+        rel = Path(top).relative_to(src)
+        for name in sorted(names):
+            if not name.endswith(suffixes):
+                continue
+            try:
+                data = read_regular(Path(top) / name, limit)
+            except UnsafeFile as e:
+                skipped.append(str(e))
+                continue
+            write_file(safe_dir(dest, *rel.parts), name, data)
+    return skipped

@@ -38,12 +38,12 @@ from sqlalchemy import exc as sa_exc
 from tqdm.auto import tqdm
 
 from .classbook import after_grading
-from .collect import Job, discover
+from .collect import Job, discover, keep_known_identities
 from .config import course_id as get_course_id
 from .config import discover_assignments, find_course_root, load_course_config, notebooks_of
 from .escape import html_text
 from .feedback import refresh_feedback
-from .files import remove_tree, safe_dir, write_file
+from .files import UnsafeFile, read_regular, remove_tree, safe_dir, write_file
 from .gradebook import DefinitionMismatch, ensure_assignment, merge_result
 from .jobs import LIVE_WORKERS, OUTPUT_STEPS, Engine, RunSettings, job_outcome, run_job, start_zygote, zygote_socket
 from .judge import first_line
@@ -196,23 +196,50 @@ def job_budgets(course_root: Path, options, assignments) -> dict[str, tuple[floa
     return budgets
 
 
-def find_jobs(submissions_dir, course_root: Path, assignment: str | None, shard,
-              students: list[str] | None = None) -> tuple[list[Job], list]:
-    """The jobs of ``submissions_dir`` (this shard's share of them; only ``students``' when given) and the files
-    that matched nothing."""
+NAMES_FILE = "grading/names.json"  # under --out: student id -> the names its hand-ins came under
+
+
+def find_jobs(submissions_dir, course_root: Path, assignment: str | None, shard, out_dir: Path,
+              course_id: str, only_students: list[str] | None = None) -> tuple[list[Job], list]:
+    """The jobs of ``submissions_dir`` (this shard's share of them; only ``only_students``' when given) that may be
+    graded, and the files that matched nothing or would take a known student's identity
+    (:func:`autograder.collect.keep_known_identities`)."""
     known = {a: notebooks_of(course_root, a) for a in discover_assignments(course_root)}
     if assignment is not None and assignment not in known:
         raise ValueError(f"unknown assignment {assignment!r}; source/ has {sorted(known)}")
     job_list, problems = discover(submissions_dir, known, assignment)
     if shard is not None:  # grade only this machine's share of the class (see autograder/shards.py)
         job_list = [j for j in job_list if shard_of(j.student, shard[1]) == shard[0]]
-    if students:  # re-grade just these students; the reports still describe the whole class
-        missing = sorted(set(students) - {j.student for j in job_list})
+    if only_students:  # re-grade just these students; the reports still describe the whole class
+        missing = sorted(set(only_students) - {j.student for j in job_list})
         if missing:
             raise ValueError(f"no hand-in of {', '.join(missing)} in {submissions_dir} (found: "
                              f"{', '.join(sorted({j.student for j in job_list})) or 'none'}); check the id")
-        job_list = [j for j in job_list if j.student in set(students)]
-    return job_list, problems
+        job_list = [j for j in job_list if j.student in set(only_students)]
+    students = set()
+    if (out_dir / "gradebook.db").is_file():
+        with Gradebook(f"sqlite:///{out_dir / 'gradebook.db'}", course_id) as gb:
+            students = {st.id for st in gb.students}
+    job_list, refused = keep_known_identities(job_list, students, read_names(out_dir))
+    return job_list, problems + refused
+
+
+def read_names(out_dir: Path) -> dict[str, list[str]]:
+    """``grading/names.json``: student id -> the names its hand-ins came under (written by the parent only)."""
+    try:
+        data = json.loads(read_regular(out_dir / NAMES_FILE, 10_000_000))
+    except (UnsafeFile, ValueError):
+        return {}
+    return {k: [n for n in v if isinstance(n, str)] for k, v in data.items() if isinstance(v, list)} \
+        if isinstance(data, dict) else {}
+
+
+def record_names(out_dir: Path, jobs: list[Job]) -> None:
+    names = read_names(out_dir)
+    for job in jobs:
+        if job.name and job.name not in names.setdefault(job.student, []):
+            names[job.student].append(job.name)
+    write_file(safe_dir(out_dir, "grading"), "names.json", json.dumps(names, indent=1, sort_keys=True).encode())
 
 
 class Zygotes:
@@ -272,7 +299,8 @@ def grade(
     out_dir.mkdir(parents=True, exist_ok=True)
     cfg = load_course_config(course_root)
     options = autograder_settings(cfg)
-    job_list, problems = find_jobs(submissions_dir, course_root, assignment, shard, students)
+    job_list, problems = find_jobs(submissions_dir, course_root, assignment, shard, out_dir, get_course_id(cfg),
+                                   students)
     sub_root = Path(submissions_dir)
     input_submitted = (sub_root / "submitted") if (sub_root / "submitted").is_dir() else sub_root
     settings = RunSettings(
@@ -310,6 +338,7 @@ def grade(
     finally:
         zygotes.stop()
         remove_tree(scratch)
+    record_names(out_dir, job_list)
 
     # LMS ids, submission times, due dates and late penalties, before the feedback shows them
     after_grading(out_dir, get_course_id(cfg), cfg, job_list, gradebook.outcomes, submissions_dir)

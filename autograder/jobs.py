@@ -137,8 +137,7 @@ def start_zygote(scratch: Path, threads: int | None, mode: str = "kernel") -> Zy
     if not available():
         return None
     if mode == "worker":  # trusted code, as root: forks each worker into its job's sandbox, as the job's uid
-        env = worker_env(scratch, threads, home=str(scratch / "worker-home"))
-        return Zygote(scratch, env, mode="worker").start()
+        return Zygote.for_workers(scratch, worker_env(scratch, threads), readonly=worker_readonly()).start()
     return Zygote.for_kernels(scratch, worker_env(scratch, threads)).start()
 
 
@@ -215,13 +214,21 @@ def job_spec(job: Job, tpl: Template, settings: RunSettings, workdir: Path, resu
     )  # fmt: skip
 
 
+def worker_readonly(course_root: str | None = None) -> list[str]:
+    """What every grading worker reads: the course and autograder packages, nbgrader_config.py (the course's and the
+    kit's, which it may load), and the course view's sources (Python, data, checkpoint, hub cache)."""
+    configs = [str(Path(PACKAGE_PARENT) / "nbgrader_config.py")]
+    if course_root:
+        configs.append(str(Path(course_root) / "nbgrader_config.py"))
+    paths = [package_dir("course"), package_dir("autograder"), *configs, *(b.source for b in CourseView.here().binds)]
+    return [p for p in paths if p]
+
+
 def worker_sandbox(spec: JobSpec, tpl: Template, settings: RunSettings, private: Path, uid: int | None,
                    env: dict) -> SandboxPolicy:
     """The job's worker sandbox: its folder and result folder writable; Python, the course and autograder packages,
     nbgrader_config.py, the template, the helper files and the course view's data read-only."""
-    configs = [str(Path(settings.course_root) / "nbgrader_config.py"), str(Path(PACKAGE_PARENT) / "nbgrader_config.py")]
-    readonly = [package_dir("course"), package_dir("autograder"), *configs, str(tpl.release_dir), *tpl.helpers.values(),
-                *(b.source for b in CourseView.here().binds)]
+    readonly = [*worker_readonly(settings.course_root), str(tpl.release_dir), *tpl.helpers.values()]
     writable = [str(private)] + ([settings.zygote_socket] if settings.zygote_socket else [])
     return worker_policy(spec.workdir, readonly=[p for p in readonly if p], writable=writable,
                          exchange=spec.exchange_dir, env=env, uid=uid)
@@ -331,6 +338,10 @@ def run_job(job: Job, tpl: Template, settings: RunSettings, scratch: Path,
                 processes.kill_tree(proc, root)
                 outcome = job_outcome(job, Status.TIMEOUT, f"stopped after {budget:.0f} s, {why}; not graded")
                 outcome.seconds = round(time.monotonic() - t0, 2)
+                before = read_result(private / "result.json.partial", token, settings.max_result_bytes)
+                if before is not None:  # what the worker found before the kernel ran: repairs, suspicious code
+                    outcome.notes += before.notes[len(job.notes):]
+                    outcome.suspicious = before.suspicious
                 return outcome, {}
             finally:
                 LIVE_WORKERS.discard(proc)
@@ -387,7 +398,9 @@ def run_job_remote(job: Job, tpl: Template, settings: RunSettings) -> tuple[Outc
     is plain bytes, so no folder has to be shared; the parent stays the only writer of the gradebook."""
     settings = replace(settings, zygote_socket="", worker_socket="")
     settings = replace(settings, **engine_zygotes(settings))
-    scratch = Path(tempfile.mkdtemp(prefix="ag-engine-"))
+    # inside the zygotes' folder: the worker zygote sees its jobs' result and log folders there
+    here = os.path.dirname(settings.worker_socket) or None
+    scratch = Path(tempfile.mkdtemp(prefix="ag-engine-", dir=here))
     try:
         return run_job(job, tpl, settings, scratch)
     finally:
@@ -407,8 +420,8 @@ class Engine:
             return
         try:  # optional, and slow to import: only for an engine
             from distributed import Client, LocalCluster
-        except ImportError:
-            raise ValueError(f"--engine {engine} needs Dask: pip install distributed") from None
+        except ImportError as e:
+            raise ValueError(f"--engine {engine} needs Dask: pip install distributed ({e})") from None
         if engine == "dask":
             self.cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
                                         dashboard_address=None, memory_limit=0)

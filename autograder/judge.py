@@ -37,7 +37,7 @@ from course import grading
 
 from .execute import GONE_ENAME, ContainedExecute, ScrubBeforeExecute
 from .files import UnsafeFile, is_regular, read_regular, remove_tree
-from .policy import JUDGE_EXCHANGE
+from .policy import JUDGE_EXCHANGE, CourseView
 from .sandbox import AsyncSandboxedKernelManager
 from .sanitize import SanitizeOutputs
 
@@ -80,7 +80,8 @@ class RemoteBackend:
         self.executor = executor
 
     def _ask(self, op: str, code: str, inputs: dict | None = None, **extra):
-        request = {"op": op, "code": code, "inputs": {k: grading.to_plain(v) for k, v in (inputs or {}).items()}}
+        inputs = {k: self.executor.kernel_path(v) for k, v in (inputs or {}).items()}
+        request = {"op": op, "code": code, "inputs": {k: grading.to_plain(v) for k, v in inputs.items()}}
         request.update(extra)
         stalled = self.executor.stalled_questions
         if stalled >= self.executor.max_stalled_questions:
@@ -180,6 +181,7 @@ class JudgedExecute(ContainedExecute):
         notebook_dir = meta.get("path") or os.getcwd()
         self.kernel_cwd = self._make_kernel_dir(notebook_dir) if self.kernel_dir else notebook_dir
         self._judge_run = None
+        self._view = None
         self.stalled_questions = 0
         self._judge_outputs = tempfile.TemporaryDirectory(prefix="judge-")
         self._exchange = self.exchange_dir or tempfile.mkdtemp(prefix="exchange-", dir=self._judge_outputs.name)
@@ -205,6 +207,19 @@ class JudgedExecute(ContainedExecute):
                 os.makedirs(os.path.dirname(dest), exist_ok=True)
                 shutil.copyfile(src, dest, follow_symlinks=False)
         return self.kernel_dir
+
+    def kernel_path(self, value):
+        """A path of the judge's (a checkpoint, the data) as the sandboxed kernel sees it (the course's files are at
+        neutral paths there, :class:`autograder.policy.CourseView`); any other value as it is."""
+        if not self.sandbox or not isinstance(value, str) or not value.startswith("/"):
+            return value
+        if self._view is None:
+            self._view = CourseView.here()
+        for bind in self._view.binds:
+            if value == bind.source or value.startswith(bind.source.rstrip("/") + "/"):
+                return bind.dest + value[len(bind.source):]
+        real = os.path.realpath(value)
+        return self.kernel_path(real) if real != value else value
 
     def exchange_paths(self) -> tuple[str, str]:
         """The exchange folder as (this process sees it, the kernel sees it)."""

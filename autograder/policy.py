@@ -394,3 +394,19 @@ def zygote_policy(view: CourseView, socket_dir: str, *, grader_dir: str, env: Ma
         env=tuple(sorted({**_no_secrets(env), **view.env, "PYTHONPATH": pythonpath}.items())),
         uid=0, host_pid=True, nested=True, limits=Limits(max_processes=None),
     )  # fmt: skip
+
+
+def worker_zygote_policy(view: CourseView, socket_dir: str, *, readonly: Iterable[str], env: Mapping[str, str],
+                         tmp_bytes: int = 4 * GiB) -> SandboxPolicy:
+    """The warm-worker zygote's view (:mod:`autograder.zygote`, mode "worker"): root with its capabilities (it joins
+    every worker sandbox's namespaces), the course's files at their own paths (a worker is trusted code), its socket
+    folder, and the same private ``/tmp`` (HOME, caches) every worker has, so that what libraries note at import time
+    (cache folders) holds in the workers forked from it."""
+    binds = [Bind(b.source, b.source) for b in view.binds]
+    binds += [Bind(_real(p), _real(p)) for p in readonly if _real(p)]
+    binds.append(Bind(socket_dir, socket_dir, True))
+    return SandboxPolicy(
+        name="worker-zygote", cwd="/", binds=tuple(binds), tmpfs=(Tmpfs("/tmp", tmp_bytes), Tmpfs("/dev/shm", GiB)),
+        env=tuple(sorted(_no_secrets(env).items())), uid=0, host_pid=True, nested=True,
+        limits=Limits(max_processes=None, max_file_bytes=2 * GiB),
+    )  # fmt: skip

@@ -256,7 +256,7 @@ def similar_table(pairs) -> list[str]:
               "| # | assignment | students | kind | shared |", "|---:|---|---|---|---|"]
     for n, p in enumerate(pairs, 1):
         a, b = (md_text(x) for x in p.students)
-        lines.append(f"| {n} | {md_text(p.assignment)} | {a}, {b} | {p.kind} | {p.shares[0]:.0%} / "
+        lines.append(f"| {n} | {p.assignment} | {a}, {b} | {p.kind} | {p.shares[0]:.0%} / "
                      f"{p.shares[1]:.0%} ({p.shared} characters) |")
     return lines + [""]
 
@@ -339,7 +339,7 @@ def write_reports(run, course_id: str, course_root: Path | None = None, cfg=None
         auto_max = arows[0]["auto_max"]
         mean = sum(r["auto_score"] for r in arows) / len(arows)
         lines += [
-            f"## {md_text(a)}",
+            f"## {a}",  # the course's own names (assignments, cells): no student text
             "",
             f"{len(arows)} submission(s); mean autograded score {mean:.2f} / {auto_max:g}.",
             "",
@@ -350,7 +350,7 @@ def write_reports(run, course_id: str, course_root: Path | None = None, cfg=None
         for name, s in stats.items():
             kind = "test" if s["auto"] else "manual"
             lines.append(
-                f"| {md_text(name)} | {kind} | {s['max']:g} | {s['mean']:.2f} | {s['full']} | {s['partial']} | "
+                f"| {name} | {kind} | {s['max']:g} | {s['mean']:.2f} | {s['full']} | {s['partial']} | "
                 f"{s['zero']} | {s['pending']} |"
             )
         fails: Counter = Counter()

@@ -15,9 +15,11 @@ anything:
   custom MIME types) is removed, with a one-line note saying what was removed;
 * the notebook's ``widgets`` metadata (which makes nbconvert load widget code from a CDN) is removed.
 
-Markdown cells (a student's written answers) are left as they were written, so that the person grading reads
-what the student wrote: they are sanitized where they are rendered (``c.HTMLExporter.sanitize_html = True`` in
-nbgrader_config.py for formgrader and the feedback; JupyterLab sanitizes Markdown itself).
+Markdown cells a student could write (written answers, cells they added) are stored *rendered*: their Markdown
+turned into HTML by nbconvert's own ``markdown2html`` and then cleaned like an HTML output (links only to http(s)
+and mailto, images only from data or attachments, no remote load). nbgrader's formgrader and feedback templates
+render Markdown cells without nbconvert's ``sanitize_html`` switch, so only a clean source is safe there; HTML
+passes through Markdown unchanged, so the person grading sees the answer as the student saw it.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ class SanitizeOutputs(SanitizeHTML):
                 cell.outputs = self.sanitize_code_outputs(cell.get("outputs", []))
             elif cell.cell_type == "raw":
                 cell.source = self.sanitize_html_tags(cell.source)
+            elif cell.cell_type == "markdown" and _student_writable(cell):
+                cell.source = rendered_markdown(cell.source)
             nb.cells[index] = cell
         return nb, resources
 
@@ -78,6 +82,37 @@ class SanitizeOutputs(SanitizeHTML):
                 kept.append(new_output("stream", name="stdout", text=REMOVED_NOTE.format(mimes=", ".join(removed))
                                        + "\n"))
         return kept
+
+
+def _student_writable(cell) -> bool:
+    meta = cell.metadata.get("nbgrader", {})
+    return bool(meta.get("solution")) or not meta.get("locked")
+
+
+def _link_or_image(tag: str, name: str, value: str) -> bool:
+    """Attributes kept on links and images: no script URL, no remote image."""
+    if name in ("class", "title", "alt"):
+        return True
+    if tag == "a" and name == "href":
+        return value.strip().lower().startswith(("http://", "https://", "mailto:", "#"))
+    if tag == "img" and name == "src":
+        return value.strip().lower().startswith(("data:image/png", "data:image/jpeg", "data:image/gif",
+                                                 "attachment:"))
+    return False
+
+
+MARKDOWN_TAGS = [*HTML_TAGS, "img"]
+MARKDOWN_ATTRIBUTES = {**HTML_ATTRIBUTES, "a": _link_or_image, "img": _link_or_image}
+
+
+def rendered_markdown(source: str) -> str:
+    """Markdown as the clean HTML nbconvert would render it (see the module docstring); HTML is unchanged by a
+    second pass, so this can be applied again."""
+    import bleach
+    from nbconvert.filters.markdown import markdown2html
+
+    return bleach.clean(markdown2html(source), tags=MARKDOWN_TAGS, attributes=MARKDOWN_ATTRIBUTES,
+                        protocols=["http", "https", "mailto", "data", "attachment"], strip=False).strip()
 
 
 def sanitize_notebook(nb):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import time
 import warnings
 from pathlib import Path
@@ -20,11 +19,14 @@ from sqlalchemy import exc as sa_exc
 
 from .config import course_id as get_course_id
 from .config import find_course_root, load_course_config
+from .files import copy_regular_files
 from .gradebook import ensure_assignment, merge_result, read_definition
 from .late import apply_late_policy
 from .outcome import GradingRun, Outcome, Status
 from .report import write_reports
 from .roster import copy_students, merge_lms
+
+MAX_SHARD_FILE = 200_000_000
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -92,9 +94,9 @@ def merge_shards(shard_dirs, out_dir, course_root=None) -> GradingRun:
                         outcomes.append(outcome)
             copy_students(src, dst)
         merge_lms(out_dir, shard)
-        for folder in ("autograded", "feedback"):
-            if (shard / folder).is_dir():
-                shutil.copytree(shard / folder, out_dir / folder, dirs_exist_ok=True)
+        for folder, suffix in (("autograded", ".ipynb"), ("feedback", ".html")):  # notebooks and pages, no link
+            if (shard / folder).is_dir() and not (shard / folder).is_symlink():
+                copy_regular_files(shard / folder, out_dir / folder, (suffix,), MAX_SHARD_FILE)
     apply_late_policy(target_url, cid, cfg)
     run = GradingRun(out_dir, outcomes, [], time.monotonic() - start, 1)
     run.files = write_reports(run, cid, course_root, cfg)

@@ -214,6 +214,7 @@ def run(job: JobSpec) -> Outcome:
     sub_dir = W / "submitted" / s / a
     sub_dir.mkdir(parents=True, exist_ok=True)
     valid, invalid, missing = read_submission(job, sub_dir, outcome)
+    write_result(job, outcome, partial=True)  # what is known before any student code runs (repairs, review)
     reasons = [f"{n}.ipynb: {r}" for n, r in invalid.items()] + [f"{n}.ipynb: not submitted" for n in missing]
     if not valid:
         outcome.status = Status.INVALID if invalid else Status.MISSING
@@ -277,12 +278,19 @@ def run_spec(data: dict) -> int:
     except BaseException as e:  # noqa: BLE001 - report anything, including SystemExit from nbgrader
         outcome = Outcome(job.student, job.assignment, Status.ERROR,
                           f"internal grader error: {type(e).__name__}: {e}", log=traceback.format_exc())
-    # the result goes outside the work directory, with a token the kernel never saw
+    write_result(job, outcome)
+    return 0
+
+
+def write_result(job: JobSpec, outcome: Outcome, partial: bool = False) -> None:
+    """The outcome, outside the work directory, with a token the kernel never saw; ``partial``: before the kernel
+    runs, so that a job stopped later still reports its repairs and suspicious code."""
     out = Path(job.result_path)
+    if partial:
+        out = out.with_name(out.name + ".partial")
     tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps(outcome.to_json() | {"token": job.token}, indent=1, default=str))
     tmp.replace(out)
-    return 0
 
 
 def serve_zygote(socket_path: str) -> None:

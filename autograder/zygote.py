@@ -474,6 +474,15 @@ class Zygote:
                                env=sandbox_env(env, extra=view.env))
         return cls(scratch, policy.environment, policy=policy, python=view.python)
 
+    @classmethod
+    def for_workers(cls, scratch: Path, env: dict[str, str], readonly: list[str]) -> Zygote:
+        """A worker zygote in the view of :func:`autograder.policy.worker_zygote_policy`, with the environment its
+        workers get (``env``), so that the caches libraries note at import time are those of a worker's sandbox."""
+        from .policy import CourseView, worker_zygote_policy
+
+        policy = worker_zygote_policy(CourseView.here(), str(scratch), readonly=readonly, env=env)
+        return cls(scratch, policy.environment, mode="worker", policy=policy)
+
     def start(self) -> Zygote:
         argv = [self.python, "-c", ZYGOTE_MAIN[self.mode], self.socket_path]
         env = self.env

@@ -28,6 +28,18 @@ def _mirror(args) -> int:
     return 0
 
 
+def _lock(args) -> int:
+    from .lock import main
+
+    return main(args)
+
+
+def _drift(args) -> int:
+    from .drift import main
+
+    return main(args)
+
+
 def _doctor(args) -> int:
     from .doctor import main
 
@@ -53,6 +65,21 @@ def build_parser() -> argparse.ArgumentParser:
     mirror.add_argument("--from", dest="source", type=Path, default=None, help="an existing mirror to copy from")
     mirror.add_argument("--checkpoint", action="append", help="checkpoint(s) to include (repeatable)")
     mirror.set_defaults(func=_mirror)
+
+    lock = sub.add_parser("lock", help="write requirements.lock (pip-tools) from pyproject.toml")
+    lock.add_argument("--upgrade", action="store_true", help="move to the newest releases allowed")
+    lock.add_argument("--output", type=Path, default=None, help="default: requirements.lock")
+    lock.set_defaults(func=_lock)
+
+    drift = sub.add_parser("drift", help="try the newest library releases in a throw-away venv; report what broke")
+    drift.add_argument("--venv", type=Path, default=None, help="the environment to build (default: a temporary one)")
+    drift.add_argument("--report", type=Path, default=None, help="default: benchmarks/drift.md")
+    drift.add_argument("--torch", default=None, help="a torch requirement to install instead of the newest CPU build")
+    drift.add_argument("--torch-index-url", default="https://download.pytorch.org/whl/cpu",
+                       help="where the newest CPU build of torch comes from ('' : keep the lock's torch)")
+    drift.add_argument("--no-tests", action="store_true", help="skip the quick tests")
+    drift.add_argument("--no-smoke", action="store_true", help="skip course run --profile smoke")
+    drift.set_defaults(func=_drift)
 
     doctor = sub.add_parser("doctor", help="check versions, device, profile and sources")
     doctor.set_defaults(func=_doctor)

@@ -329,10 +329,11 @@ def reference_tokenizer(checkpoint: str):
 
 @functools.cache
 def reference_dataset(path: str, config: str | None = None):
-    """A ``DatasetDict`` loaded here (never the student's), loaded once per process."""
+    """A ``DatasetDict`` loaded here (never the student's), once per process, into memory: a grading worker forked
+    from a zygote that loaded it needs none of the zygote's cache files (its sandbox does not see them)."""
     from datasets import load_dataset
 
-    return load_dataset(path, config)
+    return load_dataset(path, config, keep_in_memory=True)
 
 
 # --------------------------------------------------------------------------------------------- kernel side

@@ -44,7 +44,7 @@ class Profile:
     max_length: int = 128  # for padding="max_length" in the Yelp guide (the guide uses 512 on GPU)
     logging_steps: int = 50  # the Trainer's default, 500, logs the training loss once or never on these runs
     timing_batches: int = 3  # batches a notebook times when it measures speed (notebook 6's padding comparison)
-    timing_repeats: int = 2  # timed runs of each, after a warm-up; the fastest counts
+    timing_repeats: int = 4  # interleaved rounds timing every variant, after a warm-up; the fastest round counts
 
     def train_size(self, task: str) -> int | None:
         """Training examples of ``task`` in this profile (None: the whole split)."""

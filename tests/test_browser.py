@@ -512,3 +512,109 @@ def test_instructor_grades_a_written_answer_in_formgrader(chromium, tmp_path, mi
     with open(course / "grading" / "grades.csv") as fh:
         mia = next(r for r in csv.DictReader(fh) if r["student"] == "mia")
     assert (mia["needs_manual_grade"], mia["pending_manual_points"]) == ("0", "0")
+
+
+XSS_MARK = "xss-" + secrets.token_hex(6)
+# What a hostile answer shows the person grading: every way to run script or load something from a page.
+XSS = (f"window.__xss = (window.__xss || 0) + 1; document.title = '{XSS_MARK}'; "
+       f"fetch('/api/contents/{XSS_MARK}.txt', {{method: 'PUT', headers: {{'Content-Type': 'application/json'}}, "
+       f"body: JSON.stringify({{type: 'file', format: 'text', content: 'x'}})}})")
+XSS_ANSWER = f"""
+from IPython.display import HTML, SVG, Javascript, Markdown, display
+P = {XSS!r}
+display(HTML('<img src=x onerror="' + P + '"><script>' + P + '</script><iframe src="javascript:' + P + '"></iframe>'))
+display(Javascript(P))
+display(SVG('<svg xmlns="http://www.w3.org/2000/svg" onload="' + P + '"><script>' + P + '</script></svg>'))
+display(Markdown('<img src=x onerror="' + P + '">'))
+display({{"text/html": '<img src="http://192.0.2.1/{XSS_MARK}.png">'}}, raw=True)
+def add(a, b):
+    return a + b
+"""
+XSS_WRITTEN = f'<script>{XSS}</script> <img src=x onerror="{XSS}"> The sum is zero.'
+
+
+def _hostile_submission(course: Path):
+    from autograder.catalogue import read_release
+
+    nb = read_release(course, "00_toy", "toy")
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid == "add":
+            cell.source = XSS_ANSWER
+        elif gid == "explain":
+            cell.source = XSS_WRITTEN
+    return nb
+
+
+def _raw_control(course: Path, student: str) -> None:
+    """The same answer's outputs as a kernel produced them, unsanitized, stored as if graded: the control that
+    proves the page check below does see a script that runs."""
+    from nbclient import NotebookClient
+    from nbgrader.api import Gradebook
+
+    from autograder.config import course_id, load_course_config
+    from course.kernels import AsyncIpcKernelManager as IpcKernelManager
+
+    nb = _hostile_submission(course)
+    cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") in ("add", "explain")]
+    nb.cells = cells
+    NotebookClient(nb, timeout=60, allow_errors=True, kernel_manager_class=IpcKernelManager).execute()
+    folder = course / "autograded" / student / "00_toy"
+    folder.mkdir(parents=True)
+    nbformat.write(nb, folder / "toy.ipynb")
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id(load_course_config(course))) as gb:
+        gb.update_or_create_student(student)
+        gb.add_submission("00_toy", student)
+
+
+def test_no_student_output_runs_in_formgrader_or_the_feedback(chromium, tmp_path, mirror_dir):
+    """A submission whose outputs and written answer carry scripts, event handlers, iframes, SVG, Markdown and a
+    remote image is graded; formgrader (logged in as the instructor, every request authorized) and the feedback
+    page show it, and nothing of it runs or loads. The same outputs stored unsanitized (the control) do run."""
+    from nbgrader.api import Gradebook
+    from playwright.sync_api import sync_playwright
+
+    from autograder.config import course_id, load_course_config
+    from autograder.grade import grade
+
+    course = tmp_path / "course"
+    shutil.copytree(TOY, course, ignore=shutil.ignore_patterns("__pycache__"))
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    nbformat.write(_hostile_submission(course), subs / "eve_toy.ipynb")
+    run = grade(subs, course, jobs=1, course_root=course, progress=False, protect=[])
+    assert run.outcome("eve", "00_toy").status == "ok"
+    _raw_control(course, "ctl")
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id(load_course_config(course))) as gb:
+        ids = {s: gb.find_submission_notebook("toy", "00_toy", s).id for s in ("eve", "ctl")}
+
+    def visit(page, url: str) -> dict:
+        remote = []
+        page.on("request", lambda r: remote.append(r.url) if "192.0.2.1" in r.url else None)
+        page.goto(url, wait_until="load")
+        if "/formgrader/" in url:
+            page.wait_for_function("() => window.formgrader && formgrader.grades && formgrader.grades.loaded")
+        page.wait_for_timeout(1500)  # a handler or a fetch has had its chance
+        return {"ran": page.evaluate("() => window.__xss || 0"), "title": page.title(), "remote": remote}
+
+    with jupyterlab(course, tmp_path, mirror_dir) as lab, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
+        try:
+            def new_page():
+                page = browser.new_page(extra_http_headers={"Authorization": f"token {lab['token']}"})
+                page.set_default_timeout(PAGE_S * 1000)
+                page.on("dialog", lambda d: d.dismiss())
+                return page
+
+            graded = visit(new_page(), f"{lab['base']}/formgrader/submissions/{ids['eve']}/?index=0")
+            feedback = visit(new_page(), (course / "feedback" / "eve" / "00_toy" / "toy.html").as_uri())
+            written = list(course.rglob(f"{XSS_MARK}*"))  # before the control, whose script does write it
+            control = visit(new_page(), f"{lab['base']}/formgrader/submissions/{ids['ctl']}/?index=0")
+        finally:
+            browser.close()
+    for seen in (graded, feedback):
+        assert seen["ran"] == 0 and seen["title"] != XSS_MARK and not seen["remote"], seen
+    assert not written, "the student's script wrote a file as the instructor"
+    assert control["ran"] > 0, f"the control's script did not run: the check cannot see one ({control})"
+    text = (course / "feedback" / "eve" / "00_toy" / "toy.html").read_text()
+    assert "The sum is zero." in text, "the written answer is still readable"

@@ -263,17 +263,32 @@ def test_points_shown_to_students_match_the_grading(path):
 
 def test_long_cells_say_how_long_beforehand():
     """Every cell measured over 30 s in the cpu profile (benchmarks/cpu_long_cells.json) is announced by the
-    markdown cell before it: a student learns how long to wait before starting it."""
-    measured = json.loads((ROOT / "benchmarks" / "cpu_long_cells.json").read_text())["seconds"]
-    assert measured, "no measurement"
-    for notebook, cells in measured.items():
-        nb = nbformat.read(next((ROOT / "source" / notebook).glob("*.ipynb")), as_version=4)
+    markdown cell right above it, and every "Time:" note announces the very next code cell, with the time
+    measured for it: a student learns how long to wait before starting it. The notes are written from the
+    measurement by `python -m benchmarks.long_cells notes` (never by hand)."""
+    from benchmarks.long_cells import NOTE, note_text
+
+    data = json.loads((ROOT / "benchmarks" / "cpu_long_cells.json").read_text())
+    assert data["seconds"], "no measurement"
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        measured = data["seconds"].get(path.parent.name, {})
         ids = [c.get("id") for c in nb.cells]
-        for cell_id, seconds in cells.items():
-            assert cell_id in ids, f"{notebook}: measured cell {cell_id} is gone: measure again"
-            before = [c for c in nb.cells[: ids.index(cell_id)] if c.cell_type == "markdown"][-1].source
-            assert re.search(r"\*\*Time:\*\* the next code cell takes about \d[^.]*minutes?", before), \
-                f"{notebook}: cell {cell_id} took {seconds:.0f} s in the cpu profile; say so in the markdown before it"
+        for cell_id, seconds in measured.items():
+            assert cell_id in ids, f"{path.parent.name}: measured cell {cell_id} is gone: measure again"
+            above = nb.cells[ids.index(cell_id) - 1]
+            assert above.cell_type == "markdown" and NOTE.search(above.source), \
+                f"{path.parent.name}: cell {cell_id} took {seconds:.0f} s in the cpu profile; say so right above it"
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "markdown" or not NOTE.search(cell.source):
+                continue
+            following = next(c for c in nb.cells[index + 1:] if c.cell_type == "code")
+            assert following.id in measured, (
+                f"{path.parent.name}: the note in {cell.id} announces {following.id}, a cell measured under 30 s "
+                f"(the slow ones: {sorted(measured) or 'none'})")
+            assert NOTE.search(cell.source).group(0) == note_text(measured[following.id], data), \
+                f"{path.parent.name}: the note above {following.id} is not the measurement's: " \
+                "python -m benchmarks.long_cells notes"
 
 
 def _free_names(source: str) -> set[str]:

@@ -382,8 +382,12 @@ def test_interrupt_reaches_the_kernel(cwd):
     kc.start_channels()
     try:
         kc.wait_for_ready(timeout=60)
-        msg_id = kc.execute("import time\ntime.sleep(60)")
-        time.sleep(1.5)
+        msg_id = kc.execute("import time\nprint('sleeping', flush=True)\ntime.sleep(60)")
+        deadline = time.monotonic() + 60  # interrupt once the cell runs (not before it starts, on a loaded machine)
+        while time.monotonic() < deadline:
+            msg = kc.get_iopub_msg(timeout=60)
+            if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "stream":
+                break
         km.interrupt_kernel()
         reply = kc.get_shell_msg(timeout=20)
         assert reply["parent_header"]["msg_id"] == msg_id

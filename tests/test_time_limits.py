@@ -88,6 +88,20 @@ def test_each_kind_of_overrun_is_interrupted_with_its_cause(tmp_path):
     assert ename == "KernelGone" and why.startswith("not executed")
 
 
+def test_a_cell_neither_computing_nor_idle_is_stopped_at_its_wall_cap(tmp_path):
+    """A loop that keeps a fifth of a core busy uses too little CPU for the CPU limit and too much to be idle: it is
+    stopped after ``wall_factor`` times its limit on the wall clock."""
+    trickle = ("import time\nwhile True:\n    _end = time.perf_counter() + 0.02\n"
+               "    while time.perf_counter() < _end:\n        pass\n    time.sleep(0.08)\n")
+    nb = new_notebook(cells=[new_code_cell(trickle), new_code_cell("print('after')")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    ex = ContainedExecute(timeout=2, wall_factor=3, idle_window=1)
+    nb, _ = ex.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    [(ename, why)] = errors(nb.cells[0])
+    assert ename == "CellTimeoutError" and "more than 3 times its 2 s limit" in why, why
+    assert not errors(nb.cells[1])
+
+
 def test_wall_clock_mode_is_still_there(tmp_path):
     nb = new_notebook(cells=[new_code_cell("import time\ntime.sleep(600)"), new_code_cell("print('after')")])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
