@@ -9,13 +9,16 @@ read from ``<course>/release/<assignment>/`` (``course release`` keeps it up to 
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .files import UnsafeFile, read_regular
 
 MAX_NOTEBOOK_BYTES = 100_000_000
+_TAG = re.compile(r"<[^>]*>")
 
 
 @dataclass(frozen=True)
@@ -41,8 +44,15 @@ def _cells_of(data) -> list[Answer]:
         if isinstance(source, list):
             source = "".join(x for x in source if isinstance(x, str))
         if isinstance(source, str):
-            out.append(Answer("", meta["grade_id"], str(cell.get("cell_type", "")), source))
+            kind = str(cell.get("cell_type", ""))
+            out.append(Answer("", meta["grade_id"], kind, plain_text(source) if kind == "markdown" else source))
     return out
+
+
+def plain_text(markdown: str) -> str:
+    """A written answer's words: stored notebooks hold sanitized Markdown (autograder/sanitize.py may leave it as
+    HTML), so tags are dropped and entities decoded before answers are compared."""
+    return html.unescape(_TAG.sub("", markdown))
 
 
 def _read(folder: Path) -> list[Answer]:

@@ -448,3 +448,11 @@ def test_scores_png_draws_written_answers_that_wait_for_a_person():
     assert len(hatched) == 1 and hatched[0].get_width() == pytest.approx(0.75), "3 of 4 hand-ins wait"
     assert [t.get_text() for t in ax.texts] == ["3 pending"]
     assert [b.get_width() for b in ax.patches if not b.get_hatch()] == [1.0, 0.75], "graded share of the rest"
+
+
+def test_written_answers_are_compared_as_words_not_as_the_stored_html():
+    """Stored notebooks hold sanitized Markdown (autograder/sanitize.py), which may come back as HTML."""
+    from autograder.answers import plain_text
+
+    assert plain_text("<p>YOUR ANSWER HERE</p>") == "YOUR ANSWER HERE"
+    assert plain_text("<p>a &lt; b &amp; c</p>") == "a < b & c"
