@@ -228,7 +228,7 @@ def students_table(rows: list[dict], outcomes: dict[str, Outcome]) -> list[str]:
         score = f"{r['score']:g} / {r['max_score']:g}"
         if late and r.get("late_penalty"):
             score = f"{r['final_score']:g} / {r['max_score']:g} ({r['score']:g} - {r['late_penalty']:g} late)"
-        lines.append(f"| {md_text(r['student'])} | {md_text(r['assignment'])} | {score} | {status} | "
+        lines.append(f"| {md_text(r['student'])} | {r['assignment']} | {score} | {status} | "
                      f"{format_delay(late.seconds_late) if late else ''} | {'yes' if r['flagged'] else ''} | "
                      f"{r.get('pending_manual', 0):g} |")
     return lines + [""]
@@ -243,7 +243,7 @@ def late_table(rows: list[dict], policy: str) -> list[str]:
               "|---|---|---|---|---|---:|"]
     for r in late:
         x = r["late"]
-        lines.append(f"| {md_text(r['student'])} | {md_text(r['assignment'])} | {x.due:%Y-%m-%d %H:%M} | "
+        lines.append(f"| {md_text(r['student'])} | {r['assignment']} | {x.due:%Y-%m-%d %H:%M} | "
                      f"{x.submitted:%Y-%m-%d %H:%M} | {format_delay(x.seconds_late)} | {x.penalty:g} |")
     return lines + [""]
 
