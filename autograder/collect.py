@@ -140,10 +140,14 @@ _COPY_SUFFIX = re.compile(r"(\s*\(\d+\)|[-_ ]copy\d*|[-_ ]v\d+|[-_ ]final|-\d+)+
 
 # What learning-management systems put in front of a submitted file's name (one bulk download each).
 # Canvas's bulk download is flat (files only), so a folder never matches it: ``ann_3_2_408/`` is a student's folder.
+# The named groups ``user_id`` (Canvas's user id, Moodle's participant number, Blackboard's user name), ``late``
+# (Canvas's marker) and ``attempt`` (Blackboard's submission time) are what :func:`lms_record` keeps.
 _LMS_EXPORT_NAMES = (
-    ("Canvas", re.compile(r"^(?P<student>[A-Za-z0-9.-]+?)(?:_LATE)?_\d+_\d+_(?P<file>.+)$", re.IGNORECASE)),
-    ("Moodle", re.compile(r"^(?P<student>.+?)_\d+_assignsubmission_[a-z]+_(?P<file>.*)$")),
-    ("Blackboard", re.compile(r"^.+?_(?P<student>[^_]+)_attempt_\d{4}(?:-\d{2}){5}(?:_(?P<file>.+))?$")),
+    ("Canvas", re.compile(r"^(?P<student>[A-Za-z0-9.-]+?)(?P<late>_LATE)?_(?P<user_id>\d+)_\d+_(?P<file>.+)$",
+                          re.IGNORECASE)),
+    ("Moodle", re.compile(r"^(?P<student>.+?)_(?P<user_id>\d+)_assignsubmission_[a-z]+_(?P<file>.*)$")),
+    ("Blackboard", re.compile(r"^.+?_(?P<student>(?P<user_id>[^_]+))_attempt_(?P<attempt>\d{4}(?:-\d{2}){5})"
+                              r"(?:_(?P<file>.+))?$")),
 )
 
 
@@ -438,3 +442,42 @@ def discover(
                 for _, src in lst:
                     problems.append(Problem(src.origin, f"belongs to {a}, not graded (--assignment {only_assignment})"))
     return list(jobs.values()), problems
+
+
+@dataclass(frozen=True)
+class LmsRecord:
+    """What a learning-management system's bulk download says about one hand-in, besides the student's name."""
+
+    lms: str  # "Canvas", "Moodle" or "Blackboard"
+    user_id: str  # Canvas's user id (its gradebook's "ID"), Moodle's participant number, Blackboard's user name
+    late: bool = False  # Canvas put "_LATE" into the file name (it gives no time)
+    submitted: str | None = None  # Blackboard's attempt time, "YYYY-MM-DD HH:MM:SS" (the LMS server's clock)
+
+
+def lms_record(job: Job, submissions_dir: str | Path) -> LmsRecord | None:
+    """The LMS record of a job's hand-in, read from the name the LMS gave it (None: not from an LMS download).
+
+    Only names the LMS wrote are read: a top-level entry of SUBMISSIONS, or the first part of an entry of the
+    export zip given as SUBMISSIONS; never a name inside a student's own zip or folder, so a student cannot make up
+    another student's LMS id or lateness."""
+    export_zip = Path(submissions_dir).is_file()
+    for src in job.notebooks.values():
+        top, _, member = src.origin.partition(":")
+        name = member.replace("\\", "/").lstrip("/") if export_zip else top
+        if not name:
+            continue
+        first, _, rest = name.partition("/")
+        folder = bool(rest)
+        found = lms_export_name(first, folder) or lms_export_name(Path(first).stem, folder)
+        if found is None:
+            continue
+        lms = found[0]
+        pattern = dict(_LMS_EXPORT_NAMES)[lms]
+        m = pattern.match(first) or pattern.match(Path(first).stem)
+        attempt = m.groupdict().get("attempt")
+        when = None
+        if attempt:
+            d = attempt.split("-")
+            when = f"{d[0]}-{d[1]}-{d[2]} {d[3]}:{d[4]}:{d[5]}"
+        return LmsRecord(lms, m["user_id"], late=bool(m.groupdict().get("late")), submitted=when)
+    return None

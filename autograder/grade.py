@@ -37,6 +37,7 @@ from nbgrader.api import Gradebook
 from sqlalchemy import exc as sa_exc
 from tqdm.auto import tqdm
 
+from .classbook import after_grading
 from .collect import Job, discover, keep_known_identities
 from .config import course_id as get_course_id
 from .config import discover_assignments, find_course_root, load_course_config, notebooks_of
@@ -199,15 +200,22 @@ NAMES_FILE = "grading/names.json"  # under --out: student id -> the names its ha
 
 
 def find_jobs(submissions_dir, course_root: Path, assignment: str | None, shard, out_dir: Path,
-              course_id: str) -> tuple[list[Job], list]:
-    """The jobs of ``submissions_dir`` (this shard's share of them) that may be graded, and the files that matched
-    nothing or would take a known student's identity (:func:`autograder.collect.keep_known_identities`)."""
+              course_id: str, only_students: list[str] | None = None) -> tuple[list[Job], list]:
+    """The jobs of ``submissions_dir`` (this shard's share of them; only ``only_students``' when given) that may be
+    graded, and the files that matched nothing or would take a known student's identity
+    (:func:`autograder.collect.keep_known_identities`)."""
     known = {a: notebooks_of(course_root, a) for a in discover_assignments(course_root)}
     if assignment is not None and assignment not in known:
         raise ValueError(f"unknown assignment {assignment!r}; source/ has {sorted(known)}")
     job_list, problems = discover(submissions_dir, known, assignment)
     if shard is not None:  # grade only this machine's share of the class (see autograder/shards.py)
         job_list = [j for j in job_list if shard_of(j.student, shard[1]) == shard[0]]
+    if only_students:  # re-grade just these students; the reports still describe the whole class
+        missing = sorted(set(only_students) - {j.student for j in job_list})
+        if missing:
+            raise ValueError(f"no hand-in of {', '.join(missing)} in {submissions_dir} (found: "
+                             f"{', '.join(sorted({j.student for j in job_list})) or 'none'}); check the id")
+        job_list = [j for j in job_list if j.student in set(only_students)]
     students = set()
     if (out_dir / "gradebook.db").is_file():
         with Gradebook(f"sqlite:///{out_dir / 'gradebook.db'}", course_id) as gb:
@@ -271,6 +279,7 @@ def grade(
     sandbox: bool = True,
     warm_kernels: bool = True,
     engine: str | None = None,
+    students: list[str] | None = None,
 ) -> GradingRun:
     """Autograde every submission found in ``submissions_dir`` (see :mod:`autograder.collect` for the
     accepted layouts) into ``out_dir`` (default: the course root), ``jobs`` at a time.
@@ -279,7 +288,8 @@ def grade(
     wall-clock limit of nbgrader_config.py.  ``feedback=False`` skips the feedback HTML (validating
     catalogues needs only the grades).  ``protect`` lists files/folders whose modification during
     grading is detected, undone and blamed (default: ``source/``, nbgrader_config.py and the
-    ``course``/``autograder`` packages); ``protect=[]`` disables the check.
+    ``course``/``autograder`` packages); ``protect=[]`` disables the check.  ``students`` re-grades only these
+    students' hand-ins; the reports describe the whole class gradebook in any case.
     """
     t_start = time.monotonic()
     if sandbox and (problem := sandbox_problem()):
@@ -289,7 +299,8 @@ def grade(
     out_dir.mkdir(parents=True, exist_ok=True)
     cfg = load_course_config(course_root)
     options = autograder_settings(cfg)
-    job_list, problems = find_jobs(submissions_dir, course_root, assignment, shard, out_dir, get_course_id(cfg))
+    job_list, problems = find_jobs(submissions_dir, course_root, assignment, shard, out_dir, get_course_id(cfg),
+                                   students)
     sub_root = Path(submissions_dir)
     input_submitted = (sub_root / "submitted") if (sub_root / "submitted").is_dir() else sub_root
     settings = RunSettings(
@@ -329,6 +340,8 @@ def grade(
         remove_tree(scratch)
     record_names(out_dir, job_list)
 
+    # LMS ids, submission times, due dates and late penalties, before the feedback shows them
+    after_grading(out_dir, get_course_id(cfg), cfg, job_list, gradebook.outcomes, submissions_dir)
     if feedback:  # every kernel is gone: feedback from the class gradebook (manual grades included)
         _make_feedback(gradebook.outcomes, out_dir, course_root, hide_hidden_tests, progress)
     warm_kernels_used = bool(settings.zygote_socket) or bool(engine and sandbox and warm_kernels)
@@ -336,7 +349,7 @@ def grade(
                      sandboxed=bool(sandbox), engine=engine or "threads",
                      kernels="warm" if warm_kernels_used else "cold", template_seconds=template_seconds)
     if report:
-        run.files = write_reports(run, get_course_id(cfg))
+        run.files = write_reports(run, get_course_id(cfg), course_root, cfg)
     return run
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .escape import csv_cell, md_text
 from .gradebook import scores
+from .late import format_delay
 from .outcome import Outcome, Status
 
 CSV_FIELDS = [
@@ -22,6 +23,9 @@ CSV_FIELDS = [
     "needs_manual_grade",
     "pending_manual_points",
     "flagged",
+    "late",
+    "late_penalty",
+    "final_score",
     "reason",
 ]
 
@@ -41,10 +45,33 @@ def update_outcomes(path: Path, outcomes: list[Outcome]) -> dict[str, Outcome]:
 
 
 def _report_status(row: dict, outcome: Outcome | None) -> Status:
-    """The status of a gradebook row: its outcome's, or why there is none."""
+    """The status of a gradebook row: its outcome's, or why there is none; a graded hand-in that changed no answer
+    cell of the release is "not attempted" (:func:`annotate`)."""
     if not row["submitted"]:
         return Status.NOT_SUBMITTED
-    return outcome.status if outcome else Status.GRADED_ELSEWHERE
+    status = outcome.status if outcome else Status.GRADED_ELSEWHERE
+    if status == Status.OK and row.get("not_attempted"):
+        return Status.NOT_ATTEMPTED
+    return status
+
+
+def annotate(rows: list[dict], out_dir: Path, course_id: str, course_root: Path | None, answers=None) -> None:
+    """Add to each gradebook row what the class view needs besides the grades: ``late`` (its
+    :class:`autograder.late.Lateness` or None), ``late_penalty``, ``final_score`` (score less the penalty, at least
+    0, as nbgrader's export computes it) and ``not_attempted``."""
+    from .answers import not_attempted  # nbformat: only when a report is written
+    from .late import late_submissions
+
+    db = out_dir / "gradebook.db"
+    late = late_submissions(f"sqlite:///{db}", course_id) if db.exists() else {}
+    submitted = [(r["student"], r["assignment"]) for r in rows if r["submitted"]]
+    blank = not_attempted(out_dir, course_root, submitted, answers) if course_root is not None else set()
+    for r in rows:
+        lateness = late.get(f"{r['student']}/{r['assignment']}")
+        r["late"] = lateness
+        r["late_penalty"] = lateness.penalty if lateness else 0.0
+        r["final_score"] = max(0.0, r["score"] - r["late_penalty"])
+        r["not_attempted"] = (r["student"], r["assignment"]) in blank
 
 
 def write_csv(path: Path, rows: list[dict], outcomes: dict[str, Outcome], unmatched: dict | None = None) -> None:
@@ -64,6 +91,9 @@ def write_csv(path: Path, rows: list[dict], outcomes: dict[str, Outcome], unmatc
                 reason = "no autograder outcome recorded (nbgrader used directly?)"
             else:
                 reason = o.reason or ""
+            if status == Status.NOT_ATTEMPTED:
+                reason = "no answer cell changed from the release"
+            lateness = r.get("late")
             w.writerow(
                 {
                     "student": csv_cell(r["student"]),
@@ -76,6 +106,9 @@ def write_csv(path: Path, rows: list[dict], outcomes: dict[str, Outcome], unmatc
                     "needs_manual_grade": int(r["needs_manual_grade"]),
                     "pending_manual_points": f"{r.get('pending_manual', 0.0):g}",
                     "flagged": int(r["flagged"]),
+                    "late": csv_cell(lateness.describe()) if lateness else "",
+                    "late_penalty": f"{r.get('late_penalty', 0.0):g}",
+                    "final_score": f"{r.get('final_score', r['score']):g}",
                     "reason": csv_cell(reason),
                 }
             )
@@ -120,53 +153,123 @@ def write_figure(path: Path, per_assignment: dict[str, list[dict]]) -> None:
         row[0].set_xlabel("score")
         row[0].set_ylabel("students")
         row[0].yaxis.set_major_locator(MaxNLocator(integer=True))  # students are counted in whole numbers
-        stats = cell_stats(rows)
-        names = [k for k, v in stats.items() if v["auto"]] + [k for k, v in stats.items() if not v["auto"]]
-        fracs = [stats[k]["mean"] / stats[k]["max"] if stats[k]["max"] else 0 for k in names]
-        colors = ["#55A868" if stats[k]["auto"] else "#C44E52" for k in names]
-        row[1].barh(range(len(names)), fracs, color=colors)
-        row[1].set_yticks(range(len(names)), labels=names, fontsize=8)
-        row[1].invert_yaxis()
-        row[1].set_xlim(0, 1)
-        row[1].set_title(f"{a}\nmean share of the points per cell (red: graded by a person)", fontsize=10)
+        draw_cell_shares(row[1], a, cell_stats(rows))
     fig.savefig(path, dpi=90)
 
 
-def next_steps(rows: list[dict], run) -> list[str]:
-    """What the instructor does next: manual grading, flagged submissions, files that matched nothing."""
+def draw_cell_shares(ax, assignment: str, stats: dict[str, dict]) -> None:
+    """One bar per cell, the mean share of its points (green: tests, red: graded by a person), and over each
+    written answer that waits for a person a hatched bar, the share of the hand-ins still waiting."""
+    names = [k for k, v in stats.items() if v["auto"]] + [k for k, v in stats.items() if not v["auto"]]
+    fracs = [stats[k]["mean"] / stats[k]["max"] if stats[k]["max"] else 0 for k in names]
+    colors = ["#55A868" if stats[k]["auto"] else "#C44E52" for k in names]
+    ax.barh(range(len(names)), fracs, color=colors)
+    for y, k in enumerate(names):
+        waiting = stats[k]["pending"]
+        if waiting:
+            share = waiting / (waiting + len(stats[k]["scores"]))
+            ax.barh(y, share, color="none", edgecolor="#555555", hatch="//")
+            inside = share > 0.75
+            ax.text(share - 0.01 if inside else share + 0.01, y, f"{waiting} pending", va="center",
+                    ha="right" if inside else "left", fontsize=8, backgroundcolor="white")
+    ax.set_yticks(range(len(names)), labels=names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_title(f"{assignment}\nmean share of the points per cell\n(red: graded by a person; hatched: not graded "
+                 "yet)", fontsize=10)
+
+
+def command(name: str, out_dir: Path, course_root: Path | None) -> str:
+    """``course NAME`` as the instructor types it for this output folder."""
+    if course_root is not None and Path(out_dir).resolve() == Path(course_root).resolve():
+        return f"course {name}"
+    return f"course {name} --out {out_dir}"
+
+
+def next_steps(rows: list[dict], outcomes: list[Outcome], problems: list, out_dir: Path,
+               course_root: Path | None = None, similar: int = 0) -> list[str]:
+    """What the instructor does next: manual grading, flagged submissions, similar pairs, files that matched
+    nothing."""
     pending = [r for r in rows if r["submitted"] and r.get("pending_manual")]
     flagged = [r for r in rows if r["submitted"] and r["flagged"]]
-    failed = [o for o in run.outcomes if o.status != Status.OK]
+    failed = [o for o in outcomes if o.status != Status.OK]
+    blank = [r for r in rows if r.get("not_attempted")]
     steps = []
     if pending:
         points = sum(r["pending_manual"] for r in pending)
         steps.append(f"- **{len(pending)} submission(s) wait for manual grading** ({points:g} points of written "
-                     "answers): grade them in formgrader (`nbgrader formgrader`, see autograder/README.md), then "
-                     "run `course feedback --out OUT` to put the grades and comments into the feedback.")
+                     f"answers): `{command('formgrader', out_dir, course_root)}` starts formgrader (see "
+                     "autograder/README.md); then run "
+                     f"`{command('feedback', out_dir, course_root)}` to put the grades and comments into the feedback.")
     if flagged:
         steps.append(f"- {len(flagged)} submission(s) are flagged: read *Suspicious code* and *Submissions not "
                      "(fully) graded* below.")
     if failed:
         steps.append(f"- {len(failed)} submission(s) were not (fully) graded: see the table below for why.")
-    if run.problems:
-        steps.append(f"- {len(run.problems)} file(s) matched no student or notebook: see *Files that were not "
+    if blank:
+        steps.append(f"- {len(blank)} submission(s) were not attempted (no answer cell changed from the release): "
+                     "see *Students*.")
+    if similar:
+        steps.append(f"- {similar} pair(s) of submissions are similar: read them side by side in "
+                     "[similarity.html](similarity.html) (no grade was changed).")
+    if problems:
+        steps.append(f"- {len(problems)} file(s) matched no student or notebook: see *Files that were not "
                      "graded*; rename them (`<student>_<notebook>.ipynb`) and grade again.")
     return ["## Next steps", "", *(steps or ["Nothing to do: every submission is graded and none is flagged."])]
 
 
 def students_table(rows: list[dict], outcomes: dict[str, Outcome]) -> list[str]:
-    """One line per student and assignment: score, status, flags, points still pending."""
-    lines = ["## Students", "", "| student | assignment | score | status | flagged | pending manual points |",
-             "|---|---|---:|---|---|---:|"]
+    """One line per student and assignment: score, status, lateness, flags, points still pending."""
+    lines = ["## Students", "", "| student | assignment | score | status | late | flagged | pending manual points |",
+             "|---|---|---:|---|---|---|---:|"]
     for r in rows:
-        o = outcomes.get(f"{r['student']}/{r['assignment']}")
-        status = o.status if o else _report_status(r, None)
-        lines.append(f"| {md_text(r['student'])} | {md_text(r['assignment'])} | {r['score']:g} / {r['max_score']:g} | "
-                     f"{status} | {'yes' if r['flagged'] else ''} | {r.get('pending_manual', 0):g} |")
+        status = _report_status(r, outcomes.get(f"{r['student']}/{r['assignment']}"))
+        late = r.get("late")
+        score = f"{r['score']:g} / {r['max_score']:g}"
+        if late and r.get("late_penalty"):
+            score = f"{r['final_score']:g} / {r['max_score']:g} ({r['score']:g} - {r['late_penalty']:g} late)"
+        lines.append(f"| {md_text(r['student'])} | {r['assignment']} | {score} | {status} | "
+                     f"{format_delay(late.seconds_late) if late else ''} | {'yes' if r['flagged'] else ''} | "
+                     f"{r.get('pending_manual', 0):g} |")
     return lines + [""]
 
 
-def write_reports(run, course_id: str) -> dict[str, Path]:
+def late_table(rows: list[dict], policy: str) -> list[str]:
+    late = [r for r in rows if r.get("late")]
+    lines = ["## Late hand-ins", "", f"Policy: {md_text(policy)}.", ""]
+    if not late:
+        return lines + ["None.", ""]
+    lines += ["| student | assignment | due (UTC) | handed in (UTC) | late by | penalty |",
+              "|---|---|---|---|---|---:|"]
+    for r in late:
+        x = r["late"]
+        lines.append(f"| {md_text(r['student'])} | {r['assignment']} | {x.due:%Y-%m-%d %H:%M} | "
+                     f"{x.submitted:%Y-%m-%d %H:%M} | {format_delay(x.seconds_late)} | {x.penalty:g} |")
+    return lines + [""]
+
+
+def similar_table(pairs) -> list[str]:
+    lines = ["## Similar work (no grade changed)", ""]
+    if not pairs:
+        return lines + ["No pair of submissions is similar.", ""]
+    lines += ["Side by side, shared lines highlighted: [similarity.html](similarity.html).", "",
+              "| # | assignment | students | kind | shared |", "|---:|---|---|---|---|"]
+    for n, p in enumerate(pairs, 1):
+        a, b = (md_text(x) for x in p.students)
+        lines.append(f"| {n} | {p.assignment} | {a}, {b} | {p.kind} | {p.shares[0]:.0%} / "
+                     f"{p.shares[1]:.0%} ({p.shared} characters) |")
+    return lines + [""]
+
+
+def write_reports(run, course_id: str, course_root: Path | None = None, cfg=None) -> dict[str, Path]:
+    """grades.csv, outcomes.json, report.md, scores.png and similarity.html of the whole class gradebook (every
+    student and assignment in it, whichever run graded them); ``run`` adds what this run did and the files that
+    matched nothing. ``course_root`` (with its release/ and source/) enables "not attempted" and the similarity
+    check; ``cfg`` is the course's configuration (late policy, similarity thresholds)."""
+    from .answers import class_answers
+    from .late import describe_policy, late_plugin
+    from .similarity import compare_class, write_similarity
+
     gdir = run.out_dir / "grading"
     gdir.mkdir(parents=True, exist_ok=True)
     files = {
@@ -178,6 +281,10 @@ def write_reports(run, course_id: str) -> dict[str, Path]:
     db = run.out_dir / "gradebook.db"
     outcomes_all = update_outcomes(files["outcomes_json"], run.outcomes)
     rows = scores(db, course_id) if db.exists() else []
+    # every graded notebook's answer cells, read once for "not attempted" and the similarity check
+    answers = class_answers(run.out_dir, [(r["student"], r["assignment"]) for r in rows if r["submitted"]]) \
+        if course_root is not None else {}
+    annotate(rows, run.out_dir, course_id, course_root, answers)
     unmatched: dict[str, list[str]] = {}
     for r in rows:
         for p in run.problems:
@@ -186,14 +293,26 @@ def write_reports(run, course_id: str) -> dict[str, Path]:
     unmatched = {k: sorted(set(v)) for k, v in unmatched.items()}
     write_csv(files["grades_csv"], rows, outcomes_all, unmatched)
 
-    this_run = {o.key: o for o in run.outcomes}
+    submitted = [r for r in rows if r["submitted"]]
     per_assignment: dict[str, list[dict]] = {}
-    for r in rows:
-        if f"{r['student']}/{r['assignment']}" in this_run and r["submitted"]:
-            per_assignment.setdefault(r["assignment"], []).append(r)
+    for r in submitted:
+        per_assignment.setdefault(r["assignment"], []).append(r)
     write_figure(files["scores_png"], per_assignment)
+    pairs = []
+    if course_root is not None:
+        pairs = compare_class(run.out_dir, Path(course_root), [(r["student"], r["assignment"]) for r in submitted],
+                              cfg, answers)
+        files.update(write_similarity(run.out_dir, pairs))
+    policy = describe_policy(late_plugin(cfg)) if cfg is not None else "nbgrader's default (no penalty)"
 
-    status = Counter(o.status for o in run.outcomes)
+    # the whole gradebook: the latest outcome of every submission in it, whichever run graded it
+    known = {f"{r['student']}/{r['assignment']}" for r in submitted}
+    latest_by_key = {k: o for k, o in outcomes_all.items() if k in known} | {o.key: o for o in run.outcomes}
+    latest = [o for _, o in sorted(latest_by_key.items())]
+    status = Counter(_report_status(r, outcomes_all.get(f"{r['student']}/{r['assignment']}")) for r in submitted)
+    this_run = (f"This run graded {len(run.outcomes)} submission(s) of {len({o.student for o in run.outcomes})} "
+                f"student(s) in {run.seconds:.0f} s with {run.jobs} parallel job(s)." if run.jobs else
+                "Made again from the gradebook by `course feedback` (nothing executed).")
     lines = [
         "# Grading report",
         "",
@@ -206,13 +325,10 @@ def write_reports(run, course_id: str) -> dict[str, Path]:
                 "",
             ]
         ),
-        (
-            f"{len(run.outcomes)} submission(s) of {len({o.student for o in run.outcomes})} student(s) "
-            + (f"graded in {run.seconds:.0f} s with {run.jobs} parallel job(s)." if run.jobs else
-               "made again from the gradebook by `course feedback` (nothing executed).")
-        ),
+        f"The class gradebook: {len(submitted)} submission(s) of {len({r['student'] for r in submitted})} "
+        f"student(s), {len({r['student'] for r in rows})} student(s) in all. {this_run}",
         "",
-        *next_steps(rows, run),
+        *next_steps(rows, latest, run.problems, run.out_dir, course_root, len(pairs)),
         "",
         "Status: " + ", ".join(f"{k}: {v}" for k, v in sorted(status.items())) if status else "Nothing graded.",
         "",
@@ -239,7 +355,7 @@ def write_reports(run, course_id: str) -> dict[str, Path]:
             )
         fails: Counter = Counter()
         errors: dict[str, Counter] = {}
-        for o in run.outcomes:
+        for o in latest:
             if o.assignment != a or not o.graded:
                 continue
             for test, err in o.failed_tests.items():
@@ -256,31 +372,31 @@ def write_reports(run, course_id: str) -> dict[str, Path]:
         lines.append("")
 
     lines += students_table(rows, outcomes_all)
+    lines += late_table(rows, policy)
+    lines += similar_table(pairs)
     lines += ["## Submissions not (fully) graded", ""]
-    if failed := [o for o in run.outcomes if o.status != Status.OK]:
+    if failed := [o for o in latest if o.status != Status.OK]:
         lines += ["| student | assignment | status | reason | gradebook |", "|---|---|---|---|---|"]
-        for o in sorted(failed, key=lambda o: o.key):
-            lines.append(
-                f"| {md_text(o.student)} | {md_text(o.assignment)} | {o.status} | {md_text(o.reason)} | "
-                f"{md_text(o.merge or '')} |"
-            )
+        for o in failed:
+            lines.append(f"| {md_text(o.student)} | {md_text(o.assignment)} | {o.status} | {md_text(o.reason)} | "
+                         f"{md_text(o.merge or '')} |")
     else:
         lines.append("None.")
-    noted = [o for o in run.outcomes if o.notes]
+    noted = [o for o in latest if o.notes]
     lines += ["", "## Notes (repairs made before grading, timeouts)", ""]
-    for o in sorted(noted, key=lambda o: o.key):
+    for o in noted:
         for n in o.notes:
             lines.append(f"- {md_text(o.student)} / {md_text(o.assignment)}: {md_text(n)}")
     if not noted:
         lines.append("None.")
-    sus = [o for o in run.outcomes if o.suspicious]
+    sus = [o for o in latest if o.suspicious]
     lines += ["", "## Suspicious code (flagged in the gradebook; please review)", ""]
-    for o in sorted(sus, key=lambda o: o.key):
+    for o in sus:
         lines.append(f"- {md_text(o.student)} / {md_text(o.assignment)}: "
-                     + "; ".join(md_text(s) for s in o.suspicious[:8]))
+                     + "; ".join(md_text(x) for x in o.suspicious[:8]))
     if not sus:
         lines.append("None.")
-    lines += ["", "## Files that were not graded", ""]
+    lines += ["", "## Files that were not graded (this run)", ""]
     for p in run.problems:
         lines.append(f"- {md_text(p.origin)}: {md_text(p.reason)}")
     if not run.problems:

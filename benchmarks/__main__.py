@@ -147,10 +147,11 @@ def with_grading_parameters(nb_path: Path) -> None:
     from course.profiles import PROFILES, grading_profile_name, notebook_parameters, parameterize
 
     nb = nbformat.read(nb_path, as_version=4)
-    values = notebook_parameters(PROFILES[grading_profile_name()])
+    name = grading_profile_name()
+    values = notebook_parameters(PROFILES[name])
     for cell in nb.cells:
         if "parameters" in cell.metadata.get("tags", []):
-            cell.source = parameterize(cell.source, values)
+            cell.source = parameterize(cell.source, values, profile=name)
     nbformat.write(nb, nb_path)
 
 

@@ -382,3 +382,20 @@ def test_a_new_notebook_on_an_existing_task_needs_no_edit_elsewhere(tmp_path):
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow", *tests],
                             cwd=clone, env=env, capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, result.stdout[-4000:]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.parent.name)
+def test_headings_say_each_thing_once_and_nothing_is_a_bonus_that_counts(path):
+    """One "Quiz" heading (with its points), no "Bonus" exercise inside the notebook's total, a helper introduced
+    where the notebook first names it, and run files kept out of the assignment's folder."""
+    nb = nbformat.read(path, as_version=4)
+    headings = [line for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines()
+                if line.startswith("#")]
+    assert len([h for h in headings if "Quiz" in h]) == 1, [h for h in headings if "Quiz" in h]
+    assert not [h for h in headings if "Bonus" in h], "a bonus exercise counts in the total: call it an exercise"
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    if "course.data.sized" in text:
+        first = text[text.index("course.data.sized"):][:400]
+        assert "course.data.sized(" in first and "returns" in first, "say what course.data.sized does where named"
+    params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    assert re.search(r'^output_dir = ""', params.source, re.MULTILINE), "run files go to a temporary folder"
