@@ -176,7 +176,12 @@ def _folders(parser, out_help: str = "the folder `course grade --out` wrote (def
 
 
 def register(subparsers) -> None:
-    """Add ``release`` and ``grade`` to an argparse subparsers object."""
+    """Add the instructor's commands (release, grade, feedback, ...) to an argparse subparsers object."""
+    for add in (_add_release, _add_grade, _add_feedback, _add_export, _add_roster, _add_formgrader, _add_merge):
+        add(subparsers)
+
+
+def _add_release(subparsers) -> None:
     p = subparsers.add_parser(
         "release",
         help="generate the student notebooks (release/) from source/ with nbgrader",
@@ -189,6 +194,8 @@ def register(subparsers) -> None:
     p.add_argument("--course-root", help="course directory (default: found from the current directory)")
     p.set_defaults(func=cmd_release)
 
+
+def _add_grade(subparsers) -> None:
     g = subparsers.add_parser(
         "grade",
         help="autograde submissions (nbgrader layout, zips or loose notebooks), in parallel",
@@ -247,6 +254,8 @@ def register(subparsers) -> None:
     )
     g.set_defaults(func=cmd_grade)
 
+
+def _add_feedback(subparsers) -> None:
     f = subparsers.add_parser(
         "feedback",
         help="make feedback, grades.csv and the report again from the gradebook (after manual grading)",
@@ -260,6 +269,8 @@ def register(subparsers) -> None:
     )
     f.set_defaults(func=cmd_feedback)
 
+
+def _add_export(subparsers) -> None:
     e = subparsers.add_parser(
         "export",
         help="the class grades in an LMS's gradebook import format (Canvas, Moodle, Blackboard) or as plain CSV",
@@ -272,6 +283,8 @@ def register(subparsers) -> None:
     _folders(e)
     e.set_defaults(func=cmd_export)
 
+
+def _add_roster(subparsers) -> None:
     r = subparsers.add_parser(
         "roster",
         help="put the students' names and e-mail addresses (and LMS ids) into the gradebook",
@@ -282,6 +295,8 @@ def register(subparsers) -> None:
     _folders(r, "the grading folder (default: the course directory)")
     r.set_defaults(func=cmd_roster)
 
+
+def _add_formgrader(subparsers) -> None:
     fg = subparsers.add_parser(
         "formgrader",
         help="start the instructor's JupyterLab with nbgrader's formgrader on the graded folder; prints the URL",
@@ -294,6 +309,8 @@ def register(subparsers) -> None:
     _folders(fg)
     fg.set_defaults(func=cmd_formgrader)
 
+
+def _add_merge(subparsers) -> None:
     m = subparsers.add_parser(
         "merge",
         help="merge the --out folders of sharded `course grade` runs into one class gradebook and report",

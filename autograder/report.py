@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from .escape import csv_cell, md_text
@@ -261,25 +262,34 @@ def similar_table(pairs) -> list[str]:
     return lines + [""]
 
 
-def write_reports(run, course_id: str, course_root: Path | None = None, cfg=None) -> dict[str, Path]:
-    """grades.csv, outcomes.json, report.md, scores.png and similarity.html of the whole class gradebook (every
-    student and assignment in it, whichever run graded them); ``run`` adds what this run did and the files that
-    matched nothing. ``course_root`` (with its release/ and source/) enables "not attempted" and the similarity
-    check; ``cfg`` is the course's configuration (late policy, similarity thresholds)."""
+@dataclass
+class ClassReport:
+    """What the reports say, computed once from the class gradebook and this run (the data; the files are its
+    renderings: :func:`render_markdown`, :func:`write_csv`, :func:`write_figure`, similarity.html)."""
+
+    rows: list[dict]  # every (student, assignment) of the gradebook, annotated
+    outcomes_all: dict[str, Outcome]  # outcomes.json: the latest outcome of every submission ever graded
+    latest: list[Outcome]  # of the submissions in the gradebook, and of this run
+    per_assignment: dict[str, list[dict]]  # the submitted rows of each assignment
+    unmatched: dict[str, list[str]]  # student -> files of theirs that matched nothing
+    pairs: list  # similar pairs (autograder.similarity)
+    policy: str  # the late policy, in words
+    run: object  # the GradingRun
+    course_root: Path | None
+
+    @property
+    def submitted(self) -> list[dict]:
+        return [r for r in self.rows if r["submitted"]]
+
+
+def gather(run, course_id: str, outcomes_json: Path, course_root: Path | None = None, cfg=None) -> ClassReport:
+    """The :class:`ClassReport` of ``run``'s gradebook (outcomes.json updated with the run's outcomes)."""
     from .answers import class_answers
     from .late import describe_policy, late_plugin
-    from .similarity import compare_class, write_similarity
+    from .similarity import compare_class
 
-    gdir = run.out_dir / "grading"
-    gdir.mkdir(parents=True, exist_ok=True)
-    files = {
-        "grades_csv": gdir / "grades.csv",
-        "outcomes_json": gdir / "outcomes.json",
-        "report_md": gdir / "report.md",
-        "scores_png": gdir / "scores.png",
-    }
     db = run.out_dir / "gradebook.db"
-    outcomes_all = update_outcomes(files["outcomes_json"], run.outcomes)
+    outcomes_all = update_outcomes(outcomes_json, run.outcomes)
     rows = scores(db, course_id) if db.exists() else []
     # every graded notebook's answer cells, read once for "not attempted" and the similarity check
     answers = class_answers(run.out_dir, [(r["student"], r["assignment"]) for r in rows if r["submitted"]]) \
@@ -290,116 +300,113 @@ def write_reports(run, course_id: str, course_root: Path | None = None, cfg=None
         for p in run.problems:
             if p.origin.lower().startswith(r["student"].lower()) and p.origin[len(r["student"]):][:1] in "_/- .":
                 unmatched.setdefault(r["student"], []).append(f"{p.origin} ({p.reason})")
-    unmatched = {k: sorted(set(v)) for k, v in unmatched.items()}
-    write_csv(files["grades_csv"], rows, outcomes_all, unmatched)
-
     submitted = [r for r in rows if r["submitted"]]
     per_assignment: dict[str, list[dict]] = {}
     for r in submitted:
         per_assignment.setdefault(r["assignment"], []).append(r)
-    write_figure(files["scores_png"], per_assignment)
-    pairs = []
-    if course_root is not None:
-        pairs = compare_class(run.out_dir, Path(course_root), [(r["student"], r["assignment"]) for r in submitted],
-                              cfg, answers)
-        files.update(write_similarity(run.out_dir, pairs))
-    policy = describe_policy(late_plugin(cfg)) if cfg is not None else "nbgrader's default (no penalty)"
-
+    pairs = compare_class(run.out_dir, Path(course_root), [(r["student"], r["assignment"]) for r in submitted],
+                          cfg, answers) if course_root is not None else []
     # the whole gradebook: the latest outcome of every submission in it, whichever run graded it
     known = {f"{r['student']}/{r['assignment']}" for r in submitted}
     latest_by_key = {k: o for k, o in outcomes_all.items() if k in known} | {o.key: o for o in run.outcomes}
-    latest = [o for _, o in sorted(latest_by_key.items())]
-    status = Counter(_report_status(r, outcomes_all.get(f"{r['student']}/{r['assignment']}")) for r in submitted)
+    return ClassReport(
+        rows=rows, outcomes_all=outcomes_all, latest=[o for _, o in sorted(latest_by_key.items())],
+        per_assignment=per_assignment, unmatched={k: sorted(set(v)) for k, v in unmatched.items()}, pairs=pairs,
+        policy=describe_policy(late_plugin(cfg)) if cfg is not None else "nbgrader's default (no penalty)",
+        run=run, course_root=course_root,
+    )  # fmt: skip
+
+
+def write_reports(run, course_id: str, course_root: Path | None = None, cfg=None) -> dict[str, Path]:
+    """grades.csv, outcomes.json, report.md, scores.png and similarity.html of the whole class gradebook (every
+    student and assignment in it, whichever run graded them); ``run`` adds what this run did and the files that
+    matched nothing. ``course_root`` (with its release/ and source/) enables "not attempted" and the similarity
+    check; ``cfg`` is the course's configuration (late policy, similarity thresholds)."""
+    from .similarity import write_similarity
+
+    gdir = run.out_dir / "grading"
+    gdir.mkdir(parents=True, exist_ok=True)
+    files = {name: gdir / f for name, f in (("grades_csv", "grades.csv"), ("outcomes_json", "outcomes.json"),
+                                             ("report_md", "report.md"), ("scores_png", "scores.png"))}
+    report = gather(run, course_id, files["outcomes_json"], course_root, cfg)
+    write_csv(files["grades_csv"], report.rows, report.outcomes_all, report.unmatched)
+    write_figure(files["scores_png"], report.per_assignment)
+    if course_root is not None:
+        files.update(write_similarity(run.out_dir, report.pairs))
+    files["report_md"].write_text(render_markdown(report))
+    return files
+
+
+def render_markdown(report: ClassReport) -> str:
+    """report.md: next steps, each assignment's cells and failed tests, the students, what was not graded."""
+    run, rows, submitted = report.run, report.rows, report.submitted
+    status = Counter(_report_status(r, report.outcomes_all.get(f"{r['student']}/{r['assignment']}"))
+                     for r in submitted)
     this_run = (f"This run graded {len(run.outcomes)} submission(s) of {len({o.student for o in run.outcomes})} "
                 f"student(s) in {run.seconds:.0f} s with {run.jobs} parallel job(s)." if run.jobs else
                 "Made again from the gradebook by `course feedback` (nothing executed).")
+    unsandboxed = [] if getattr(run, "sandboxed", True) else [
+        "**Graded without a sandbox (`--no-sandbox`): the submissions' code could read and change anything the "
+        "grader's user can, so these grades are only as trustworthy as the students.**", ""]
     lines = [
-        "# Grading report",
-        "",
-        *(
-            []
-            if getattr(run, "sandboxed", True)
-            else [
-                "**Graded without a sandbox (`--no-sandbox`): the submissions' code could read and change anything "
-                "the grader's user can, so these grades are only as trustworthy as the students.**",
-                "",
-            ]
-        ),
+        "# Grading report", "", *unsandboxed,
         f"The class gradebook: {len(submitted)} submission(s) of {len({r['student'] for r in submitted})} "
-        f"student(s), {len({r['student'] for r in rows})} student(s) in all. {this_run}",
-        "",
-        *next_steps(rows, latest, run.problems, run.out_dir, course_root, len(pairs)),
-        "",
-        "Status: " + ", ".join(f"{k}: {v}" for k, v in sorted(status.items())) if status else "Nothing graded.",
-        "",
-        "![scores](scores.png)",
-        "",
-    ]
-    for a, arows in sorted(per_assignment.items()):
-        auto_max = arows[0]["auto_max"]
-        mean = sum(r["auto_score"] for r in arows) / len(arows)
-        lines += [
-            f"## {a}",  # the course's own names (assignments, cells): no student text
-            "",
-            f"{len(arows)} submission(s); mean autograded score {mean:.2f} / {auto_max:g}.",
-            "",
-            "| cell | kind | points | mean | full | partial | zero | pending |",
-            "|---|---|---:|---:|---:|---:|---:|---:|",
-        ]
-        stats = cell_stats(arows)
-        for name, s in stats.items():
-            kind = "test" if s["auto"] else "manual"
-            lines.append(
-                f"| {name} | {kind} | {s['max']:g} | {s['mean']:.2f} | {s['full']} | {s['partial']} | "
-                f"{s['zero']} | {s['pending']} |"
-            )
-        fails: Counter = Counter()
-        errors: dict[str, Counter] = {}
-        for o in latest:
-            if o.assignment != a or not o.graded:
-                continue
-            for test, err in o.failed_tests.items():
-                fails[test] += 1
-                errors.setdefault(test, Counter())[err] += 1
-        lines += ["", "### Most failed tests", ""]
-        if fails:
-            lines += ["| test | failed | most common error |", "|---|---:|---|"]
-            for test, n in fails.most_common():
-                err, k = errors[test].most_common(1)[0]
-                lines.append(f"| {md_text(test)} | {n} / {len(arows)} | {md_text(err)} ({k}x) |")
-        else:
-            lines.append("No test failed.")
-        lines.append("")
+        f"student(s), {len({r['student'] for r in rows})} student(s) in all. {this_run}", "",
+        *next_steps(rows, report.latest, run.problems, run.out_dir, report.course_root, len(report.pairs)), "",
+        "Status: " + ", ".join(f"{k}: {v}" for k, v in sorted(status.items())) if status else "Nothing graded.", "",
+        "![scores](scores.png)", "",
+    ]  # fmt: skip
+    for a, arows in sorted(report.per_assignment.items()):
+        lines += assignment_section(a, arows, report.latest)
+    lines += students_table(rows, report.outcomes_all)
+    lines += late_table(rows, report.policy)
+    lines += similar_table(report.pairs)
+    lines += outcome_sections(report.latest, run.problems)
+    return "\n".join(lines) + "\n"
 
-    lines += students_table(rows, outcomes_all)
-    lines += late_table(rows, policy)
-    lines += similar_table(pairs)
-    lines += ["## Submissions not (fully) graded", ""]
+
+def assignment_section(a: str, arows: list[dict], latest: list[Outcome]) -> list[str]:
+    """One assignment: its cells' scores and its most failed tests."""
+    auto_max = arows[0]["auto_max"]
+    mean = sum(r["auto_score"] for r in arows) / len(arows)
+    lines = [f"## {a}", "",  # the course's own names (assignments, cells): no student text
+             f"{len(arows)} submission(s); mean autograded score {mean:.2f} / {auto_max:g}.", "",
+             "| cell | kind | points | mean | full | partial | zero | pending |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for name, s in cell_stats(arows).items():
+        lines.append(f"| {name} | {'test' if s['auto'] else 'manual'} | {s['max']:g} | {s['mean']:.2f} | "
+                     f"{s['full']} | {s['partial']} | {s['zero']} | {s['pending']} |")
+    fails: Counter = Counter()
+    errors: dict[str, Counter] = {}
+    for o in (o for o in latest if o.assignment == a and o.graded):
+        for test, err in o.failed_tests.items():
+            fails[test] += 1
+            errors.setdefault(test, Counter())[err] += 1
+    lines += ["", "### Most failed tests", ""]
+    if not fails:
+        return lines + ["No test failed.", ""]
+    lines += ["| test | failed | most common error |", "|---|---:|---|"]
+    for test, n in fails.most_common():
+        err, k = errors[test].most_common(1)[0]
+        lines.append(f"| {md_text(test)} | {n} / {len(arows)} | {md_text(err)} ({k}x) |")
+    return lines + [""]
+
+
+def outcome_sections(latest: list[Outcome], problems) -> list[str]:
+    """What was not (fully) graded, the notes, the suspicious code and the files that matched nothing."""
+    lines = ["## Submissions not (fully) graded", ""]
     if failed := [o for o in latest if o.status != Status.OK]:
         lines += ["| student | assignment | status | reason | gradebook |", "|---|---|---|---|---|"]
-        for o in failed:
-            lines.append(f"| {md_text(o.student)} | {md_text(o.assignment)} | {o.status} | {md_text(o.reason)} | "
-                         f"{md_text(o.merge or '')} |")
+        lines += [f"| {md_text(o.student)} | {md_text(o.assignment)} | {o.status} | {md_text(o.reason)} | "
+                  f"{md_text(o.merge or '')} |" for o in failed]
     else:
         lines.append("None.")
-    noted = [o for o in latest if o.notes]
     lines += ["", "## Notes (repairs made before grading, timeouts)", ""]
-    for o in noted:
-        for n in o.notes:
-            lines.append(f"- {md_text(o.student)} / {md_text(o.assignment)}: {md_text(n)}")
-    if not noted:
-        lines.append("None.")
-    sus = [o for o in latest if o.suspicious]
+    lines += [f"- {md_text(o.student)} / {md_text(o.assignment)}: {md_text(n)}" for o in latest for n in o.notes] \
+        or ["None."]
     lines += ["", "## Suspicious code (flagged in the gradebook; please review)", ""]
-    for o in sus:
-        lines.append(f"- {md_text(o.student)} / {md_text(o.assignment)}: "
-                     + "; ".join(md_text(x) for x in o.suspicious[:8]))
-    if not sus:
-        lines.append("None.")
+    lines += [f"- {md_text(o.student)} / {md_text(o.assignment)}: " + "; ".join(md_text(x) for x in o.suspicious[:8])
+              for o in latest if o.suspicious] or ["None."]
     lines += ["", "## Files that were not graded (this run)", ""]
-    for p in run.problems:
-        lines.append(f"- {md_text(p.origin)}: {md_text(p.reason)}")
-    if not run.problems:
-        lines.append("None.")
-    files["report_md"].write_text("\n".join(lines) + "\n")
-    return files
+    lines += [f"- {md_text(p.origin)}: {md_text(p.reason)}" for p in problems] or ["None."]
+    return lines
