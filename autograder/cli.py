@@ -1,4 +1,4 @@
-"""``course release`` and ``course grade`` (registered into the ``course`` CLI by course/cli.py).
+"""``course release`` and ``course grade`` (registered into the ``course`` CLI by course_tools/cli.py).
 
 Standalone: ``python -m autograder release --check`` / ``python -m autograder grade SUBMISSIONS``.
 

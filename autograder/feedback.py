@@ -189,7 +189,7 @@ def render_isolated(work: Path, course_root: Path, pairs: list[tuple[str, str]],
 
 def _render_child(work: Path, course_root: Path, pairs, hide_hidden_tests: bool, timeout: float) -> dict | None:
     """One rendering process; its problems, or None when it did not finish (killed at ``timeout``, or crashed)."""
-    from .policy import bwrap_argv, package_dir
+    from .policy import bwrap_argv, grader_package_dirs
     from .sandbox import _outer_env, allocate_uid, generic_policy, make_writable_for, sandbox_problem
 
     request = json.dumps({"work": str(work), "course_root": str(course_root), "pairs": pairs,
@@ -202,7 +202,7 @@ def _render_child(work: Path, course_root: Path, pairs, hide_hidden_tests: bool,
         uid = allocate_uid() if os.geteuid() == 0 else None
         make_writable_for(str(work), uid)
         configs = [str(course_root / "nbgrader_config.py"), str(Path(PACKAGE_PARENT) / "nbgrader_config.py")]
-        policy = generic_policy(str(work), readonly=[package_dir("course"), package_dir("autograder"), *configs],
+        policy = generic_policy(str(work), readonly=[*grader_package_dirs(), *configs],
                                 env=env, extra_env={"PYTHONPATH": PACKAGE_PARENT, "MPLBACKEND": "Agg"}, uid=uid)
         argv, env = bwrap_argv(policy, argv), _outer_env()
     try:

@@ -31,7 +31,15 @@ from . import processes
 from .collect import Job
 from .files import UnsafeFile, read_regular, remove_tree
 from .outcome import Outcome, Status
-from .policy import CourseView, Limits, SandboxPolicy, bwrap_argv, package_dir, sandbox_env, worker_policy
+from .policy import (
+    CourseView,
+    Limits,
+    SandboxPolicy,
+    bwrap_argv,
+    grader_package_dirs,
+    sandbox_env,
+    worker_policy,
+)
 from .sandbox import make_writable_for, worker_uid
 from .templates import Template
 from .zygote import HOLDER_ARGV, ForkedProcess, Zygote, ZygoteError, available, find_holder, request_fork
@@ -220,7 +228,7 @@ def worker_readonly(course_root: str | None = None) -> list[str]:
     configs = [str(Path(PACKAGE_PARENT) / "nbgrader_config.py")]
     if course_root:
         configs.append(str(Path(course_root) / "nbgrader_config.py"))
-    paths = [package_dir("course"), package_dir("autograder"), *configs, *(b.source for b in CourseView.here().binds)]
+    paths = [*grader_package_dirs(), *configs, *(b.source for b in CourseView.here().binds)]
     return [p for p in paths if p]
 
 

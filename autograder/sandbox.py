@@ -54,7 +54,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Dict, Integer, List, Unicode, default
 
-from course.kernels import IpcKernelManager
+from course_tools.kernels import IpcKernelManager
 
 from . import zygote
 from .files import is_regular

@@ -85,7 +85,7 @@ def notebooks(args) -> dict:
     profiles = {}
     for _ in range(args.notebook_repeats):
         with tempfile.TemporaryDirectory() as tmp:
-            cmd = [sys.executable, "-m", "course.cli", "run", "--profile", "smoke", "--out", tmp]
+            cmd = [sys.executable, "-m", "course_tools.cli", "run", "--profile", "smoke", "--out", tmp]
             start = time.perf_counter()
             subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=3600)
             total = time.perf_counter() - start

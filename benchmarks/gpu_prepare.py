@@ -214,7 +214,7 @@ def make_writable(path: Path) -> None:
 
 def copy_mirror(data: Path, mirror: Path) -> list[str]:
     """A copy of the course's data mirror into ``data`` (``course data mirror DEST --from MIRROR``, no checkpoint)."""
-    from course.mirror import mirror as make_mirror
+    from course_tools.mirror import mirror as make_mirror
 
     if data.exists():
         make_writable(data)

@@ -13,7 +13,7 @@ driver on a self-hosted GPU runner. Parts, in this order (``--parts`` picks some
   (``benchmarks.training``, one process each, MiniLM on MRPC in the same order): examples/s, tokens/s, FLOP/s
   and its share of the bf16 matmul peak of the probe, peak CUDA memory, and a finite loss at every step;
 * ``notebooks``: all seven notebooks with papermill in ``--profile`` (default ``gpu``), exactly as ``course
-  run`` executes them (:func:`course.runner.execute`): seconds, status, what each reports (MRPC accuracy / F1
+  run`` executes them (:func:`course_tools.runner.execute`): seconds, status, what each reports (MRPC accuracy / F1
   after 3 epochs, SST-2, Yelp), peak GPU memory in use (NVML, sampled) and peak RAM of the kernel.
 
 The JSON (``OUT/gpu_run.json``) is rewritten after every step, so a run cut short still leaves what it
@@ -274,7 +274,7 @@ METRICS = {("02_trainer", "accuracy"): "mrpc_trainer_accuracy", ("02_trainer", "
 
 
 def run_notebooks(run: Run, args) -> None:
-    from course.runner import execute, find_notebooks, markdown_table
+    from course_tools.runner import execute, find_notebooks, markdown_table
 
     out = args.out / "notebooks"
     notebooks = find_notebooks(ROOT / "source", args.notebooks or None)
@@ -344,7 +344,7 @@ def main(argv=None) -> int:
     import torch
 
     from course.profiles import PROFILES
-    from course.runner import find_notebooks
+    from course_tools.runner import find_notebooks
 
     if args.profile not in PROFILES:
         parser.error(f"--profile must be one of {', '.join(PROFILES)}")

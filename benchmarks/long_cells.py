@@ -46,7 +46,7 @@ def measure(build: Path | None) -> dict:
     how = "papermill's per-cell durations"
     load = os.getloadavg()[0]
     if build is None:
-        from course.runner import run
+        from course_tools.runner import run
 
         build = Path(tempfile.mkdtemp(prefix="long-cells-")) / "build"
         start = time.time()

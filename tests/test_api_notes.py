@@ -21,7 +21,7 @@ import pytest
 from conftest import ROOT
 from packaging.version import Version
 
-from course.lock import read_lock
+from course_tools.lock import read_lock
 
 
 def _markdown(notebook: str) -> str:

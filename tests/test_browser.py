@@ -553,7 +553,7 @@ def _raw_control(course: Path, student: str) -> None:
     from nbgrader.api import Gradebook
 
     from autograder.config import course_id, load_course_config
-    from course.kernels import AsyncIpcKernelManager as IpcKernelManager
+    from course_tools.kernels import AsyncIpcKernelManager as IpcKernelManager
 
     nb = _hostile_submission(course)
     cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") in ("add", "explain")]

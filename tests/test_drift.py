@@ -1,4 +1,4 @@
-"""``course drift`` (course/drift.py): what it reads from a pytest run and from executed notebooks, what the lock
+"""``course drift`` (course_tools/drift.py): what it reads from a pytest run and from executed notebooks, what the lock
 would move to, and its report. (The whole command ran here against the newest releases: benchmarks/drift.md.)"""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import nbformat
 
-from course.drift import DriftReport, Failure, Step, failing_cells, junit_failures, lock_moves, render
-from course.lock import read_lock
+from course_tools.drift import DriftReport, Failure, Step, failing_cells, junit_failures, lock_moves, render
+from course_tools.lock import read_lock
 
 
 def test_failing_tests_come_from_pytests_junit_report(tmp_path):
@@ -62,7 +62,7 @@ def test_report_names_versions_failures_and_moves():
     assert "| transformers | 5.24.0 | 5.25.0 (moved) |" in text and "torch kept at the lock's 2.13.0." in text
     assert "`02_trainer/trainer.ipynb cell 14 (cell-14)`: `TypeError: boom`" in text and "trainer.train()" in text
     assert "| transformers | 5.24.0 | 5.25.0 |" in text and "course lock --upgrade" in text
-    assert "| soupsieve | 2.10 | 4.1.4 (held at <3.0.2 by course.lock.HOLDS" in text
+    assert "| soupsieve | 2.10 | 4.1.4 (held at <3.0.2 by course_tools.lock.HOLDS" in text
     clean = DriftReport(date="d", python="p", steps=[Step("install", True, 1.0)])
     assert not clean.broke and "Nothing broke" in render(clean)
 
@@ -70,7 +70,7 @@ def test_report_names_versions_failures_and_moves():
 def test_a_failure_that_passes_alone_is_flaky(tmp_path):
     """The failed tests run once more by themselves: one that passes then is reported as flaky (not drift), one
     that fails again stays a failure."""
-    from course.drift import rerun_failures
+    from course_tools.drift import rerun_failures
 
     (tmp_path / "test_y.py").write_text(
         "from pathlib import Path\n\n\ndef test_first_time_only():\n"
@@ -93,7 +93,7 @@ def test_a_failure_that_passes_alone_is_flaky(tmp_path):
 def test_a_failure_that_fails_with_the_lock_too_is_not_drift(tmp_path):
     """A test that fails with the newest releases is run in the lock's environment (this one): failing there too,
     it is reported as such and does not count as drift."""
-    from course.drift import with_the_lock
+    from course_tools.drift import with_the_lock
 
     (tmp_path / "test_z.py").write_text("def test_broken_anyway():\n    assert False\n")
     found = [Failure("test", "test_z.py::test_broken_anyway", "assert False"),

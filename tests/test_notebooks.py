@@ -373,7 +373,8 @@ def test_a_new_notebook_on_an_existing_task_needs_no_edit_elsewhere(tmp_path):
     shutil.copy2(ROOT / "source/07_learning_curves/learning_curves.ipynb", clone / "source/08_extra/extra.ipynb")
     shutil.copy2(ROOT / "autograder/catalogues/07_learning_curves.py", clone / "autograder/catalogues/08_extra.py")
     env = {k: v for k, v in os.environ.items() if k != "AUTOGRADER_TEST_COURSE"} | {"PYTHONPATH": str(clone)}
-    subprocess.run([sys.executable, "-m", "course.cli", "release"], cwd=clone, env=env, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "course_tools.cli", "release"], cwd=clone, env=env, check=True,
+                   capture_output=True)
     assert (clone / "release" / "08_extra" / "extra.ipynb").is_file()
     tests = ["tests/test_notebooks.py", "tests/test_autograder.py", "tests/test_mutation.py", "tests/test_profiles.py"]
     collected = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "not slow", *tests],

@@ -19,7 +19,7 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
-from course.lock import read_lock, torch_pin
+from course_tools.lock import read_lock, torch_pin
 
 OLDEST_PYTHON = "3.11.0"  # pyproject.toml's requires-python (>=3.11); Debian 12 ships 3.11.2
 
@@ -62,7 +62,7 @@ def test_lock_is_complete():
         checked += 1
         requires_python = dist.metadata.get("Requires-Python")
         assert not requires_python or SpecifierSet(requires_python).contains(OLDEST_PYTHON), \
-            f"the lock's {name} {dist.version} needs Python {requires_python}: hold it back (course.lock.HOLDS)"
+            f"the lock's {name} {dist.version} needs Python {requires_python}: hold it back (course_tools.lock.HOLDS)"
         for line in dist.requires or []:
             req = Requirement(line)
             marker = req.marker or Marker("python_version >= '3'")
@@ -99,7 +99,7 @@ def test_required_packages_are_declared():
     names = {canonicalize_name(Requirement(r).name) for r in project["dependencies"]}
     required = {"jupyterlab", "nbgrader", "transformers", "datasets", "evaluate", "torch", "ipywidgets", "papermill"}
     assert required <= names
-    assert project["scripts"]["course"] == "course.cli:main"
+    assert project["scripts"]["course"] == "course_tools.cli:main"
 
 
 @pytest.mark.slow
@@ -108,7 +108,7 @@ def test_course_lock_writes_the_lock_again(tmp_path):
     satisfy pyproject.toml: run on a copy of the lock, it writes the same pins back (about 30 s, asks the index)."""
     out = tmp_path / "requirements.lock"
     shutil.copy2(ROOT / "requirements.lock", out)
-    done = subprocess.run([sys.executable, "-m", "course.cli", "lock", "--output", str(out)], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "course_tools.cli", "lock", "--output", str(out)], cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert read_lock(out) == read_lock()

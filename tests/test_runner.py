@@ -1,5 +1,5 @@
-"""``course run`` (course/runner.py, course/estimate.py, course/progress.py): the estimate before a run, the line
-that moves during long cells, and Ctrl-C, driven in a real terminal (a pty) on a small notebook of its own."""
+"""``course run`` (course_tools/runner.py, estimate.py, progress.py): the estimate before a run, the line that moves
+during long cells, and Ctrl-C, driven in a real terminal (a pty) on a small notebook of its own."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import pytest
 from conftest import ROOT
 
 from course import estimate as est
-from course.progress import Watcher, message_text, steps_in
+from course_tools.progress import Watcher, message_text, steps_in
 
 NOTEBOOKS = sorted((ROOT / "source").glob("*/*.ipynb"))
 
@@ -37,7 +37,7 @@ def test_steps_are_read_from_what_the_kernel_prints(text, steps):
 
 
 def test_a_tqdm_bar_keeps_its_description():
-    from course.progress import progress_in
+    from course_tools.progress import progress_in
 
     assert progress_in("Loading weights:  45%|####5     | 47/103 [00:01<00:01, 40it/s]") == (47, 103, "Loading weights")
     assert progress_in(" 23%|##3       | 105/460 [00:41<02:19,  2.55it/s]") == (105, 460, "step")
@@ -95,7 +95,7 @@ def test_remaining_time_starts_at_the_estimate_and_counts_down():
 
 
 def test_a_long_run_suggests_the_smoke_profile(offline, monkeypatch, capsys, tmp_path):
-    from course.runner import say_estimate
+    from course_tools.runner import say_estimate
 
     monkeypatch.setattr(est, "calibrate", lambda checkpoint: _calibration(steps=(2.0, 3.0)))
     forecast = say_estimate(NOTEBOOKS, "cpu", tmp_path)
@@ -161,7 +161,7 @@ def test_ctrl_c_in_a_terminal_stops_cleanly_and_says_where(toy_course):
     pid, fd = pty.fork()
     if pid == 0:  # the child: `course run` with the pty as its controlling terminal
         os.chdir(toy_course)
-        os.execve(sys.executable, [sys.executable, "-m", "course.cli", "run", "--profile", "smoke", "--source",
+        os.execve(sys.executable, [sys.executable, "-m", "course_tools.cli", "run", "--profile", "smoke", "--source",
                                    str(toy_course / "source"), "--out", str(out)], env)
     buffer = bytearray()
     try:
@@ -222,8 +222,8 @@ def test_without_a_terminal_long_cells_print_a_line_a_minute():
 def test_ctrl_c_between_two_cells_stops_before_the_next(tmp_path):
     """Ctrl-C while no cell runs (the kernel has nothing to stop): the notebook stops before its next cell, which
     the partial notebook marks, with the cells after it never run."""
-    from course.progress import RunInterrupted
-    from course.runner import mark_interrupted
+    from course_tools.progress import RunInterrupted
+    from course_tools.runner import mark_interrupted
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(src) for src in ("a = 1", "b = 2", "c = 3")]

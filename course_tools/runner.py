@@ -10,9 +10,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from course.report import read_records
+
 from .estimate import Estimate
 from .progress import ENGINE, RunInterrupted, Watcher, clock
-from .report import read_records
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,7 +54,7 @@ def profile_parameters(notebook: Path, profile: str | None) -> dict:
     assigns, to inject with papermill."""
     import nbformat
 
-    from .profiles import PROFILES, choose_profile_name, notebook_parameters
+    from course.profiles import PROFILES, choose_profile_name, notebook_parameters
 
     cells = [c for c in nbformat.read(str(notebook), as_version=4).cells
              if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
@@ -230,9 +231,10 @@ def run(notebooks: list[str] | None = None, profile: str | None = None, source_d
 
 def say_estimate(found: list[Path], profile: str | None, out_dir: Path) -> Estimate | None:
     """Print how long the run will take (a range, calibrated now, and what it rests on); the estimate or None."""
+    from course.profiles import choose_profile_name
+
     from .estimate import SUGGEST_SMOKE_OVER_S, span
     from .estimate import estimate as estimate_run
-    from .profiles import choose_profile_name
 
     name = profile or choose_profile_name()[0]
     print(f"course run: {len(found)} notebook(s) in the {name} profile; calibrating (timing this machine now, "

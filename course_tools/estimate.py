@@ -126,7 +126,7 @@ def trainings(notebook: Path) -> list[tuple[str, int, int]]:
 def training_tokens(notebook: Path, prof) -> tuple[float, float]:
     """(padded tokens trained on, tokens evaluated) of one notebook in profile ``prof``. Dynamic padding adds
     about a third to the real tokens (padding share 0.27 on MRPC)."""
-    from .tasks import task as find_task
+    from course.tasks import task as find_task
 
     trained = evaluated = 0.0
     for name, count, evals in trainings(notebook):
@@ -169,8 +169,8 @@ class Estimate:
 
 def estimate(notebooks: list[Path], profile_name: str, calibration: Calibration | None = None) -> Estimate:
     """The estimate for running ``notebooks`` in ``profile_name`` here, calibrated now (or with ``calibration``)."""
-    from .profiles import PROFILES
-    from .sources import checkpoint_source
+    from course.profiles import PROFILES
+    from course.sources import checkpoint_source
 
     prof = PROFILES[profile_name]
     stored = STORED.seconds.get(profile_name)

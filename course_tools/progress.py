@@ -83,7 +83,7 @@ class Watcher:
 
     def __init__(self, estimate=None, total: int = 1, stream: TextIO | None = None, tty: bool | None = None,
                  interval: float = 1.0, log_every: float = 60.0):
-        self.estimate = estimate  # course.estimate.Estimate, or None
+        self.estimate = estimate  # course_tools.estimate.Estimate, or None
         self.total = total
         self.stream = stream or sys.stdout
         self.tty = self.stream.isatty() if tty is None else tty

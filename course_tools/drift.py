@@ -251,12 +251,12 @@ def drift(venv: Path | None = None, report_path: Path = REPORT, torch_spec: str 
 
 # --------------------------------------------------------------------------------------------- report
 def held(name: str) -> str:
-    """What the report says of a package the lock holds back (course.lock.HOLDS)."""
+    """What the report says of a package the lock holds back (course_tools.lock.HOLDS)."""
     from .lock import HOLDS
 
     if name not in HOLDS:
         return ""
-    return f" (held at {HOLDS[name]} by course.lock.HOLDS: the lock installs on every Python 3.11)"
+    return f" (held at {HOLDS[name]} by course_tools.lock.HOLDS: the lock installs on every Python 3.11)"
 
 
 def render(report: DriftReport) -> str:

@@ -2,7 +2,7 @@
 install, so every student of a class gets the same libraries.
 
 ``course lock`` regenerates it with pip-tools' ``pip-compile`` from ``pyproject.toml`` (every extra), with torch
-held at ``bootstrap.sh``'s pin; ``course drift`` (:mod:`course.drift`) says what the newest releases would move
+held at ``bootstrap.sh``'s pin; ``course drift`` (:mod:`course_tools.drift`) says what the newest releases would move
 it to, and whether the course still works with them.
 """
 
@@ -81,8 +81,8 @@ def write_lock(output: Path = LOCK, upgrade: bool = False) -> Path:
     text = re.sub(r"^(torch==[\w.]+)\+\w+$", r"\1", text, flags=re.M)
     # the header names the command to run again, not this run's temporary constraint file
     text = re.sub(r"--constraint=\S+ ", "", text)
-    text = re.sub(r"-c \S+/torch\.txt", "-c course lock (torch's pin, course.lock.HOLDS)", text)
-    command = "#    course lock   (pip-compile of pyproject.toml; torch at bootstrap.sh's pin, course.lock.HOLDS)"
+    text = re.sub(r"-c \S+/torch\.txt", "-c course lock (torch's pin, course_tools.lock.HOLDS)", text)
+    command = "#    course lock   (pip-compile of pyproject.toml; torch at bootstrap.sh's pin, course_tools.lock.HOLDS)"
     text = re.sub(r"^#    pip-compile .*$", command, text, count=1, flags=re.M)
     output.write_text(text)
     return output

@@ -7,7 +7,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from .profiles import PROFILES
+from course.profiles import PROFILES
 
 
 def _run(args) -> int:
@@ -17,8 +17,9 @@ def _run(args) -> int:
 
 
 def _mirror(args) -> int:
+    from course.sources import SourceError
+
     from .mirror import mirror
-    from .sources import SourceError
 
     try:
         for line in mirror(args.dest, args.source, args.checkpoint or None):
@@ -93,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .sources import pin_environment
+    from course.sources import pin_environment
 
     args = build_parser().parse_args(argv)
     pin_environment()  # relative paths mean the caller's directory, not each notebook's folder
