@@ -40,6 +40,9 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Float, Integer, default
 
+from course.text import first_line
+
+from .cells import label
 from .processes import tree_cpu_seconds
 
 GONE_ENAME = "KernelGone"
@@ -150,7 +153,7 @@ class ContainedExecute(Execute):
             self._mark_gone(cell, self._gone_reason)
             return cell, self.resources
         except CellTimeoutError as e:  # "Timeout waiting for IOPub output"
-            self.log.error("Cell %s: %s", index, str(e).splitlines()[0] if str(e) else "timeout")
+            self.log.error("Cell %s: %s", index, first_line(e) or "timeout")
             if not self._kernel_responsive():
                 self._gone_reason = (
                     f"{self._name(cell, index)} exceeded the {self.timeout} s timeout and the kernel did not "
@@ -265,8 +268,7 @@ class ContainedExecute(Execute):
 
     @staticmethod
     def _name(cell, index) -> str:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        return f"cell '{gid}'" if gid else f"cell {index}"
+        return label(cell, index)
 
     # ------------------------------------------------------------------ kernel health
     async def _async_kernel_responsive(self) -> bool:

@@ -25,6 +25,8 @@ import math
 import sys
 from dataclasses import dataclass
 
+from course.text import first_line
+
 MIME = "application/vnd.course.probe+json"
 MAX_DEPTH = 32
 _DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
@@ -209,7 +211,7 @@ def _user_namespace() -> dict:
 
 
 def _describe(expr: str, e: BaseException) -> StudentError:
-    text = str(e).strip().splitlines()[0][:300] if str(e).strip() else ""
+    text = first_line(e)
     return StudentError(f"`{expr}` raised {type(e).__name__}" + (f": {text}" if text else ""),
                         type(e).__name__, text)
 
@@ -364,6 +366,6 @@ def _probe(request: str) -> None:
             raise ValueError(f"unknown question {op!r}")
         reply = {"ok": True, "value": value}
     except Exception as e:  # noqa: BLE001 - the judge turns this into the test's reason
-        text = str(e).strip().splitlines()[0][:300] if str(e).strip() else ""
+        text = first_line(e)
         reply = {"ok": False, "ename": type(e).__name__, "evalue": text}
     display({MIME: reply}, raw=True)
