@@ -1,7 +1,8 @@
 """Validating the graders: catalogues of wrong answers and correct alternatives.
 
-A catalogue is a Python file ``<assignment>.py`` in ``<course>/autograder/catalogues/`` (the real course)
-or ``<course>/catalogues/`` (fixture courses) defining two lists, ``WRONG`` and ``RIGHT``, of dicts::
+A catalogue is a Python file ``<assignment>.py`` in ``<course>/catalogues/`` (course data beside ``source/``,
+never part of an installed package; the fixture courses keep theirs the same way) defining two lists, ``WRONG``
+and ``RIGHT``, of dicts::
 
     WRONG = [
         dict(
@@ -117,7 +118,7 @@ def quiz_mistakes(answers: dict[str, tuple[str, list, str]], cell: str = "quiz")
 
 def catalogue_dirs(course_root) -> list[Path]:
     root = Path(course_root)
-    return [root / "autograder" / "catalogues", root / "catalogues"]
+    return [root / "catalogues"]
 
 
 def find_catalogue(course_root, assignment: str) -> Path | None:

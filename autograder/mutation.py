@@ -10,7 +10,7 @@ the grader (add a hidden check, and a catalogue entry for the mistake) or a corr
 one-line reason in the catalogue's ``EQUIVALENT`` dict ("<answer cell>: <mutant label>" -> why it is still right).
 
 Score per exercise: killed / (mutants - equivalent). ``python -m autograder.mutation`` grades every mutant and
-writes ``autograder/mutation_scores.json`` and the table in ``autograder/README.md``; ``--sample N`` grades
+writes ``catalogues/mutation_scores.json`` and the table in ``autograder/README.md``; ``--sample N`` grades
 ``N`` mutants per exercise (a stable choice), as the tests do.
 """
 
@@ -41,7 +41,7 @@ from .config import SOLUTION_BEGIN, SOLUTION_END, discover_assignments, notebook
 from .outcome import Status
 from .release import marked_lines
 
-RESULTS = Path(__file__).with_name("mutation_scores.json")
+RESULTS = Path(__file__).resolve().parents[1] / "catalogues" / "mutation_scores.json"  # course data, not code
 README = Path(__file__).with_name("README.md")
 TABLE_BEGIN, TABLE_END = "<!-- mutation-scores:begin -->", "<!-- mutation-scores:end -->"
 

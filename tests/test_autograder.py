@@ -516,7 +516,7 @@ def test_catalogue_entries_apply(course, assignment):
     """Every patch still applies to the current solution and names real test cells."""
     cat = load_catalogue(course, assignment)
     if not cat.entries:
-        pytest.skip(f"no catalogue for {assignment} yet (autograder/catalogues/{assignment}.py)")
+        pytest.skip(f"no catalogue for {assignment} yet (catalogues/{assignment}.py)")
     for e in cat.entries:
         subs = make_submission(course, e)
         assert e.notebook in subs

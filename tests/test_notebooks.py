@@ -29,8 +29,8 @@ def test_every_notebook_is_numbered_released_and_has_a_catalogue():
         assignment = path.parent.name
         assert re.fullmatch(r"\d\d_[a-z0-9_]+", assignment), f"{assignment}: name it NN_topic (course order)"
         assert (ROOT / "release" / assignment / path.name).is_file(), f"{assignment}: run `course release`"
-        assert (ROOT / "autograder" / "catalogues" / f"{assignment}.py").is_file(), \
-            f"{assignment}: add its wrong answers and correct alternatives (autograder/catalogues/{assignment}.py)"
+        assert (ROOT / "catalogues" / f"{assignment}.py").is_file(), \
+            f"{assignment}: add its wrong answers and correct alternatives (catalogues/{assignment}.py)"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.parent.name)
@@ -374,7 +374,7 @@ def test_a_new_notebook_on_an_existing_task_needs_no_edit_elsewhere(tmp_path):
     title = next(c for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("# "))
     title.source = "# 8. Extra practice: MRPC pairs again\n" + title.source.split("\n", 1)[1]
     nbformat.write(nb, clone / "source/08_extra/extra.ipynb")
-    shutil.copy2(ROOT / "autograder/catalogues/01_preprocessing.py", clone / "autograder/catalogues/08_extra.py")
+    shutil.copy2(ROOT / "catalogues/01_preprocessing.py", clone / "catalogues/08_extra.py")
     env = {k: v for k, v in os.environ.items() if k != "AUTOGRADER_TEST_COURSE"} | {"PYTHONPATH": str(clone)}
     subprocess.run([sys.executable, "-m", "course_tools.cli", "release"], cwd=clone, env=env, check=True,
                    capture_output=True)
