@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 IGNORED_PARTS = {"__MACOSX", ".ipynb_checkpoints", "__pycache__", ".git"}
-IGNORED_NAMES = {".DS_Store", "Thumbs.db", "timestamp.txt"}
+IGNORED_NAMES = {".DS_Store", "Thumbs.db", "timestamp.txt", "submission_secret.txt"}  # nbgrader's own files
 MAX_ZIP_TOTAL = 500_000_000  # bytes, uncompressed, per zip
 
 
