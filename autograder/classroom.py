@@ -147,7 +147,10 @@ def write_classroom(room: Classroom, new_config: bool = False) -> Path:
     for rel, text in student_jupyter_config({"Exchange": {"root": str(room.exchange)}}).items():
         _write(folder / "student" / rel, text)
     _write(folder / "student" / "nbgrader_config.py", exchange_cfg)
-    _write(folder / "instructor" / "nbgrader_config.py", exchange_cfg)
+    # the instructor's formgrader reads the course's configuration wherever their server starts
+    _write(folder / "instructor" / "nbgrader_config.py", exchange_cfg.replace(
+        "c = get_config()  # noqa: F821\n", "c = get_config()  # noqa: F821\n"
+        f"load_subconfig({str(room.course_root / 'nbgrader_config.py')!r})  # noqa: F821 (the course's)\n"))
     for sub in ("student", "instructor"):
         for d in [folder / sub, *(p for p in (folder / sub).rglob("*") if p.is_dir())]:
             os.chmod(d, 0o755)
@@ -304,7 +307,8 @@ def _dirs_to(dest: str, tmpfs: set[str], made: set[str]) -> list[str]:
     return out
 
 
-def server_sandbox_argv(user: pwd.struct_passwd, writable: list[str], readonly: list[str]) -> list[str]:
+def server_sandbox_argv(user: pwd.struct_passwd, writable: list[str], readonly: list[str],
+                        cwd: str | None = None) -> list[str]:
     """The bubblewrap command (run as root) that runs a user's server as that user: the machine read-only, a private
     /tmp, /home holding only the user's home, /root empty (but the Python installation when it lives there), the
     ``writable`` folders (home, exchange; the instructor's course folder) and ``readonly`` ones; then ``setpriv``
@@ -324,7 +328,7 @@ def server_sandbox_argv(user: pwd.struct_passwd, writable: list[str], readonly: 
                            key=lambda b: b[0].count("/")):
         cmd += _dirs_to(path, set(tmpfs), made) + ["--bind" if rw else "--ro-bind", path, path]
         made.add(path)
-    cmd += ["--chdir", user.pw_dir, "--", "setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}",
+    cmd += ["--chdir", cwd or user.pw_dir, "--", "setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}",
             "--init-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
     return cmd
 
@@ -341,7 +345,7 @@ def user_sandbox_argv(name: str, *, instructor: str, course_root: str, exchange_
     else:
         readonly += [os.path.join(course_root, p) for p in PUBLIC if p != CLASSROOM]
         readonly.append(student_config)
-    return server_sandbox_argv(user, writable, readonly)
+    return server_sandbox_argv(user, writable, readonly, cwd=course_root if name == instructor else None)
 
 
 class ClassroomSpawner(LocalProcessSpawner):

@@ -85,6 +85,8 @@ def test_generated_config_is_readable_and_loopback_only(tmp_path):
     for kind in ("student", "instructor"):
         ex = PyFileConfigLoader("nbgrader_config.py", path=str(course / CLASSROOM / kind)).load_config()
         assert ex.Exchange.root == str(tmp_path / "exchange") and ex.CourseDirectory.course_id == "toy-course"
+        # the instructor's formgrader: the course's own configuration (its root, timeouts), wherever it starts
+        assert (ex.CourseDirectory.root == str(course)) == (kind == "instructor")
     # the instructor's changes are kept; --new-config writes it afresh and keeps theirs
     config.write_text(config.read_text() + "\n# mine\n")
     write_classroom(room)
