@@ -116,9 +116,14 @@ def _write(path: Path, text: str, mode: int = 0o644) -> None:
     os.chmod(path, mode)
 
 
-def nbgrader_exchange_config(room: Classroom) -> str:
-    return ("# nbgrader's exchange of the classroom (written by `course classroom`)\n"
+def nbgrader_exchange_config(room: Classroom, load: Path) -> str:
+    """nbgrader's settings of one kind of user: ``load`` (the course's config, or the release's that gives Validate
+    the course's cell time limits), then the exchange."""
+    return ("# nbgrader's settings in the classroom (written by `course classroom`)\n"
+            "import os\n\n"
             "c = get_config()  # noqa: F821\n"
+            f"if os.path.isfile({str(load)!r}):\n"
+            f"    load_subconfig({str(load)!r})  # noqa: F821\n"
             f"c.Exchange.root = {str(room.exchange)!r}\n"
             f"c.CourseDirectory.course_id = {room.course_id!r}\n")
 
@@ -137,20 +142,19 @@ def write_classroom(room: Classroom, new_config: bool = False) -> Path:
     if new_config and config.exists():
         shutil.copy2(config, folder / "jupyterhub_config.py.bak")
     if new_config or not config.exists():
-        text = TEMPLATE.read_text().format(
+        text = TEMPLATE.read_text().format(singleuser=str(Path(sys.executable).with_name("jupyterhub-singleuser")),
             course_root=str(room.course_root), classroom=str(folder), instructor=room.instructor, ip=room.ip,
             port=room.port, mem_limit=room.mem_limit, cpu_limit=room.cpu_limit, exchange=str(room.exchange))
         _write(config, text, 0o644)
     _write(folder / "students.txt", "# the classroom's students (written by `course classroom`)\n"
            + "".join(f"{s}\n" for s in room.students), 0o644)
-    exchange_cfg = nbgrader_exchange_config(room)
     for rel, text in student_jupyter_config({"Exchange": {"root": str(room.exchange)}}).items():
         _write(folder / "student" / rel, text)
-    _write(folder / "student" / "nbgrader_config.py", exchange_cfg)
+    _write(folder / "student" / "nbgrader_config.py",
+           nbgrader_exchange_config(room, room.course_root / "release" / "nbgrader_config.py"))
     # the instructor's formgrader reads the course's configuration wherever their server starts
-    _write(folder / "instructor" / "nbgrader_config.py", exchange_cfg.replace(
-        "c = get_config()  # noqa: F821\n", "c = get_config()  # noqa: F821\n"
-        f"load_subconfig({str(room.course_root / 'nbgrader_config.py')!r})  # noqa: F821 (the course's)\n"))
+    _write(folder / "instructor" / "nbgrader_config.py",
+           nbgrader_exchange_config(room, room.course_root / "nbgrader_config.py"))
     for sub in ("student", "instructor"):
         for d in [folder / sub, *(p for p in (folder / sub).rglob("*") if p.is_dir())]:
             os.chmod(d, 0o755)
@@ -370,6 +374,9 @@ class ClassroomSpawner(LocalProcessSpawner):
 
     def get_env(self):
         env = super().get_env()
+        bin_dir = os.path.dirname(sys.executable)  # the course's environment first (also under sudo's PATH)
+        env["PATH"] = os.pathsep.join([bin_dir, *(p for p in env.get("PATH", os.defpath).split(os.pathsep)
+                                                  if p != bin_dir)])
         env["JUPYTER_CONFIG_PATH"] = self.instructor_config if self.is_instructor else self.student_config
         return env
 

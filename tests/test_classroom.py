@@ -1,25 +1,18 @@
-"""``course classroom`` (autograder/classroom.py) and the loop through nbgrader's exchange (autograder/exchange.py).
+"""``course classroom`` (autograder/classroom.py): the generated configuration, and the throw-away classroom the
+end-to-end test (tests/test_classroom_browser.py) runs in.
 
-The generated configuration is checked anywhere. As root (CI runs as root) the tests make a classroom of
-throw-away local users (an instructor and two students, removed afterwards) for a copy of the toy course in a
-world-traversable folder, and then, as those users:
-
-* the whole loop: ``course release --exchange``; each student fetches, one hands in the solution, the other the
-  unanswered notebook, and then once more *as the first* (a folder named after her in ``inbound/``, made by hand,
-  since nbgrader's submit names a hand-in after its maker's uid); ``course collect`` takes each
-  student's own hand-in and refuses the forged one; ``course grade``; ``course feedback --release``; each student
-  fetches their own feedback; the late policy reads the exchange's timestamps;
-* isolation: a student cannot list or read another's home or hand-ins, the course's source/, gradebook,
-  collected hand-ins or feedback, neither in the sandbox their server runs in nor on the plain file system;
-* the hub: ``course classroom`` starts it on 127.0.0.1; a student logs in (PAM, the password it wrote), gets a
-  server limited by its cgroup, sees the Assignment List and not formgrader, and cannot reach another's server;
-  the instructor reaches formgrader.
+Here, anywhere: the config a hub loads (loopback only, the roster's users, the spawner and its limits, the hub's
+private folder, the students' Lab with the Assignment List and without formgrader, each kind of user's nbgrader
+settings), that the instructor's changes are kept, and the one-line messages (not root, no students, a roster id
+that is no Linux user name). For the end-to-end test, as root: :class:`Room` (an instructor and two students as
+local users, removed afterwards, for a copy of the toy course in a world-traversable folder), :func:`running_hub`
+(``course classroom`` on a free port, stopped with every server), and :func:`check_isolation` (what a student
+tries to read of others and of the instructor, in her server's sandbox and on the plain file system).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import pwd
@@ -28,11 +21,9 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
 from conftest import ROOT
 
@@ -193,119 +184,9 @@ class Room:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def room():
-    if os.geteuid() != 0 or not shutil.which("bwrap") or not shutil.which("useradd"):
-        pytest.skip("makes local users and bubblewrap sandboxes: run as root (CI does)")
-    base = Path(tempfile.mkdtemp(prefix="classroom-", dir="/tmp"))
-    os.chmod(base, 0o755)  # world-traversable, as a course folder on a server is: the file modes must hold
-    r = Room(base)
-    try:
-        proc = r.course_cmd(*r.classroom_args(), "--no-start")
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        yield r
-    finally:
-        r.remove()
-
-
 def _ok(proc: subprocess.CompletedProcess) -> str:
     assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return proc.stdout + proc.stderr
-
-
-@pytest.fixture(scope="module")
-def loop(room):
-    """The exchange loop, as the README tells it (release, fetch, submit, collect, grade, release feedback)."""
-    from autograder.catalogue import solution_notebook
-
-    r = room
-    out = {}
-    _ok(r.sandboxed(r.instructor, f"cd {r.course} && course release --exchange {ASSIGNMENT}"))
-    for s in (r.ann, r.bob):
-        _ok(r.sandboxed(s, f"python -m nbgrader fetch_assignment {ASSIGNMENT}"))
-    # ann solves it (the instructor's solution in her copy), bob hands in the released notebook unanswered
-    solved = Path(pwd.getpwnam(r.ann).pw_dir) / ASSIGNMENT / NOTEBOOK
-    nbformat.write(solution_notebook(r.course, ASSIGNMENT, "toy"), solved)
-    shutil.chown(solved, r.ann, r.ann)
-    out["solved_sha"] = hashlib.sha256(solved.read_bytes()).hexdigest()
-    _ok(r.sandboxed(r.ann, f"python -m nbgrader submit {ASSIGNMENT}"))
-    time.sleep(1.1)  # nbgrader's timestamps: the forged hand-in is the newest
-    _ok(r.sandboxed(r.bob, f"python -m nbgrader submit {ASSIGNMENT}"))
-    time.sleep(1.1)
-    # bob then hands in "as ann": a folder in inbound/ named after her (nbgrader's submit names it after his uid)
-    forged = (f'd="{r.exchange}/toy-course/inbound/{r.ann}+{ASSIGNMENT}+$(date -u "+%Y-%m-%d %H:%M:%S.%6N") UTC+forged"'
-              f' && mkdir "$d" && cp ~/{ASSIGNMENT}/{NOTEBOOK} "$d"/ && echo "${{d#*+*+}}" > "$d/timestamp.txt"')
-    out["forged"] = r.sandboxed(r.bob, forged)
-    out["collect"] = _ok(r.course_cmd("collect", ASSIGNMENT, "--exchange-root", str(r.exchange)))
-    out["grade"] = _ok(r.course_cmd("grade", "submitted"))
-    out["release_feedback"] = _ok(r.course_cmd("feedback", "--release", ASSIGNMENT, "--exchange-root",
-                                               str(r.exchange)))
-    for s in (r.ann, r.bob):
-        _ok(r.sandboxed(s, f"python -m nbgrader fetch_feedback {ASSIGNMENT}"))
-    return out
-
-
-@needs_root
-def test_exchange_loop_collects_grades_and_returns_feedback(room, loop):
-    from nbgrader.api import Gradebook
-
-    r = room
-    # the forged hand-in reached the exchange (anyone may write into inbound/) but was not collected
-    assert loop["forged"].returncode == 0, loop["forged"].stderr
-    assert "NOT collected" in loop["collect"] and f"names student {r.ann} but {r.bob} made it" in loop["collect"]
-    collected = r.course / "submitted" / r.ann / ASSIGNMENT / NOTEBOOK
-    assert hashlib.sha256(collected.read_bytes()).hexdigest() == loop["solved_sha"]
-    assert (r.course / "submitted" / r.bob / ASSIGNMENT / "timestamp.txt").is_file()
-    with Gradebook(f"sqlite:///{r.course / 'gradebook.db'}", "toy-course") as gb:
-        sub = {s: gb.find_submission(ASSIGNMENT, s) for s in (r.ann, r.bob)}
-        scores = {s: (x.score, x.max_score) for s, x in sub.items()}
-        stamps = {s: x.timestamp for s, x in sub.items()}
-        late = {s: x.total_seconds_late for s, x in sub.items()}
-    assert scores[r.ann][0] > scores[r.bob][0] == 0, scores
-    # the late policy read the exchange's timestamps (handed in today, due 2020)
-    for s in (r.ann, r.bob):
-        written = (r.course / "submitted" / s / ASSIGNMENT / "timestamp.txt").read_text().strip()
-        assert stamps[s].strftime("%Y-%m-%d %H:%M:%S") == written[:19], (stamps[s], written)
-        assert late[s] > 0
-    # each student fetched their own feedback page, with their own score
-    for s in (r.ann, r.bob):
-        pages = list((Path(pwd.getpwnam(s).pw_dir) / ASSIGNMENT / "feedback").glob(f"*/{NOTEBOOK[:-6]}.html"))
-        assert len(pages) == 1, pages
-        assert pages[0].read_bytes() == (r.course / "feedback" / s / ASSIGNMENT / "toy.html").read_bytes()
-        assert pages[0].stat().st_uid == pwd.getpwnam(s).pw_uid
-
-
-@needs_root
-def test_a_student_reads_nothing_of_others_or_the_instructor(room, loop):
-    r = room
-    bob_home = pwd.getpwnam(r.bob).pw_dir
-    secret_paths = [
-        f"{bob_home}/{ASSIGNMENT}/{NOTEBOOK}",  # another's home
-        f"{r.course}/source/{ASSIGNMENT}/{NOTEBOOK}",  # the instructor's solutions and hidden tests
-        f"{r.course}/gradebook.db",
-        f"{r.course}/submitted/{r.bob}/{ASSIGNMENT}/{NOTEBOOK}",  # collected hand-ins
-        f"{r.course}/feedback/{r.bob}/{ASSIGNMENT}/toy.html",
-        f"{r.course}/autograded/{r.bob}/{ASSIGNMENT}/{NOTEBOOK}",
-        f"{r.course}/{CLASSROOM}/hub/jupyterhub_cookie_secret",
-        f"{r.passwords}",
-    ]
-    secret_dirs = [bob_home, f"{r.course}", f"{r.course}/source", f"{r.exchange}/toy-course/inbound",
-                   f"{r.exchange}/toy-course/feedback", f"{r.course}/submitted"]
-    for p in secret_paths:  # they are there (root sees them)...
-        assert Path(p).exists() or "cookie_secret" in p, p
-    probe = "; ".join([f"cat {p!r} >/dev/null 2>&1 && echo READ {p}" for p in secret_paths]
-                      + [f"ls {d!r} >/dev/null 2>&1 && echo LISTED {d}" for d in secret_dirs]
-                      + [f"touch {r.exchange}/toy-course/outbound/{ASSIGNMENT}/x 2>/dev/null && echo WROTE outbound",
-                         f"cat {r.course}/release/{ASSIGNMENT}/{NOTEBOOK} >/dev/null && echo RELEASE-OK"])
-    for how in (r.sandboxed, r.plain):  # ...but neither in her server's sandbox nor on the file system
-        result = how(r.ann, probe)
-        leaks = [line for line in result.stdout.splitlines() if not line.endswith("RELEASE-OK")]
-        assert leaks == [], (how.__name__, leaks)
-        assert "RELEASE-OK" in result.stdout, (how.__name__, result.stdout, result.stderr)  # the control
-    # in her sandbox other homes and the course's private folders are not even there
-    seen = r.sandboxed(r.ann, f"ls /home; for p in source gradebook.db submitted {CLASSROOM}/hub; do "
-                               f"test -e {r.course}/$p && echo THERE $p; done")
-    assert r.bob not in seen.stdout and "THERE" not in seen.stdout and r.ann in seen.stdout, seen.stdout
 
 
 # ---------------------------------------------------------------------------------------------- the hub
@@ -351,50 +232,34 @@ def passwords(room: Room) -> dict[str, str]:
     return dict(line.split(",", 1) for line in room.passwords.read_text().split())
 
 
-def hub_login(base: str, user: str, password: str):
-    """A requests session logged into the hub whose server is up (it started on login)."""
-    import requests
-
-    s = requests.Session()
-    s.get(f"{base}/hub/login", timeout=10)
-    r = s.post(f"{base}/hub/login?next=", data={"username": user, "password": password,
-                                               "_xsrf": s.cookies.get("_xsrf")}, timeout=30)
-    assert r.status_code == 200 and "login" not in r.url, (r.status_code, r.url)
-    deadline = time.monotonic() + SERVER_START_S
-    while True:
-        r = s.get(f"{base}/user/{user}/lab", timeout=30)
-        if r.status_code == 200 and f"/user/{user}/lab" in r.url:
-            return s
-        assert time.monotonic() < deadline, f"{user}'s server did not start ({r.status_code} {r.url})"
-        time.sleep(2)
-
-
-@needs_root
-def test_hub_serves_each_user_their_own_limited_server(room, loop):
-    from autograder.classroom import _size
-
-    r = room
-    pw = passwords(r)
-    with running_hub(r) as hub:
-        base = hub["base"]
-        ann = hub_login(base, r.ann, pw[r.ann])
-        listed = ann.get(f"{base}/user/{r.ann}/api/contents/", timeout=30).json()
-        assert ASSIGNMENT in {c["name"] for c in listed["content"]}
-        # nbgrader's Assignment List answers (the exchange exists), with what she fetched
-        courses = ann.get(f"{base}/user/{r.ann}/assignments?course_id=toy-course", timeout=60).json()
-        assert courses["success"] and ASSIGNMENT in {a["assignment_id"] for a in courses["value"]}, courses
-        assert ann.get(f"{base}/user/{r.ann}/formgrader", timeout=30).status_code == 404
-        # another's server: the hub does not let her in
-        other = ann.get(f"{base}/user/{r.bob}/api/contents/{ASSIGNMENT}", timeout=30)
-        assert other.status_code in (403, 404) or "/hub/" in other.url and r.bob not in other.text, \
-            (other.status_code, other.url)
-        assert "cells" not in other.text
-        # her server is in its cgroup, with the memory limit (where cgroups can be written)
-        dirs = _cgroup_dirs(r.ann)
-        if "memory" in dirs and (dirs["memory"] / "cgroup.procs").is_file():
-            assert (dirs["memory"] / "cgroup.procs").read_text().split()
-            assert int((dirs["memory"] / "memory.limit_in_bytes").read_text()) == _size("3G")
-        teacher = hub_login(base, r.instructor, pw[r.instructor])
-        page = teacher.get(f"{base}/user/{r.instructor}/formgrader", timeout=60)
-        assert page.status_code == 200 and "formgrader" in page.text.lower()
-        assert f"http://127.0.0.1:{hub['port']}" in hub["log"].read_text()  # loopback only
+def check_isolation(r: Room) -> None:
+    """A student reads nothing of another student's home or hand-ins, of source/, the gradebook, the collected
+    work or the hub's secrets, neither in her server's sandbox nor on the plain file system (after the loop)."""
+    bob_home = pwd.getpwnam(r.bob).pw_dir
+    secret_paths = [
+        f"{bob_home}/{ASSIGNMENT}/{NOTEBOOK}",  # another's home
+        f"{r.course}/source/{ASSIGNMENT}/{NOTEBOOK}",  # the instructor's solutions and hidden tests
+        f"{r.course}/gradebook.db",
+        f"{r.course}/submitted/{r.bob}/{ASSIGNMENT}/{NOTEBOOK}",  # collected hand-ins
+        f"{r.course}/feedback/{r.bob}/{ASSIGNMENT}/toy.html",
+        f"{r.course}/autograded/{r.bob}/{ASSIGNMENT}/{NOTEBOOK}",
+        f"{r.course}/{CLASSROOM}/hub/jupyterhub_cookie_secret",
+        f"{r.passwords}",
+    ]
+    secret_dirs = [bob_home, f"{r.course}", f"{r.course}/source", f"{r.exchange}/toy-course/inbound",
+                   f"{r.exchange}/toy-course/feedback", f"{r.course}/submitted"]
+    for p in secret_paths:  # they are there (root sees them)...
+        assert Path(p).exists() or "cookie_secret" in p, p
+    probe = "; ".join([f"cat {p!r} >/dev/null 2>&1 && echo READ {p}" for p in secret_paths]
+                      + [f"ls {d!r} >/dev/null 2>&1 && echo LISTED {d}" for d in secret_dirs]
+                      + [f"touch {r.exchange}/toy-course/outbound/{ASSIGNMENT}/x 2>/dev/null && echo WROTE outbound",
+                         f"cat {r.course}/release/{ASSIGNMENT}/{NOTEBOOK} >/dev/null && echo RELEASE-OK"])
+    for how in (r.sandboxed, r.plain):  # ...but neither in her server's sandbox nor on the file system
+        result = how(r.ann, probe)
+        leaks = [line for line in result.stdout.splitlines() if not line.endswith("RELEASE-OK")]
+        assert leaks == [], (how.__name__, leaks)
+        assert "RELEASE-OK" in result.stdout, (how.__name__, result.stdout, result.stderr)  # the control
+    # in her sandbox other homes and the course's private folders are not even there
+    seen = r.sandboxed(r.ann, f"ls /home; for p in source gradebook.db submitted {CLASSROOM}/hub; do "
+                               f"test -e {r.course}/$p && echo THERE $p; done")
+    assert r.bob not in seen.stdout and "THERE" not in seen.stdout and r.ann in seen.stdout, seen.stdout

@@ -1,17 +1,22 @@
-"""The classroom in a real browser: an instructor and two students on a local hub (``course classroom``).
+"""The classroom end to end, in a real browser: an instructor and two students on a local hub (``course classroom``).
 
-As root (CI runs as root), with throw-away local users (see tests/test_classroom.py) and Debian's Chromium driven by
-Playwright: each user logs in through the hub's login page (PAM, the password ``course classroom --passwords``
-wrote); the instructor sees formgrader in their Lab and releases the toy assignment (``course release --exchange``,
-as the instructor); each student opens the Assignment List, clicks **Fetch**, answers (Ann the right answers, saved
-through her Lab; Bob nothing) and clicks **Submit**; the instructor collects, grades and releases feedback (``course
-collect``, ``course grade``, ``course feedback --release``); each student clicks **Fetch Feedback** and opens their
-page, with their own score; Ann's attempt to open Bob's Lab is refused by the hub. Screenshots of each step go to
-``build/test-artifacts/classroom-*.png`` (the ones in autograder/README.md are these).
+As root (CI runs as root), with throw-away local users (tests/test_classroom.py's ``Room``) and Debian's Chromium
+driven by Playwright: each user logs in through the hub's login page (PAM, the password ``course classroom
+--passwords`` wrote) and gets a server in its own cgroup; the instructor releases the toy assignment (``course
+release --exchange``, run as the instructor in their server's sandbox) and sees it in formgrader; each student opens
+the Assignment List (a student has no formgrader), clicks **Fetch**, answers (Ann the instructor's solution, saved
+through her Lab; Bob nothing) and clicks **Submit**; then Bob puts a hand-in named after Ann into ``inbound/`` by
+hand; the instructor collects (Ann's own hand-in, byte for byte, and not the forged one), grades (the late policy
+reads the exchange's timestamps) and releases feedback (``course collect``, ``course grade submitted``, ``course
+feedback --release``); each student clicks **Fetch Feedback** and opens their page, with their own score; Ann's
+attempt to open Bob's Lab is refused by the hub; and Ann reads nothing of Bob's or the instructor's files
+(``check_isolation``). Screenshots of each step go to ``build/test-artifacts/classroom-*.png`` (the ones in
+autograder/README.md are these). About 3.5 minutes on 2 busy cores.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pwd
 import re
@@ -29,6 +34,7 @@ from test_classroom import (
     NOTEBOOK,
     Room,
     _ok,
+    check_isolation,
     needs_root,
     passwords,
     running_hub,
@@ -96,6 +102,7 @@ def test_instructor_and_two_students_through_the_exchange(chromium, classroom_ro
     from playwright.sync_api import sync_playwright
 
     from autograder.catalogue import solution_notebook
+    from autograder.classroom import _cgroup_dirs, _size
 
     r = classroom_room
     started = time.monotonic()
@@ -115,6 +122,11 @@ def test_instructor_and_two_students_through_the_exchange(chromium, classroom_ro
             students = {}
             for name in (r.ann, r.bob):
                 page = _login(browser, base, name, pw[name])
+                assert page.request.get(f"{base}/user/{name}/formgrader").status == 404  # no instructor tools
+                memory = _cgroup_dirs(name).get("memory")  # her server in its cgroup, with its limit
+                if memory is not None and (memory / "cgroup.procs").is_file():
+                    assert (memory / "cgroup.procs").read_text().split()
+                    assert int((memory / "memory.limit_in_bytes").read_text()) == _size("3G")
                 panel = _assignment_list(page)
                 released = panel.locator("#released_assignments_list")
                 released.locator("button", has_text="Fetch").click()
@@ -129,15 +141,32 @@ def test_instructor_and_two_students_through_the_exchange(chromium, classroom_ro
                 panel.locator("#submitted_assignments_list").get_by_text(ASSIGNMENT).first.wait_for()
                 if name == r.ann:
                     _shot(page, "3-student-submitted")
+                    solved = (Path(pwd.getpwnam(name).pw_dir) / ASSIGNMENT / NOTEBOOK).read_bytes()
                 students[name] = page
+            # Bob hands in "as Ann": a folder named after her in inbound/ (anyone may write there; nbgrader's
+            # submit names a hand-in after its maker's uid, so he makes it by hand), the newest of hers
+            time.sleep(1.1)
+            inbound = f"{r.exchange}/toy-course/inbound/{r.ann}+{ASSIGNMENT}+"
+            forged = _ok(r.sandboxed(r.bob, f'd="{inbound}$(date -u "+%Y-%m-%d %H:%M:%S.%6N") UTC+forged" && '
+                                            f'mkdir "$d" && cp ~/{ASSIGNMENT}/{NOTEBOOK} "$d"/ && date -u > '
+                                            '"$d/timestamp.txt" && echo forged'))
+            assert "forged" in forged
 
             # the instructor collects, grades and releases the feedback
-            _ok(r.course_cmd("collect", ASSIGNMENT, "--exchange-root", str(r.exchange)))
+            collected = _ok(r.course_cmd("collect", ASSIGNMENT, "--exchange-root", str(r.exchange)))
+            assert "NOT collected" in collected and f"names student {r.ann} but {r.bob} made it" in collected
+            ann_copy = r.course / "submitted" / r.ann / ASSIGNMENT / NOTEBOOK
+            assert hashlib.sha256(ann_copy.read_bytes()).digest() == hashlib.sha256(solved).digest()
             _ok(r.course_cmd("grade", "submitted"))
             _ok(r.course_cmd("feedback", "--release", ASSIGNMENT, "--exchange-root", str(r.exchange)))
             with Gradebook(f"sqlite:///{r.course / 'gradebook.db'}", "toy-course") as gb:
-                scores = {s: gb.find_submission(ASSIGNMENT, s).score for s in (r.ann, r.bob)}
+                subs = {s: gb.find_submission(ASSIGNMENT, s) for s in (r.ann, r.bob)}
+                scores = {s: x.score for s, x in subs.items()}
+                times = {s: (x.timestamp, x.total_seconds_late) for s, x in subs.items()}
             assert scores[r.ann] > scores[r.bob] == 0, scores
+            for s, (stamp, late) in times.items():  # the late policy read the exchange's timestamps (due 2020)
+                written = (r.course / "submitted" / s / ASSIGNMENT / "timestamp.txt").read_text().strip()
+                assert stamp.strftime("%Y-%m-%d %H:%M:%S") == written[:19] and late > 0, (stamp, written, late)
             teacher.goto(f"{base}/user/{r.instructor}/formgrader/gradebook/{ASSIGNMENT}/toy")
             teacher.locator("a.name-shown", has_text=r.bob).wait_for(state="attached")
             teacher.locator("table tbody tr").nth(1).wait_for()
@@ -170,4 +199,6 @@ def test_instructor_and_two_students_through_the_exchange(chromium, classroom_ro
             _shot(ann, "6-other-student-refused")
         finally:
             browser.close()
+        assert f"http://127.0.0.1:{hub['port']}" in hub["log"].read_text()  # loopback only
+    check_isolation(r)
     print(f"classroom browser test: {time.monotonic() - started:.0f} s")
