@@ -263,3 +263,20 @@ def check_isolation(r: Room) -> None:
     seen = r.sandboxed(r.ann, f"ls /home; for p in source gradebook.db submitted {CLASSROOM}/hub; do "
                                f"test -e {r.course}/$p && echo THERE $p; done")
     assert r.bob not in seen.stdout and "THERE" not in seen.stdout and r.ann in seen.stdout, seen.stdout
+
+
+def test_seal_closes_the_private_entries_and_skips_others(tmp_path, monkeypatch):
+    from autograder.classroom import seal
+
+    course = _copy_toy(tmp_path / "course")
+    (course / "gradebook.db").write_bytes(b"")
+    (course / "submitted").mkdir()
+    seal(course)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in course.iterdir()}
+    assert modes["source"] & 0o077 == 0 and modes["submitted"] & 0o077 == 0 and modes["gradebook.db"] & 0o077 == 0
+    assert modes["release"] & 0o005 == 0o005 and modes["nbgrader_config.py"] & 0o004  # public; the graders read it
+    # the instructor (not root) sealing after a root-made entry: theirs closed, root's left alone, no error
+    os.chmod(course / "submitted", 0o755)
+    monkeypatch.setattr(os, "geteuid", lambda: os.stat(course).st_uid + 1)
+    seal(course)
+    assert (course / "submitted").stat().st_mode & 0o777 == 0o755
