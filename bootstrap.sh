@@ -17,6 +17,21 @@ if ! command -v bwrap >/dev/null; then
     echo "note: course grade needs bubblewrap (bwrap): sudo apt-get install bubblewrap" >&2
   fi
 fi
+# course classroom runs JupyterHub, whose proxy is configurable-http-proxy from npm (4.6.3 runs on any Node >= 10,
+# Debian's included): install it when we may (root), else say how.
+CHP="configurable-http-proxy@4.6.3"
+if ! command -v configurable-http-proxy >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    if ! command -v npm >/dev/null; then
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null) ||
+        echo "could not install nodejs and npm; course classroom needs them: apt-get install nodejs npm" >&2
+    fi
+    (command -v npm >/dev/null && npm install --global --silent "$CHP" >/dev/null) ||
+      echo "could not install $CHP; course classroom needs it: npm install --global $CHP" >&2
+  else
+    echo "note: course classroom needs configurable-http-proxy: sudo apt-get install nodejs npm && sudo npm install --global $CHP" >&2
+  fi
+fi
 PYTHON="${PYTHON:-python3}"
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
   echo "bootstrap.sh: the course needs Python 3.11 or newer; $PYTHON is $("$PYTHON" -V 2>&1). Run: PYTHON=python3.11 bash bootstrap.sh" >&2

@@ -25,6 +25,10 @@ def _root(args) -> Path:
 
 def cmd_release(args) -> int:
     root = _root(args)
+    if args.exchange is not None:
+        from .exchange import release_to_exchange
+
+        return release_to_exchange(root, args.exchange, args.exchange_root)
     release_dir = root / "release"
     if args.check:
         diffs = release_is_up_to_date(root)
@@ -120,6 +124,11 @@ def cmd_merge(args) -> int:
 def cmd_feedback(args) -> int:
     from .feedback import refresh
 
+    if args.release:
+        from .exchange import release_feedback
+
+        return release_feedback(_root(args), args.release, args.exchange_root)
+
     return _report_files(
         lambda: refresh(args.out or _root(args), course_root=_root(args), hide_hidden_tests=args.hide_hidden_tests),
         lambda run: f"feedback, grades and report made again from {run.gradebook} ({len(run.outcomes)} submission(s))",
@@ -170,6 +179,39 @@ def cmd_formgrader(args) -> int:
                  open_browser=args.browser)
 
 
+def cmd_collect(args) -> int:
+    from .exchange import collect
+
+    return collect(_root(args), args.assignment, args.exchange_root)
+
+
+def cmd_classroom(args) -> int:
+    from .classroom import Classroom, ClassroomError, run_classroom, students_of
+    from .config import course_id
+
+    root = _root(args)
+    instructor = args.instructor or os.environ.get("SUDO_USER")
+    try:
+        if not instructor:
+            raise ClassroomError("say who the instructor is: course classroom --instructor USER (a local user, "
+                                 "created when missing)")
+        cid = course_id(load_course_config(root))
+        given = {"ip": args.ip, "port": args.port, "mem_limit": args.mem_limit, "cpu_limit": args.cpu_limit}
+        given = {k: v for k, v in given.items() if v is not None}
+        room = Classroom(root, cid, instructor, tuple(students_of(root, cid, args.roster)),
+                         Path(args.exchange_root or "/srv/nbgrader/exchange").resolve(), **given)
+        # what the command line says wins over the (kept) config file
+        traits = {"ip": "JupyterHub.ip", "port": "JupyterHub.port", "mem_limit": "Spawner.mem_limit",
+                  "cpu_limit": "Spawner.cpu_limit"}
+        overrides = [f"--{traits[k]}={v}" for k, v in given.items()]
+        overrides.append(f"--ClassroomSpawner.exchange_root={room.exchange}")
+        return run_classroom(room, Path(args.passwords).resolve() if args.passwords else None, args.new_config,
+                             start=not args.no_start, overrides=overrides)
+    except ClassroomError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+
+
 def _folders(parser, out_help: str = "the folder `course grade --out` wrote (default: the course directory)"):
     parser.add_argument("--out", help=out_help)
     parser.add_argument("--course-root", help="course directory (default: found from the current directory)")
@@ -177,7 +219,8 @@ def _folders(parser, out_help: str = "the folder `course grade --out` wrote (def
 
 def register(subparsers) -> None:
     """Add the instructor's commands (release, grade, feedback, ...) to an argparse subparsers object."""
-    for add in (_add_release, _add_grade, _add_feedback, _add_export, _add_roster, _add_formgrader, _add_merge):
+    for add in (_add_release, _add_grade, _add_feedback, _add_export, _add_roster, _add_formgrader, _add_merge,
+                _add_classroom, _add_collect):
         add(subparsers)
 
 
@@ -191,6 +234,10 @@ def _add_release(subparsers) -> None:
     p.add_argument(
         "--check", action="store_true", help="do not write: fail (exit 1) if release/ is out of date or leaks anything"
     )
+    p.add_argument("--exchange", nargs="*", metavar="ASSIGNMENT",
+                   help="release release/ASSIGNMENT (default: every assignment) to the students through nbgrader's "
+                   "exchange (nbgrader release_assignment; see `course classroom`)")
+    p.add_argument("--exchange-root", help="nbgrader's exchange folder (default: the classroom's)")
     p.add_argument("--course-root", help="course directory (default: found from the current directory)")
     p.set_defaults(func=cmd_release)
 
@@ -267,6 +314,9 @@ def _add_feedback(subparsers) -> None:
     f.add_argument(
         "--show-hidden-tests", dest="hide_hidden_tests", action="store_false", help="keep hidden tests in the feedback"
     )
+    f.add_argument("--release", metavar="ASSIGNMENT", help="instead: give the students their feedback of ASSIGNMENT "
+                   "through nbgrader's exchange (nbgrader release_feedback; see `course classroom`)")
+    f.add_argument("--exchange-root", help="nbgrader's exchange folder (default: the classroom's)")
     f.set_defaults(func=cmd_feedback)
 
 
@@ -319,6 +369,46 @@ def _add_merge(subparsers) -> None:
     m.add_argument("--out", required=True, help="the class folder to write")
     m.add_argument("--course-root", help="course directory (default: found from the current directory)")
     m.set_defaults(func=cmd_merge)
+
+
+def _add_classroom(subparsers) -> None:
+    c = subparsers.add_parser(
+        "classroom",
+        help="start a JupyterHub for the course: the instructor with formgrader, the students with the "
+        "Assignment List, nbgrader's exchange between them",
+        description="Write COURSE/classroom/ (jupyterhub_config.py, kept when it exists, and the students' and "
+        "instructor's Jupyter config); as root also create the users, the exchange and close the course folder to "
+        "the students, then start jupyterhub on 127.0.0.1. See autograder/README.md, 'Classroom server'.",
+    )
+    c.add_argument("--roster", help="CSV of the students (course roster's format; default: the gradebook's students)")
+    c.add_argument("--instructor", help="the instructor's local user (default: $SUDO_USER)")
+    c.add_argument("--passwords", metavar="FILE",
+                   help="give each user this command creates a random password, appended to FILE (mode 0600)")
+    c.add_argument("--exchange-root", help="nbgrader's exchange folder (default: /srv/nbgrader/exchange)")
+    # these four: written into a new config; given, they also win over the config file's values
+    c.add_argument("--ip", help="the hub's address (default: 127.0.0.1; see the README on TLS)")
+    c.add_argument("--port", type=int, help="the hub's port (default: 8000)")
+    c.add_argument("--mem-limit", help="memory of each user's server and kernels (default: 3G)")
+    c.add_argument("--cpu-limit", type=float, help="CPU cores of each user's server (default: 1)")
+    c.add_argument("--new-config", action="store_true",
+                   help="write jupyterhub_config.py afresh (yours is kept as jupyterhub_config.py.bak)")
+    c.add_argument("--no-start", action="store_true", help="prepare everything, start no hub")
+    c.add_argument("--course-root", help="course directory (default: found from the current directory)")
+    c.set_defaults(func=cmd_classroom)
+
+
+def _add_collect(subparsers) -> None:
+    c = subparsers.add_parser(
+        "collect",
+        help="collect the students' hand-ins of an assignment from nbgrader's exchange into submitted/",
+        description="nbgrader collect --update into COURSE/submitted/<student>/<assignment>/ (with timestamp.txt, "
+        "for the late policy); then grade with `course grade submitted`. A hand-in is taken only from the student "
+        "it names.",
+    )
+    c.add_argument("assignment")
+    c.add_argument("--exchange-root", help="nbgrader's exchange folder (default: the classroom's)")
+    c.add_argument("--course-root", help="course directory (default: found from the current directory)")
+    c.set_defaults(func=cmd_collect)
 
 
 def main(argv=None) -> int:

@@ -36,7 +36,7 @@ from pathlib import Path
 from .outcome import Problem
 
 IGNORED_PARTS = {"__MACOSX", ".ipynb_checkpoints", "__pycache__", ".git"}
-IGNORED_NAMES = {".DS_Store", "Thumbs.db", "timestamp.txt"}
+IGNORED_NAMES = {".DS_Store", "Thumbs.db", "timestamp.txt", "submission_secret.txt"}  # nbgrader's own files
 MAX_ZIP_TOTAL = 500_000_000  # bytes, uncompressed, per zip
 
 
