@@ -52,6 +52,7 @@ from pathlib import Path
 
 import nbformat
 
+from .causes import defined_names
 from .config import SOLUTION_BEGIN, SOLUTION_END, course_id, load_course_config, notebooks_of
 from .outcome import Status
 
@@ -451,29 +452,11 @@ def baseline_entries(course_root, assignment: str) -> list[Entry]:
     ]
 
 
-def _defined_names(code: str) -> set[str] | None:
-    """Every name ``code`` binds (assignments, defs, classes, imports; nested ones too), None if unparsable."""
-    lines = [line for line in code.splitlines() if not line.lstrip().startswith(("%", "!"))]
-    try:
-        tree = ast.parse("\n".join(lines))
-    except SyntaxError:
-        return None
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
-    return names
-
-
 def _transplants(code: str, wanted: set[str]) -> list[tuple[str, str]]:
     """Pieces of a released cell that could stand in for an answer defining ``wanted``: the whole cell (a
     ``%%writefile`` cell's script body), and each function or class nested in it under a wanted name."""
     body = code.split("\n", 1)[1] if code.startswith("%%writefile") else code
-    names = _defined_names(body)
+    names = defined_names(body)
     if names is None or not names & wanted:
         return []
     out = [("cell", body)]
@@ -502,7 +485,7 @@ def transplant_entries(course_root, assignment: str, release_dir=None) -> list[E
             gid = _gid(answer)
             if answer.cell_type != "code" or not gid or not tests.get(gid):
                 continue
-            wanted = _defined_names(answer.source) or set()
+            wanted = defined_names(answer.source) or set()
             for cell in release.cells:
                 if cell.cell_type != "code" or _gid(cell) == gid or _gid(cell) in autograded_tests(release):
                     continue

@@ -216,10 +216,13 @@ def job_spec(job: Job, tpl: Template, settings: RunSettings, workdir: Path, resu
 
 def worker_readonly(course_root: str | None = None) -> list[str]:
     """What every grading worker reads: the course and autograder packages, nbgrader_config.py (the course's and the
-    kit's, which it may load), and the course view's sources (Python, data, checkpoint, hub cache)."""
+    kit's, which it may load), the course's judges/ (the hidden tests' code) and the course view's sources (Python,
+    data, checkpoint, hub cache). The kernel's sandbox binds none of the judges (autograder.policy.kernel_policy)."""
     configs = [str(Path(PACKAGE_PARENT) / "nbgrader_config.py")]
     if course_root:
         configs.append(str(Path(course_root) / "nbgrader_config.py"))
+        if (Path(course_root) / "judges" / "__init__.py").is_file():
+            configs.append(str(Path(course_root) / "judges"))
     paths = [package_dir("course"), package_dir("autograder"), *configs, *(b.source for b in CourseView.here().binds)]
     return [p for p in paths if p]
 
