@@ -248,10 +248,18 @@ def _describe(code: str, e: BaseException, inputs=()) -> StudentError:
 
 
 class LocalBackend:
-    """The notebook's own namespace (a notebook that simply runs; the same data round trip as grading)."""
+    """The notebook's own namespace (a notebook that simply runs; the same data round trip as grading), or the
+    namespace given (a judge unit-tested without a kernel)."""
+
+    def __init__(self, namespace: dict | None = None, answers: dict[str, str] | None = None):
+        self.namespace = namespace
+        self.answers = dict(answers or {})  # answer cell -> its source, for judges that run an answer again
+
+    def _ns(self) -> dict:
+        return self.namespace if self.namespace is not None else _user_namespace()
 
     def value(self, expr: str, inputs: dict):
-        ns = dict(_user_namespace())
+        ns = dict(self._ns())
         ns.update({k: roundtrip(v) for k, v in inputs.items()})
         try:
             result = eval(expr, ns)  # noqa: S307 - the notebook's own code, in its own kernel
@@ -263,7 +271,7 @@ class LocalBackend:
             raise StudentError(f"{names_in(expr, inputs)} gave a value that cannot be checked: {e}") from None
 
     def run(self, code: str, inputs: dict) -> None:
-        ns = _user_namespace()
+        ns = self._ns()
         ns.update({k: roundtrip(v) for k, v in inputs.items()})
         try:
             exec(code, ns)  # noqa: S102
@@ -275,7 +283,7 @@ class LocalBackend:
             return None
         request = {"sources": sources, "values": values, "prelude": prelude, "run": run_changes}
         try:
-            return roundtrip(_rerun(request, {k: roundtrip(v) for k, v in inputs.items()}))
+            return roundtrip(_rerun(request, {k: roundtrip(v) for k, v in inputs.items()}, self._ns()))
         except StudentError:
             raise
         except Exception as e:  # noqa: BLE001
@@ -283,8 +291,8 @@ class LocalBackend:
 
     def answer_sources(self, cell: str, since: str | None) -> list[str] | None:
         """The notebook's own cells are not known to its kernel: a judge running in the notebook skips what needs
-        them (the grader has them)."""
-        return None
+        them (the grader has them). Answers given to the backend (tests) are run alone."""
+        return [self.answers[cell]] if cell in self.answers else None
 
     def scratch(self) -> tuple[str, str]:
         folder = tempfile.mkdtemp(prefix="judge-scratch-")
@@ -296,7 +304,7 @@ class LocalBackend:
 
     def value_raw(self, expr: str):
         try:
-            return eval(expr, dict(_user_namespace()))  # noqa: S307
+            return eval(expr, dict(self._ns()))  # noqa: S307
         except Exception as e:  # noqa: BLE001
             raise _describe(expr, e) from None
 
@@ -464,7 +472,7 @@ def reference_dataset(path: str, config: str | None = None):
 
 
 # --------------------------------------------------------------------------------------------- kernel side
-def _rerun(req: dict, inputs: dict):
+def _rerun(req: dict, inputs: dict, namespace: dict | None = None):
     """Run an answer cell's source again in a copy of the namespace (see :meth:`Student.rerun`); the value of
     ``req["values"]`` there."""
     import dataclasses
@@ -476,7 +484,7 @@ def _rerun(req: dict, inputs: dict):
         shell = get_ipython()
     except ImportError:  # pragma: no cover
         pass
-    scope = dict(_user_namespace())
+    scope = dict(_user_namespace() if namespace is None else namespace)
     scope.update(inputs)
     changes = dict(req.get("run") or {})
     if changes:

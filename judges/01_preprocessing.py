@@ -105,10 +105,10 @@ SHARE_WHY = {
 }
 
 
-def cases_collate_batch(samples_list) -> list[Case]:
-    """padding_share for each set of samples (dicts of lists): the right one and the plausible wrong ones."""
+def cases_collate_batch(run) -> list[Case]:
+    """padding_share of the notebook's samples and of the judge's own: the right one and the plausible wrong ones."""
     cases = []
-    for k, samples in enumerate(samples_list):
+    for k, samples in enumerate((samples_of(run, range(8)), judge_samples(run))):
         lengths = [len(x) for x in samples["input_ids"]]
         n, longest = len(lengths), max(lengths)
         pads = n * longest - sum(lengths)
@@ -125,8 +125,13 @@ def _check_batch(collated, share, want: dict, n: int, what: str) -> None:
 
     assert isinstance(collated, dict) and isinstance(collated.get("input_ids"), torch.Tensor), \
         f"{what}: the collator returns tensors: call data_collator(samples)"
-    longest = max(int(x) for x in want["attention_mask"].sum(dim=1))
-    assert tuple(collated["input_ids"].shape) == (n, longest), \
+    lengths = [int(x) for x in want["attention_mask"].sum(dim=1)]
+    mask = collated.get("attention_mask")
+    got_lengths = [int(x) for x in mask.sum(dim=1)] if isinstance(mask, torch.Tensor) and mask.dim() == 2 else None
+    assert got_lengths == lengths, (
+        f"{what} should be data_collator(samples) of these {n} examples: each keeps its own tokens (lengths "
+        f"{lengths}), found {got_lengths}")
+    assert tuple(collated["input_ids"].shape) == (n, max(lengths)), \
         f"{what}: dynamic padding pads to the longest of these {n} examples, not to a fixed length"
     assert "labels" in collated and tuple(collated["labels"].shape) == (n,), \
         f"{what}: the collator renames label to labels"
@@ -149,7 +154,7 @@ def _check_share(share, case: Case, what: str) -> None:
 
 def test_collate_batch(run):
     notebook_samples, own_samples = samples_of(run, range(8)), judge_samples(run)
-    cases = cases_collate_batch([notebook_samples, own_samples])
+    cases = cases_collate_batch(run)
     assert_separated(cases)
     try:
         collated, share = student.value("(batch, padding_share)")

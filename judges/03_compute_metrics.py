@@ -18,7 +18,7 @@ from .common import (
 
 
 # ------------------------------------------------------------------------------------ compute_metrics
-def cases_compute_metrics() -> list[Case]:
+def cases_compute_metrics(run) -> list[Case]:
     """Logits on which every plausible wrong compute_metrics gives other values than the right one: all zeros
     (the majority class, or probabilities cast to class ids), all ones, a threshold on the raw logit, the F1 of
     class 0, the macro F1."""
@@ -60,7 +60,7 @@ def test_compute_metrics(run):
     assert isinstance(first, dict) and {"accuracy", "f1"} <= set(first), (
         f"return a dict with accuracy and f1, got {first!r:.120}")
     assert abs(first["accuracy"] - 0.75) < 1e-9, f"3 of 4 predictions are right, got accuracy {first['accuracy']!r:.40}"
-    cases = cases_compute_metrics()
+    cases = cases_compute_metrics(run)
     assert_separated(cases)
     logits = np.array([[-1.0, 0.3]] * 3 + [[0.2, -0.4]] + [[0.1, 0.6]] + [[1.0, -1.0]] * 5)
     labels = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 0])
@@ -104,7 +104,7 @@ def test_compute_metrics(run):
 
 
 # ------------------------------------------------------------------------------------ precision and recall
-def cases_precision_recall() -> list[Case]:
+def cases_precision_recall(run) -> list[Case]:
     """One predicted positive out of three is right, and it is the only actual positive: precision 1/3, recall 1;
     swapped arguments, class 0 as the positive class, the all-zeros predictor and matches counted as true
     positives all give other values."""
@@ -131,7 +131,7 @@ def test_precision_recall(run):
 
     got = student.value("precision_recall(predictions, references)", predictions=[1, 1, 0, 0], references=[1, 0, 1, 0])
     assert got == (0.5, 0.5), f"expected (0.5, 0.5) for [1, 1, 0, 0] against [1, 0, 1, 0], got {got!r:.60}"
-    cases = cases_precision_recall()
+    cases = cases_precision_recall(run)
     assert_separated(cases)
     got = student.value("precision_recall(predictions, references)", predictions=np.array([1, 1, 1, 0]),
                         references=np.array([1, 0, 0, 0]))

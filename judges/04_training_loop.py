@@ -8,6 +8,8 @@ mistake gives, and tells them apart by the numbers the student's function return
 
 from __future__ import annotations
 
+import functools
+
 from course.grading import check_answer, reference_tokenizer, student
 
 from .common import (
@@ -71,6 +73,7 @@ def step_batches(steps: int, seed: int = 11) -> list[dict]:
     return token_batches([8] * steps, seed=seed)
 
 
+@functools.cache
 def train_here(schedule: str, steps: int, variant: str = "right"):
     """Weights and returned losses of ``steps`` training steps done here, correctly or as ``variant`` does them
     (SGD, lr 0.5, the judge's model with seed 3)."""
@@ -99,7 +102,7 @@ def train_here(schedule: str, steps: int, variant: str = "right"):
     return [p.detach().clone() for p in model.parameters()], losses
 
 
-def cases_training_step() -> list[Case]:
+def cases_training_step(run) -> list[Case]:
     """For each schedule the judge trains with: the weights of a correct step and of every plausible wrong one."""
     cases = []
     for schedule, steps in STEP_SCENARIOS:
@@ -127,7 +130,7 @@ _judge_losses = [training_step(_judge_model, _judge_batch(_b), _judge_optimizer,
 
 
 def test_training_step(run):
-    cases = cases_training_step()
+    cases = cases_training_step(run)
     assert_separated(cases)
     for (schedule, steps), case in zip(STEP_SCENARIOS, cases):
         weights, losses = _students_step(schedule, steps)
@@ -163,6 +166,7 @@ EVAL_WHY = {
 }
 
 
+@functools.cache
 def evaluation_here(training: bool = False, grad: bool = False):
     """Predictions and labels per batch of the judge's evaluation model on its batches, computed here in
     evaluation or training mode, with gradients off or on."""
@@ -178,7 +182,7 @@ def evaluation_here(training: bool = False, grad: bool = False):
     return out
 
 
-def cases_evaluate_model() -> list[Case]:
+def cases_evaluate_model(run) -> list[Case]:
     """(accuracy, F1) of a correct evaluation loop and of every plausible wrong one, on the judge's batches."""
     from .common import accuracy_f1
 
@@ -203,7 +207,7 @@ def cases_evaluate_model() -> list[Case]:
 
 
 def test_evaluate_model(run):
-    cases = cases_evaluate_model()
+    cases = cases_evaluate_model(run)
     assert_separated(cases)
     student.run(JUDGE_MODELS + f"""
 import evaluate as _evaluate

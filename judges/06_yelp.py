@@ -64,7 +64,7 @@ def test_tokenize_dynamic(run):
         _check_tokens(got, subset_tokens(run, cpu), what)
 
 
-def cases_yelp_compute_metrics() -> list[Case]:
+def cases_yelp_compute_metrics(run) -> list[Case]:
     """Five-class logits on which the plausible wrong compute_metrics differ from the right one: the argmax over
     the examples, a constant prediction, the labels compared with the logits' second-best class."""
     import numpy as np
@@ -84,7 +84,7 @@ def cases_yelp_compute_metrics() -> list[Case]:
 def test_yelp_compute_metrics(run):
     import numpy as np
 
-    cases = cases_yelp_compute_metrics()
+    cases = cases_yelp_compute_metrics(run)
     assert_separated(cases)
     got = student.value("compute_metrics((logits, labels))", logits=np.eye(5), labels=np.arange(5))
     assert isinstance(got, dict) and set(got) == {"accuracy"} and got["accuracy"] == 1.0, \

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 from course.grading import check_answer, reference_tokenizer, student
@@ -155,6 +156,7 @@ def micro_batches(steps: int, parts: int) -> list[dict]:
     return [{k: v[i * size : (i + 1) * size] for k, v in b.items()} for b in batches for i in range(parts)]
 
 
+@functools.cache
 def accumulate_here(steps, parts, lr, clip=None, scale=1.0, variant="right"):
     """Weights and step losses of accumulated training done here, correctly or as ``variant`` does it."""
     import torch
@@ -185,7 +187,7 @@ def accumulate_here(steps, parts, lr, clip=None, scale=1.0, variant="right"):
     return [p.detach().clone() for p in model.parameters()], losses
 
 
-def cases_accumulation() -> list[Case]:
+def cases_accumulation(run) -> list[Case]:
     cases = []
     for steps, parts, lr, clip, scale, wrong in ACC_SCENARIOS:
         name = f"{steps} steps of {parts} micro-batches, lr {lr}, max_grad_norm {clip}, scale {scale}"
@@ -208,7 +210,7 @@ _judge_losses = train_with_accumulation(_judge_model, [_judge_batch(_b, unmoved=
 
 
 def test_accumulation(run):
-    cases = cases_accumulation()
+    cases = cases_accumulation(run)
     assert_separated(cases)
     for (steps, parts, lr, clip, scale, _), case in zip(ACC_SCENARIOS, cases):
         weights, losses = _students_accumulation(steps, parts, lr, clip, scale)
@@ -233,6 +235,7 @@ SCHEDULE_CASES = (("linear", 10, 0, 5e-5), ("cosine", 12, 3, 1e-3), ("constant_w
                   ("linear", 6, 2, 3e-4), ("cosine", 5, 0, 5e-5))
 
 
+@functools.cache
 def rates_here(kind, steps, warmup, lr, variant="right"):
     """The learning rate of each step, read before it (right), after stepping the schedule, or without warm-up."""
     import warnings
@@ -261,7 +264,7 @@ SCHEDULE_WHY = {"read after the step": "read the rate before each step; step the
                 "no warm-up": "pass num_warmup_steps on to get_scheduler"}
 
 
-def cases_schedules() -> list[Case]:
+def cases_schedules(run) -> list[Case]:
     cases = []
     for kind, steps, warmup, lr in SCHEDULE_CASES:
         wrong = {"read after the step": rates_here(kind, steps, warmup, lr, "read after the step")}
@@ -273,7 +276,7 @@ def cases_schedules() -> list[Case]:
 
 
 def test_schedules(run):
-    cases = cases_schedules()
+    cases = cases_schedules(run)
     assert_separated(cases)
     for (kind, steps, warmup, lr), case in zip(SCHEDULE_CASES, cases):
         want = case.right

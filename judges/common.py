@@ -146,8 +146,8 @@ def accuracy_f1(predictions, labels) -> tuple[float, float]:
 
 # ------------------------------------------------------------------------------------ the student's kernel
 def answer_raised(error, hint: str) -> AssertionError:
-    """A reason for an answer that raised on the judge's inputs: what it raised, then what to do."""
-    return AssertionError(f"{error} ({hint})")
+    """A reason for an answer that raised on the judge's inputs: what to do, then what it raised."""
+    return AssertionError(f"{hint}: {error}")
 
 
 def rerun_or_none(cell: str, values: str, hint: str, **kwargs):

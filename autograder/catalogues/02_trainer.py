@@ -204,6 +204,14 @@ WRONG = [
 
 RIGHT = [
     dict(
+        cell="make_trainer",
+        name="shuffled_train_split",
+        old='train_dataset=tokenized_datasets["train"],',
+        new='train_dataset=tokenized_datasets["train"].shuffle(seed=42),',
+        why="the same training examples in another order (the Trainer shuffles them anyway): a correct answer the "
+            "judge rejected when it recognised the split by its first row (issue 28)",
+    ),
+    dict(
         cell="load_model",
         name="keyword_checkpoint",
         old="from_pretrained(run.checkpoint, num_labels=2)",

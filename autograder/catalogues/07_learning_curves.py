@@ -290,6 +290,14 @@ WRONG = [
 
 RIGHT = [
     dict(
+        cell="early_stopping",
+        name="shuffled_train_split",
+        old='train_dataset=small_train,',
+        new='train_dataset=small_train.shuffle(seed=42),',
+        why="the same training examples in another order (the Trainer shuffles them anyway): a correct answer the "
+            "judge rejected when it recognised the split by its first row (issue 28)",
+    ),
+    dict(
         cell="loss_curves",
         name="one_loop",
         source=(
