@@ -103,3 +103,14 @@ c.Autograder.max_notebook_bytes = 50_000_000  # larger submitted files are rejec
 # Secret lines (solution / hidden test) that may appear in release/ on purpose, e.g. a hint in an assert
 # message; `course release` reports every other occurrence as a leak.
 c.Autograder.leak_allowlist = []
+
+# --------------------------------------------------------------------------- the running course
+# Due dates (written into the gradebook; a later hand-in is late) and the late policy: nbgrader's own plugin hook,
+# applied after every `course grade`, `course merge` and `course feedback` (autograder/late.py). For example:
+#   c.Autograder.due_dates = {"01_preprocessing": "2027-01-15 23:59:00 Europe/Berlin"}   # no zone: UTC
+#   c.AssignLatePenalties.plugin_class = "autograder.late.PerDayPenalty"   # default: nbgrader's LateSubmissionPlugin
+#   c.PerDayPenalty.percent_per_day = 10   # of the notebook's score per started day late (grace_minutes, max_percent)
+#   c.LateSubmissionPlugin.penalty_method = "zero"   # nbgrader's own: a late notebook scores 0 ("none": no penalty)
+# `course export --format canvas|moodle|blackboard` names new columns after the assignments; an LMS's existing
+# column (with its id) instead:  c.Autograder.lms_columns = {"01_preprocessing": "Preprocessing (123456)"}
+# Similar work (autograder/similarity.py): c.Similarity.min_share, min_shared, max_class_share, ignore_reference.

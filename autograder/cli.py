@@ -1,4 +1,4 @@
-"""``course release`` and ``course grade`` (registered into the ``course`` CLI by course/cli.py).
+"""``course release`` and ``course grade`` (registered into the ``course`` CLI by course_tools/cli.py).
 
 Standalone: ``python -m autograder release --check`` / ``python -m autograder grade SUBMISSIONS``.
 
@@ -68,6 +68,7 @@ def cmd_grade(args) -> int:
             sandbox=args.sandbox,
             shard=parse_shard(args.shard) if args.shard else None,
             engine=args.engine,
+            students=args.student,
         )
     except (ValueError, FileNotFoundError, SandboxUnavailable) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -125,8 +126,62 @@ def cmd_feedback(args) -> int:
     )
 
 
+def cmd_export(args) -> int:
+    from .config import course_id
+    from .export import export
+
+    root = _root(args)
+    cfg = load_course_config(root)
+    out = Path(args.out).resolve() if args.out else root
+    try:
+        path = export(out, args.format, course_id(cfg), root, cfg, Path(args.to) if args.to else None)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(f"{args.format} export of {out / 'gradebook.db'}: {path}")
+    return 0
+
+
+def cmd_roster(args) -> int:
+    from .config import course_id
+    from .roster import import_roster, read_roster
+
+    root = _root(args)
+    out = Path(args.out).resolve() if args.out else root
+    try:
+        entries = read_roster(args.roster)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    out.mkdir(parents=True, exist_ok=True)
+    added, updated, missing = import_roster(f"sqlite:///{out / 'gradebook.db'}",
+                                            course_id(load_course_config(root)), entries)
+    print(f"roster: {added} student(s) added, {updated} updated in {out / 'gradebook.db'}")
+    if missing:
+        print(f"in the gradebook but not on the roster (kept): {', '.join(missing)}")
+    return 0
+
+
+def cmd_formgrader(args) -> int:
+    from .formgrader import serve
+
+    root = _root(args)
+    return serve(Path(args.out) if args.out else root, root, host=args.ip, port=args.port,
+                 open_browser=args.browser)
+
+
+def _folders(parser, out_help: str = "the folder `course grade --out` wrote (default: the course directory)"):
+    parser.add_argument("--out", help=out_help)
+    parser.add_argument("--course-root", help="course directory (default: found from the current directory)")
+
+
 def register(subparsers) -> None:
-    """Add ``release`` and ``grade`` to an argparse subparsers object."""
+    """Add the instructor's commands (release, grade, feedback, ...) to an argparse subparsers object."""
+    for add in (_add_release, _add_grade, _add_feedback, _add_export, _add_roster, _add_formgrader, _add_merge):
+        add(subparsers)
+
+
+def _add_release(subparsers) -> None:
     p = subparsers.add_parser(
         "release",
         help="generate the student notebooks (release/) from source/ with nbgrader",
@@ -139,6 +194,8 @@ def register(subparsers) -> None:
     p.add_argument("--course-root", help="course directory (default: found from the current directory)")
     p.set_defaults(func=cmd_release)
 
+
+def _add_grade(subparsers) -> None:
     g = subparsers.add_parser(
         "grade",
         help="autograde submissions (nbgrader layout, zips or loose notebooks), in parallel",
@@ -159,6 +216,8 @@ def register(subparsers) -> None:
         help="submissions graded at the same time (default: half the CPU cores)",
     )
     g.add_argument("--assignment", help="grade only this assignment")
+    g.add_argument("--student", action="append", metavar="ID",
+                   help="re-grade only this student's hand-ins (repeatable); the reports still cover the whole class")
     g.add_argument(
         "--hide-hidden-tests",
         dest="hide_hidden_tests",
@@ -195,6 +254,8 @@ def register(subparsers) -> None:
     )
     g.set_defaults(func=cmd_grade)
 
+
+def _add_feedback(subparsers) -> None:
     f = subparsers.add_parser(
         "feedback",
         help="make feedback, grades.csv and the report again from the gradebook (after manual grading)",
@@ -208,6 +269,48 @@ def register(subparsers) -> None:
     )
     f.set_defaults(func=cmd_feedback)
 
+
+def _add_export(subparsers) -> None:
+    e = subparsers.add_parser(
+        "export",
+        help="the class grades in an LMS's gradebook import format (Canvas, Moodle, Blackboard) or as plain CSV",
+        description="Write OUT/grading/export-FORMAT.csv from OUT/gradebook.db: one row per student, one column per "
+        "assignment (its score after the late penalty) and the total, matched on the LMS's ids (see "
+        "autograder/export.py for each layout).",
+    )
+    e.add_argument("--format", required=True, choices=["canvas", "moodle", "blackboard", "csv"])
+    e.add_argument("--to", help="the file to write (default: OUT/grading/export-FORMAT.csv)")
+    _folders(e)
+    e.set_defaults(func=cmd_export)
+
+
+def _add_roster(subparsers) -> None:
+    r = subparsers.add_parser(
+        "roster",
+        help="put the students' names and e-mail addresses (and LMS ids) into the gradebook",
+        description="Read a CSV file with the header id,first_name,last_name,email[,lms_user_id] into "
+        "OUT/gradebook.db (formgrader then shows the names; course export matches on them).",
+    )
+    r.add_argument("roster", help="CSV file: id, first_name, last_name, email, optionally lms_user_id")
+    _folders(r, "the grading folder (default: the course directory)")
+    r.set_defaults(func=cmd_roster)
+
+
+def _add_formgrader(subparsers) -> None:
+    fg = subparsers.add_parser(
+        "formgrader",
+        help="start the instructor's JupyterLab with nbgrader's formgrader on the graded folder; prints the URL",
+        description="Start JupyterLab on OUT (default: the course directory) on the loopback interface with a "
+        "fresh token and print the formgrader URL; Ctrl-C stops it.",
+    )
+    fg.add_argument("--port", type=int, help="port (default: a free one)")
+    fg.add_argument("--ip", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
+    fg.add_argument("--browser", action="store_true", help="open the URL in the default web browser")
+    _folders(fg)
+    fg.set_defaults(func=cmd_formgrader)
+
+
+def _add_merge(subparsers) -> None:
     m = subparsers.add_parser(
         "merge",
         help="merge the --out folders of sharded `course grade` runs into one class gradebook and report",

@@ -140,10 +140,14 @@ _COPY_SUFFIX = re.compile(r"(\s*\(\d+\)|[-_ ]copy\d*|[-_ ]v\d+|[-_ ]final|-\d+)+
 
 # What learning-management systems put in front of a submitted file's name (one bulk download each).
 # Canvas's bulk download is flat (files only), so a folder never matches it: ``ann_3_2_408/`` is a student's folder.
+# The named groups ``user_id`` (Canvas's user id, Moodle's participant number, Blackboard's user name), ``late``
+# (Canvas's marker) and ``attempt`` (Blackboard's submission time) are what :func:`lms_record` keeps.
 _LMS_EXPORT_NAMES = (
-    ("Canvas", re.compile(r"^(?P<student>[A-Za-z0-9.-]+?)(?:_LATE)?_\d+_\d+_(?P<file>.+)$", re.IGNORECASE)),
-    ("Moodle", re.compile(r"^(?P<student>.+?)_\d+_assignsubmission_[a-z]+_(?P<file>.*)$")),
-    ("Blackboard", re.compile(r"^.+?_(?P<student>[^_]+)_attempt_\d{4}(?:-\d{2}){5}(?:_(?P<file>.+))?$")),
+    ("Canvas", re.compile(r"^(?P<student>[A-Za-z0-9.-]+?)(?P<late>_LATE)?_(?P<user_id>\d+)_\d+_(?P<file>.+)$",
+                          re.IGNORECASE)),
+    ("Moodle", re.compile(r"^(?P<student>.+?)_(?P<user_id>\d+)_assignsubmission_[a-z]+_(?P<file>.*)$")),
+    ("Blackboard", re.compile(r"^.+?_(?P<student>(?P<user_id>[^_]+))_attempt_(?P<attempt>\d{4}(?:-\d{2}){5})"
+                              r"(?:_(?P<file>.+))?$")),
 )
 
 
@@ -218,223 +222,284 @@ def discover(
     root = Path(submissions_dir)
     if (root / "submitted").is_dir():
         root = root / "submitted"
-    index = NotebookIndex(notebooks_by_assignment)
-    problems: list[Problem] = []
-    # keyed by the name a hand-in came under (raw), until ids are assigned (assign_ids):
-    # candidates[(raw, assignment)][notebook] -> list[(exact, SubmittedFile)]
-    candidates: dict[tuple[str, str], dict[str, list[tuple[bool, SubmittedFile]]]] = {}
-    timestamps: dict[tuple[str, str], str] = {}
-    students_seen: dict[str, str | None] = {}  # raw name -> note about its cleaning
-    explicit: set[tuple[str, str]] = set()  # (raw, assignment) named by a folder / zip name
-
-    export_zip = root.is_file() and root.suffix.lower() == ".zip"  # the instructor's LMS download, as it came
-    if export_zip:
-        entries = [root]
+    collector = Collector(NotebookIndex(notebooks_by_assignment), only_assignment)
+    if root.is_file() and root.suffix.lower() == ".zip":  # the instructor's LMS download, as it came
+        collector.export_zip(root)
     elif root.is_dir():
-        entries = sorted(root.iterdir())
+        for entry in sorted(root.iterdir()):
+            collector.entry(entry)
     else:
         return [], [Problem(str(submissions_dir), "not a folder or a .zip file")]
+    return collector.jobs()
 
-    def student(raw: str, origin: str) -> str | None:
+
+class Collector:
+    """The files handed in, gathered per (name they came under, assignment) by one method per layout (see the module
+    docstring); :meth:`jobs` then assigns student ids (:func:`assign_ids`) and picks one file per notebook."""
+
+    def __init__(self, index: NotebookIndex, only_assignment: str | None = None):
+        self.index, self.only = index, only_assignment
+        self.problems: list[Problem] = []
+        # keyed by the name a hand-in came under (raw), until ids are assigned:
+        # candidates[(raw, assignment)][notebook] -> list[(exact, SubmittedFile)]
+        self.candidates: dict[tuple[str, str], dict[str, list[tuple[bool, SubmittedFile]]]] = {}
+        self.timestamps: dict[tuple[str, str], str] = {}
+        self.names: dict[str, str | None] = {}  # raw name -> note about its cleaning
+        self.explicit: set[tuple[str, str]] = set()  # (raw, assignment) named by a folder / zip name
+
+    # ------------------------------------------------------------------ names and files
+    def student(self, raw: str, origin: str) -> str | None:
         """The hand-in's name as it came (its files stay apart from any other name's until ids are assigned)."""
         sid, note = clean_student_id(raw)
         if not sid:
-            problems.append(Problem(origin, f"cannot derive a student id from {raw!r}"))
+            self.problems.append(Problem(origin, f"cannot derive a student id from {raw!r}"))
             return None
-        students_seen.setdefault(raw, note)
+        self.names.setdefault(raw, note)
         return raw
 
-    def add(sid: str, stem: str, src: SubmittedFile, hint: str | None):
-        owners = index.match_notebook(stem, hint)
+    def add(self, raw: str, stem: str, src: SubmittedFile, hint: str | None) -> None:
+        owners = self.index.match_notebook(stem, hint)
         if not owners:
-            problems.append(Problem(src.origin, "does not match any notebook of the course"))
+            self.problems.append(Problem(src.origin, "does not match any notebook of the course"))
             return
         if len(owners) > 1:
-            problems.append(Problem(src.origin, f"ambiguous: matches {owners}; put it in an assignment folder"))
+            self.problems.append(Problem(src.origin, f"ambiguous: matches {owners}; put it in an assignment folder"))
             return
         a, nb = owners[0]
-        exact = stem == nb
-        candidates.setdefault((sid, a), {}).setdefault(nb, []).append((exact, src))
+        self.candidates.setdefault((raw, a), {}).setdefault(nb, []).append((stem == nb, src))
 
-    def scan_tree(sid: str, base: Path, origin_base: str, hint: str | None):
+    def _hint(self, parts, hint: str | None) -> str | None:
+        """The assignment a folder on the way names (the deepest one), else ``hint``."""
+        for part in parts:
+            if part in self.index.by_assignment:
+                hint = part
+        return hint
+
+    # ------------------------------------------------------------------ layouts
+    def entry(self, entry: Path) -> None:
+        """One top-level entry of SUBMISSIONS, by its layout."""
+        if entry.name in IGNORED_NAMES or _ignored([entry.name]) or entry.name.startswith(".") or \
+                _lms_receipt(entry.name):
+            return
+        lms = lms_export_name(entry.name, entry.is_dir())
+        if lms is not None:
+            self.lms_entry(entry, lms)
+        elif entry.is_dir():
+            self.student_folder(entry)
+        elif entry.suffix.lower() == ".zip":
+            self.zip_file(entry)
+        elif entry.suffix.lower() == ".ipynb":
+            self.loose_notebook(entry)
+        else:
+            self.problems.append(Problem(entry.name, "ignored (expected a folder, .zip or .ipynb)"))
+
+    def lms_entry(self, entry: Path, lms: tuple[str, str, str]) -> None:
+        """One student's file or folder of an unpacked LMS bulk download."""
+        raw = self.student(lms[1], entry.name)
+        if raw is None:
+            return
+        if entry.is_dir():
+            self.scan_tree(raw, entry, entry.name, None)
+        elif entry.suffix.lower() == ".ipynb":
+            self.add(raw, Path(lms[2]).stem, SubmittedFile(entry.name, entry, size=entry.stat().st_size), None)
+        elif entry.suffix.lower() == ".zip":
+            self.scan_zip(raw, entry, entry.name, None)
+        else:
+            self.problems.append(Problem(entry.name, "ignored (not a notebook)"))
+
+    def export_zip(self, path: Path) -> None:
+        """An LMS bulk download given as SUBMISSIONS: its entries name their students (a zip inside SUBMISSIONS
+        never does)."""
+        infos = self.zip_members(path, path.name)
+        if infos is not None:
+            self.scan_zip(None, path, path.name, None, infos)
+
+    def student_folder(self, entry: Path) -> None:
+        """``<student>/<assignment>/...`` (nbgrader's layout, with timestamp.txt) or ``<student>/...`` (any depth)."""
+        raw = self.student(entry.name, entry.name)
+        if raw is None:
+            return
+        subdirs = [d for d in sorted(entry.iterdir()) if d.is_dir() and d.name in self.index.by_assignment]
+        for d in subdirs:
+            if self.only and d.name != self.only:
+                continue
+            self.explicit.add((raw, d.name))
+            ts = d / "timestamp.txt"
+            if ts.is_file():
+                self.timestamps[(raw, d.name)] = ts.read_text(errors="replace").strip()
+            self.scan_tree(raw, d, f"{entry.name}/{d.name}", d.name)
+        for p in (p for p in sorted(entry.iterdir()) if p not in subdirs):
+            origin = f"{entry.name}/{p.name}"
+            if p.is_dir():
+                if not _ignored([p.name]):
+                    self.scan_tree(raw, p, origin, None)
+            elif p.name in IGNORED_NAMES or p.name.startswith("."):
+                continue
+            elif p.suffix.lower() == ".ipynb":
+                self.add(raw, p.stem, SubmittedFile(origin, p, size=p.stat().st_size), None)
+            elif p.suffix.lower() == ".zip":
+                self.scan_zip(raw, p, origin, None)
+            else:
+                self.problems.append(Problem(origin, "ignored (not a notebook)"))
+
+    def zip_file(self, entry: Path) -> None:
+        """``<student>_<assignment>.zip`` or ``<student>.zip``."""
+        split = self.index.split_suffix(entry.stem)
+        if split and split[1] == "assignment":
+            raw = self.student(split[0], entry.name)
+            if raw is None or (self.only and split[2] != self.only):
+                return
+            self.explicit.add((raw, split[2]))
+            self.scan_zip(raw, entry, entry.name, split[2])
+        elif (raw := self.student(entry.stem, entry.name)) is not None:
+            self.scan_zip(raw, entry, entry.name, None)
+
+    def loose_notebook(self, entry: Path) -> None:
+        """``<student>_<notebook>.ipynb``."""
+        split = self.index.split_suffix(entry.stem)
+        if not split or split[1] != "notebook":
+            self.problems.append(Problem(entry.name, "loose notebook name must be <student>_<notebook>.ipynb with "
+                                         "a known notebook"))
+            return
+        raw = self.student(split[0], entry.name)
+        if raw is not None:  # the notebook part keeps its copy suffix: an exact name wins over a copy
+            stem = entry.stem.strip()[len(split[0]) + 1:]
+            self.add(raw, stem, SubmittedFile(entry.name, entry, size=entry.stat().st_size), None)
+
+    # ------------------------------------------------------------------ inside folders and zips
+    def scan_tree(self, raw: str, base: Path, origin_base: str, hint: str | None) -> None:
         for p in sorted(base.rglob("*")):
             rel = p.relative_to(base)
             if not p.is_file() or _ignored(rel.parts) or p.name in IGNORED_NAMES:
                 continue
             origin = f"{origin_base}/{rel.as_posix()}"
             if p.suffix.lower() == ".ipynb":
-                h = hint
-                for part in rel.parts[:-1]:
-                    if part in index.by_assignment:
-                        h = part
-                add(sid, p.stem, SubmittedFile(origin, p, size=p.stat().st_size), h)
+                self.add(raw, p.stem, SubmittedFile(origin, p, size=p.stat().st_size), self._hint(rel.parts[:-1], hint))
             elif p.suffix.lower() == ".zip":
-                scan_zip(sid, p, origin, hint)
+                self.scan_zip(raw, p, origin, hint)
             else:
-                problems.append(Problem(origin, "ignored (not a notebook)"))
+                self.problems.append(Problem(origin, "ignored (not a notebook)"))
 
-    def zip_members(path: Path, origin: str) -> list[zipfile.ZipInfo] | None:
+    def zip_members(self, path: Path, origin: str) -> list[zipfile.ZipInfo] | None:
         try:
             with zipfile.ZipFile(path) as zf:
                 infos = zf.infolist()
         except (zipfile.BadZipFile, OSError) as e:
-            problems.append(Problem(origin, f"unreadable zip file ({e})"))
+            self.problems.append(Problem(origin, f"unreadable zip file ({e})"))
             return None
         if sum(i.file_size for i in infos) > MAX_ZIP_TOTAL:
-            problems.append(Problem(origin, "zip expands to more than 500 MB; not opened"))
+            self.problems.append(Problem(origin, "zip expands to more than 500 MB; not opened"))
             return None
         return sorted(infos, key=lambda i: i.filename)
 
-    def scan_zip(sid: str | None, path: Path, origin: str, hint: str | None, infos=None):
-        """The notebooks in a zip: of ``sid``, or (``sid`` None) of the students an LMS export names."""
-        infos = zip_members(path, origin) if infos is None else infos
+    def scan_zip(self, raw: str | None, path: Path, origin: str, hint: str | None, infos=None) -> None:
+        """The notebooks in a zip: of ``raw``, or (``raw`` None) of the students an LMS export names."""
+        infos = self.zip_members(path, origin) if infos is None else infos
         if infos is None:
             return
         found = False
         for info in infos:
-            name = info.filename
-            parts = [x for x in name.replace("\\", "/").split("/") if x]
-            if info.is_dir() or not parts or _ignored(parts) or parts[-1] in IGNORED_NAMES:
-                continue
-            if name.startswith("/") or ".." in parts:
-                problems.append(Problem(f"{origin}:{name}", "unsafe path in zip; ignored"))
-                continue
-            owner, stem = sid, Path(parts[-1]).stem
-            if sid is None:  # an LMS export: the first part names the student (a folder, or the file itself)
-                top_folder = len(parts) > 1
-                lms = lms_export_name(parts[0], top_folder) or lms_export_name(Path(parts[0]).stem, top_folder)
-                if lms is None:
-                    problems.append(Problem(f"{origin}:{name}", "not named like the rest of this LMS export "
-                                            "(no student in its name); ignored"))
-                    continue
-                if _lms_receipt(parts[-1]):
-                    continue
-                owner = student(lms[1], f"{origin}:{name}")
-                if owner is None:
-                    continue
-                if len(parts) == 1:
-                    stem = Path(lms[2]).stem
-            if parts[-1].lower().endswith(".zip"):
-                problems.append(Problem(f"{origin}:{name}", "a zip inside a zip is not opened; unpack the outer "
-                                        "one into SUBMISSIONS and grade again"))
-                continue
-            if not parts[-1].lower().endswith(".ipynb"):
-                problems.append(Problem(f"{origin}:{name}", "ignored (not a notebook)"))
-                continue
-            h = hint
-            for part in parts[:-1]:
-                if part in index.by_assignment:
-                    h = part
-            found = True
-            add(owner, stem, SubmittedFile(f"{origin}:{name}", path, member=info.filename, size=info.file_size), h)
+            member = self._zip_member(raw, info, origin)
+            if member is not None:
+                owner, stem, parts = member
+                found = True
+                src = SubmittedFile(f"{origin}:{info.filename}", path, member=info.filename, size=info.file_size)
+                self.add(owner, stem, src, self._hint(parts[:-1], hint))
         if not found and hint is None:
-            problems.append(Problem(origin, "no notebook in the zip"))
+            self.problems.append(Problem(origin, "no notebook in the zip"))
 
-    for entry in entries:
-        if entry.name in IGNORED_NAMES or _ignored([entry.name]) or entry.name.startswith("."):
-            continue
-        origin = entry.name
-        lms = lms_export_name(entry.name, entry.is_dir())
-        if _lms_receipt(entry.name):
-            continue
-        if lms is not None:  # one student's file or folder of an unpacked LMS bulk download
-            sid = student(lms[1], origin)
-            if sid is None:
-                continue
-            if entry.is_dir():
-                scan_tree(sid, entry, origin, None)
-            elif entry.suffix.lower() == ".ipynb":
-                add(sid, Path(lms[2]).stem, SubmittedFile(origin, entry, size=entry.stat().st_size), None)
-            elif entry.suffix.lower() == ".zip":
-                scan_zip(sid, entry, origin, None)
-            else:
-                problems.append(Problem(origin, "ignored (not a notebook)"))
-            continue
-        if export_zip:  # the entries name their students (a zip inside SUBMISSIONS never does)
-            infos = zip_members(entry, origin)
-            if infos is not None:
-                scan_zip(None, entry, origin, None, infos)
-            continue
-        if entry.is_dir():
-            sid = student(entry.name, origin)
-            if sid is None:
-                continue
-            subdirs = [d for d in sorted(entry.iterdir()) if d.is_dir() and d.name in index.by_assignment]
-            for d in subdirs:  # nbgrader layout
-                if only_assignment and d.name != only_assignment:
-                    continue
-                explicit.add((sid, d.name))
-                ts = d / "timestamp.txt"
-                if ts.is_file():
-                    timestamps[(sid, d.name)] = ts.read_text(errors="replace").strip()
-                scan_tree(sid, d, f"{origin}/{d.name}", d.name)
-            rest = [p for p in sorted(entry.iterdir()) if p not in subdirs]
-            for p in rest:
-                if p.is_dir():
-                    if not _ignored([p.name]):
-                        scan_tree(sid, p, f"{origin}/{p.name}", None)
-                elif p.name not in IGNORED_NAMES and not p.name.startswith("."):
-                    if p.suffix.lower() == ".ipynb":
-                        add(sid, p.stem, SubmittedFile(f"{origin}/{p.name}", p, size=p.stat().st_size), None)
-                    elif p.suffix.lower() == ".zip":
-                        scan_zip(sid, p, f"{origin}/{p.name}", None)
-                    else:
-                        problems.append(Problem(f"{origin}/{p.name}", "ignored (not a notebook)"))
-            continue
-        suffix = entry.suffix.lower()
-        if suffix not in (".zip", ".ipynb"):
-            problems.append(Problem(origin, "ignored (expected a folder, .zip or .ipynb)"))
-            continue
-        split = index.split_suffix(entry.stem)
-        if suffix == ".zip":
-            if split and split[1] == "assignment":
-                sid = student(split[0], origin)
-                if sid is None:
-                    continue
-                if only_assignment and split[2] != only_assignment:
-                    continue
-                explicit.add((sid, split[2]))
-                scan_zip(sid, entry, origin, split[2])
-            else:
-                sid = student(entry.stem, origin)
-                if sid is not None:
-                    scan_zip(sid, entry, origin, None)
-        else:  # loose notebook: <student>_<notebook>.ipynb
-            if not split or split[1] != "notebook":
-                problems.append(
-                    Problem(origin, "loose notebook name must be <student>_<notebook>.ipynb with a known notebook")
-                )
-                continue
-            sid = student(split[0], origin)
-            if sid is not None:  # the notebook part keeps its copy suffix: an exact name wins over a copy
-                stem = entry.stem.strip()[len(split[0]) + 1 :]
-                add(sid, stem, SubmittedFile(origin, entry, size=entry.stat().st_size), None)
+    def _zip_member(self, raw: str | None, info: zipfile.ZipInfo, origin: str) -> tuple[str, str, list] | None:
+        """(owner, notebook stem, path parts) of a notebook in a zip, or None (a problem noted where it is one)."""
+        name = info.filename
+        parts = [x for x in name.replace("\\", "/").split("/") if x]
+        where = f"{origin}:{name}"
+        if info.is_dir() or not parts or _ignored(parts) or parts[-1] in IGNORED_NAMES:
+            return None
+        if name.startswith("/") or ".." in parts:
+            self.problems.append(Problem(where, "unsafe path in zip; ignored"))
+            return None
+        owner, stem = raw, Path(parts[-1]).stem
+        if raw is None:  # an LMS export: the first part names the student (a folder, or the file itself)
+            top_folder = len(parts) > 1
+            lms = lms_export_name(parts[0], top_folder) or lms_export_name(Path(parts[0]).stem, top_folder)
+            if lms is None:
+                self.problems.append(Problem(where, "not named like the rest of this LMS export (no student in its "
+                                             "name); ignored"))
+                return None
+            if _lms_receipt(parts[-1]) or (owner := self.student(lms[1], where)) is None:
+                return None
+            if len(parts) == 1:
+                stem = Path(lms[2]).stem
+        if parts[-1].lower().endswith(".zip"):
+            self.problems.append(Problem(where, "a zip inside a zip is not opened; unpack the outer one into "
+                                         "SUBMISSIONS and grade again"))
+            return None
+        if not parts[-1].lower().endswith(".ipynb"):
+            self.problems.append(Problem(where, "ignored (not a notebook)"))
+            return None
+        return owner, stem, parts
 
-    ids, conflicts = assign_ids(students_seen)
-    for (raw, _a), cands in candidates.items():
-        if raw in conflicts:
-            for lst in cands.values():
-                for _, src in lst:
-                    problems.append(Problem(src.origin, conflicts[raw]))
-    jobs: dict[tuple[str, str], Job] = {}
-    keys = {k for k in set(candidates) | explicit if k[0] in ids}
-    if only_assignment:
-        keys = {k for k in keys if k[1] == only_assignment}
-        keys |= {(raw, only_assignment) for raw in ids}
-    for key in sorted(keys):
-        raw, a = key
-        sid, notes = ids[raw]
-        job = Job(sid, a, timestamp=timestamps.get(key), notes=list(notes), name=raw)
-        for nb, cands in sorted(candidates.get(key, {}).items()):
-            cands = sorted(cands, key=lambda c: (not c[0], c[1].origin))
-            job.notebooks[nb] = cands[0][1]
-            if len(cands) > 1:
-                others = ", ".join(c[1].origin for c in cands[1:])
-                job.notes.append(f"several files for {nb}.ipynb: graded {cands[0][1].origin}, ignored {others}")
-        jobs[(sid, a)] = job
-    for (raw, a), cands in candidates.items():
-        if only_assignment and a != only_assignment and raw in ids:
-            for lst in cands.values():
-                for _, src in lst:
-                    problems.append(Problem(src.origin, f"belongs to {a}, not graded (--assignment {only_assignment})"))
-    return list(jobs.values()), problems
+    # ------------------------------------------------------------------ the jobs
+    def jobs(self) -> tuple[list[Job], list[Problem]]:
+        """One job per (student, assignment): ids assigned, one file per notebook (the exact name first)."""
+        ids, conflicts = assign_ids(self.names)
+        for (raw, a), cands in self.candidates.items():
+            for src in (src for lst in cands.values() for _, src in lst):
+                if raw in conflicts:
+                    self.problems.append(Problem(src.origin, conflicts[raw]))
+                elif self.only and a != self.only:
+                    self.problems.append(Problem(src.origin, f"belongs to {a}, not graded (--assignment {self.only})"))
+        keys = {k for k in set(self.candidates) | self.explicit if k[0] in ids}
+        if self.only:
+            keys = {k for k in keys if k[1] == self.only} | {(raw, self.only) for raw in ids}
+        jobs = []
+        for key in sorted(keys):
+            (raw, a), (sid, notes) = key, ids[key[0]]
+            job = Job(sid, a, timestamp=self.timestamps.get(key), notes=list(notes), name=raw)
+            for nb, cands in sorted(self.candidates.get(key, {}).items()):
+                cands = sorted(cands, key=lambda c: (not c[0], c[1].origin))
+                job.notebooks[nb] = cands[0][1]
+                if len(cands) > 1:
+                    others = ", ".join(c[1].origin for c in cands[1:])
+                    job.notes.append(f"several files for {nb}.ipynb: graded {cands[0][1].origin}, ignored {others}")
+            jobs.append(job)
+        return jobs, self.problems
+
+
+@dataclass(frozen=True)
+class LmsRecord:
+    """What a learning-management system's bulk download says about one hand-in, besides the student's name."""
+
+    lms: str  # "Canvas", "Moodle" or "Blackboard"
+    user_id: str  # Canvas's user id (its gradebook's "ID"), Moodle's participant number, Blackboard's user name
+    late: bool = False  # Canvas put "_LATE" into the file name (it gives no time)
+    submitted: str | None = None  # Blackboard's attempt time, "YYYY-MM-DD HH:MM:SS" (the LMS server's clock)
+
+
+def lms_record(job: Job, submissions_dir: str | Path) -> LmsRecord | None:
+    """The LMS record of a job's hand-in, read from the name the LMS gave it (None: not from an LMS download).
+
+    Only names the LMS wrote are read: a top-level entry of SUBMISSIONS, or the first part of an entry of the
+    export zip given as SUBMISSIONS; never a name inside a student's own zip or folder, so a student cannot make up
+    another student's LMS id or lateness."""
+    export_zip = Path(submissions_dir).is_file()
+    for src in job.notebooks.values():
+        top, _, member = src.origin.partition(":")
+        name = member.replace("\\", "/").lstrip("/") if export_zip else top
+        if not name:
+            continue
+        first, _, rest = name.partition("/")
+        folder = bool(rest)
+        found = lms_export_name(first, folder) or lms_export_name(Path(first).stem, folder)
+        if found is None:
+            continue
+        lms = found[0]
+        pattern = dict(_LMS_EXPORT_NAMES)[lms]
+        m = pattern.match(first) or pattern.match(Path(first).stem)
+        attempt = m.groupdict().get("attempt")
+        when = None
+        if attempt:
+            d = attempt.split("-")
+            when = f"{d[0]}-{d[1]}-{d[2]} {d[3]}:{d[4]}:{d[5]}"
+        return LmsRecord(lms, m["user_id"], late=bool(m.groupdict().get("late")), submitted=when)
+    return None

@@ -38,7 +38,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Bool, Float, Integer
+from traitlets import Bool, Float, Integer, default
 
 from .processes import tree_cpu_seconds
 
@@ -137,7 +137,10 @@ class ContainedExecute(Execute):
         self._over_limit = None
         started = monotonic()
         try:
-            cell, resources = super().preprocess_cell(cell, resources, index)
+            try:
+                cell, resources = super().preprocess_cell(cell, resources, index)
+            finally:
+                self._stop_watch()
         except DeadKernelError:
             if self._over_limit and self._over_limit.get("killed"):
                 self._gone_reason = f"{self._limit_message(cell, index)}; it ignored the interrupt: kernel stopped"
@@ -185,23 +188,28 @@ class ContainedExecute(Execute):
     def _cpu_limited(self) -> bool:
         return bool(self.cpu_limit and self.timeout and self.timeout > 0 and self._kernel_root_pid())
 
-    def _get_timeout(self, cell):
-        # with a CPU limit the watcher below holds each cell to its limits; the job's own limit backs it up
+    @default("timeout_func")
+    def _default_timeout_func(self):
+        return self._cell_timeout
+
+    def _cell_timeout(self, cell) -> int | None:
+        """nbclient's wait for a cell's reply (its ``timeout_func`` hook): none with a CPU limit (the watcher holds
+        the cell to its limits; the job's own budget backs it up), else the current limit on the wall clock."""
         if self._cpu_limited():
             return None
-        return int(self._limit[0]) if getattr(self, "_limit", None) else super()._get_timeout(cell)
+        return int(self._current_limit())
 
-    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
-        watch = None
+    async def on_cell_execute(self, cell, cell_index):
+        """nbclient's hook just before a code cell runs (a method, as nbgrader's Execute defines on_cell_executed):
+        starts the watcher of its time limits, cancelled when the cell is done (:meth:`preprocess_cell`)."""
+        self._stop_watch()
         if self._cpu_limited() and cell.cell_type == "code":
-            watch = asyncio.ensure_future(self._watch_cpu(self._kernel_root_pid(), self._current_limit()))
-        try:
-            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
-        finally:
-            if watch is not None:
-                watch.cancel()
+            self._watch = asyncio.ensure_future(self._watch_cpu(self._kernel_root_pid(), self._current_limit()))
 
-    execute_cell = run_sync(async_execute_cell)  # nbclient binds its own at class creation
+    def _stop_watch(self) -> None:
+        watch, self._watch = getattr(self, "_watch", None), None
+        if watch is not None:
+            watch.cancel()
 
     async def _watch_cpu(self, pid: int, limit: float) -> None:
         """Interrupt the kernel once this cell has used ``limit`` CPU seconds, has run ``limit`` seconds and is not

@@ -32,6 +32,7 @@ from traitlets import Bool
 from .config import course_id, find_course_root, load_course_config
 from .files import UnsafeFile, read_regular, remove_tree, safe_dir, write_file
 from .judge import is_test_cell, split_hidden
+from .late import apply_late_policy
 from .nbgrader_run import NbgraderFailed, course_config, run_converter
 from .outcome import GradingRun, Outcome
 from .repair import redact_hidden, redaction_lines
@@ -84,10 +85,32 @@ class MarkPendingAnswers(Preprocessor):
         return nb, resources
 
 
+WRAP_CSS = """
+div.output_subarea pre, div.output_area pre, div.input_area pre {
+    white-space: pre-wrap; overflow-wrap: anywhere; word-break: normal;
+}
+"""
+
+
+class WrapLongLines(Preprocessor):
+    """Long lines wrap (a failed test's explanation, a long traceback line), instead of being cut at the page's
+    edge: CSS after nbconvert's (put it after CSSHTMLHeaderPreprocessor)."""
+
+    enabled = Bool(True).tag(config=True)
+
+    def preprocess(self, nb, resources):
+        resources.setdefault("inlining", {}).setdefault("css", []).append(WRAP_CSS)
+        return nb, resources
+
+
 def feedback_preprocessors() -> list:
-    """nbgrader's defaults with the course's three in the middle (for ``c.GenerateFeedback.preprocessors``): what a
-    student reads has no hidden test, says "pending" for answers a person has not graded, and runs no script."""
-    return [GetGrades, MarkPendingAnswers, HideHiddenTests, SanitizeOutputs, CSSHTMLHeaderPreprocessor]
+    """nbgrader's defaults with the course's own in the middle (for ``c.GenerateFeedback.preprocessors``): what a
+    student reads has no hidden test, says "pending" for answers a person has not graded and when a hand-in was
+    late, runs no script, and wraps long lines."""
+    from .latenotice import LateNotice
+
+    return [GetGrades, MarkPendingAnswers, LateNotice, HideHiddenTests, SanitizeOutputs, CSSHTMLHeaderPreprocessor,
+            WrapLongLines]
 
 
 def _real_dir(path: Path) -> bool:
@@ -166,7 +189,7 @@ def render_isolated(work: Path, course_root: Path, pairs: list[tuple[str, str]],
 
 def _render_child(work: Path, course_root: Path, pairs, hide_hidden_tests: bool, timeout: float) -> dict | None:
     """One rendering process; its problems, or None when it did not finish (killed at ``timeout``, or crashed)."""
-    from .policy import bwrap_argv, package_dir
+    from .policy import bwrap_argv, grader_package_dirs
     from .sandbox import _outer_env, allocate_uid, generic_policy, make_writable_for, sandbox_problem
 
     request = json.dumps({"work": str(work), "course_root": str(course_root), "pairs": pairs,
@@ -179,7 +202,7 @@ def _render_child(work: Path, course_root: Path, pairs, hide_hidden_tests: bool,
         uid = allocate_uid() if os.geteuid() == 0 else None
         make_writable_for(str(work), uid)
         configs = [str(course_root / "nbgrader_config.py"), str(Path(PACKAGE_PARENT) / "nbgrader_config.py")]
-        policy = generic_policy(str(work), readonly=[package_dir("course"), package_dir("autograder"), *configs],
+        policy = generic_policy(str(work), readonly=[*grader_package_dirs(), *configs],
                                 env=env, extra_env={"PYTHONPATH": PACKAGE_PARENT, "MPLBACKEND": "Agg"}, uid=uid)
         argv, env = bwrap_argv(policy, argv), _outer_env()
     try:
@@ -231,6 +254,8 @@ def refresh(out_dir, course_root=None, hide_hidden_tests: bool = True):
     if not (out / "gradebook.db").is_file():
         raise FileNotFoundError(f"{out} has no gradebook.db: run `course grade SUBMISSIONS --out {out}` first")
     course_root = Path(course_root).resolve() if course_root else find_course_root()
+    cfg = load_course_config(course_root)
+    apply_late_policy(f"sqlite:///{out / 'gradebook.db'}", course_id(cfg), cfg)  # penalties follow manual grades
     failed = refresh_feedback(out, course_root, hide_hidden_tests=hide_hidden_tests, progress=True)
     path = out / "grading" / "outcomes.json"
     outcomes = [Outcome.from_json(o) for o in json.loads(path.read_text()).values()] if path.is_file() else []
@@ -239,5 +264,5 @@ def refresh(out_dir, course_root=None, hide_hidden_tests: bool = True):
         if o.key in failed:
             o.notes.append(f"feedback could not be generated: {failed[o.key]}")
     run = GradingRun(out, outcomes, [], 0.0, 0)
-    run.files = write_reports(run, course_id(load_course_config(course_root)))
+    run.files = write_reports(run, course_id(cfg), course_root, cfg)
     return run

@@ -29,7 +29,7 @@ import tempfile
 import time
 import warnings
 from concurrent.futures import FIRST_COMPLETED, wait
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nbformat
@@ -37,6 +37,7 @@ from nbgrader.api import Gradebook
 from sqlalchemy import exc as sa_exc
 from tqdm.auto import tqdm
 
+from .classbook import after_grading
 from .collect import Job, discover, keep_known_identities
 from .config import course_id as get_course_id
 from .config import discover_assignments, find_course_root, load_course_config, notebooks_of
@@ -44,7 +45,17 @@ from .escape import html_text
 from .feedback import refresh_feedback
 from .files import UnsafeFile, read_regular, remove_tree, safe_dir, write_file
 from .gradebook import DefinitionMismatch, ensure_assignment, merge_result
-from .jobs import LIVE_WORKERS, OUTPUT_STEPS, Engine, RunSettings, job_outcome, run_job, start_zygote, zygote_socket
+from .jobs import (
+    LIVE_WORKERS,
+    OUTPUT_STEPS,
+    Engine,
+    RunSettings,
+    job_outcome,
+    make_engine,
+    run_job,
+    start_zygote,
+    zygote_socket,
+)
 from .judge import first_line
 from .outcome import GradingRun, Outcome, Status
 from .protect import Protector, default_protected
@@ -199,15 +210,22 @@ NAMES_FILE = "grading/names.json"  # under --out: student id -> the names its ha
 
 
 def find_jobs(submissions_dir, course_root: Path, assignment: str | None, shard, out_dir: Path,
-              course_id: str) -> tuple[list[Job], list]:
-    """The jobs of ``submissions_dir`` (this shard's share of them) that may be graded, and the files that matched
-    nothing or would take a known student's identity (:func:`autograder.collect.keep_known_identities`)."""
+              course_id: str, only_students: list[str] | None = None) -> tuple[list[Job], list]:
+    """The jobs of ``submissions_dir`` (this shard's share of them; only ``only_students``' when given) that may be
+    graded, and the files that matched nothing or would take a known student's identity
+    (:func:`autograder.collect.keep_known_identities`)."""
     known = {a: notebooks_of(course_root, a) for a in discover_assignments(course_root)}
     if assignment is not None and assignment not in known:
         raise ValueError(f"unknown assignment {assignment!r}; source/ has {sorted(known)}")
     job_list, problems = discover(submissions_dir, known, assignment)
     if shard is not None:  # grade only this machine's share of the class (see autograder/shards.py)
         job_list = [j for j in job_list if shard_of(j.student, shard[1]) == shard[0]]
+    if only_students:  # re-grade just these students; the reports still describe the whole class
+        missing = sorted(set(only_students) - {j.student for j in job_list})
+        if missing:
+            raise ValueError(f"no hand-in of {', '.join(missing)} in {submissions_dir} (found: "
+                             f"{', '.join(sorted({j.student for j in job_list})) or 'none'}); check the id")
+        job_list = [j for j in job_list if j.student in set(only_students)]
     students = set()
     if (out_dir / "gradebook.db").is_file():
         with Gradebook(f"sqlite:///{out_dir / 'gradebook.db'}", course_id) as gb:
@@ -252,92 +270,115 @@ class Zygotes:
                 z.stop()
 
 
-def grade(
-    submissions_dir: str | os.PathLike,
-    out_dir: str | os.PathLike | None = None,
-    jobs: int = 1,
-    *,
-    course_root: str | os.PathLike | None = None,
-    assignment: str | None = None,
-    hide_hidden_tests: bool = True,
-    timeout: int | None = None,
-    job_timeout: int | None = None,
-    protect: list | None = None,
-    progress: bool = True,
-    report: bool = True,
-    keep_workdirs: bool = False,
-    shard: tuple[int, int] | None = None,
-    feedback: bool = True,
-    sandbox: bool = True,
-    warm_kernels: bool = True,
-    engine: str | None = None,
-) -> GradingRun:
-    """Autograde every submission found in ``submissions_dir`` (see :mod:`autograder.collect` for the
-    accepted layouts) into ``out_dir`` (default: the course root), ``jobs`` at a time.
+@dataclass(frozen=True)
+class GradeOptions:
+    """How :func:`grade` (``course grade``) grades, besides what and where; every option with its default.
 
-    ``timeout`` overrides the per-cell ``Execute.timeout`` and ``job_timeout`` the per-submission
-    wall-clock limit of nbgrader_config.py.  ``feedback=False`` skips the feedback HTML (validating
-    catalogues needs only the grades).  ``protect`` lists files/folders whose modification during
-    grading is detected, undone and blamed (default: ``source/``, nbgrader_config.py and the
-    ``course``/``autograder`` packages); ``protect=[]`` disables the check.
-    """
+    ``timeout`` overrides the per-cell ``Execute.timeout`` and ``job_timeout`` the per-submission wall-clock backstop
+    of nbgrader_config.py. ``feedback=False`` skips the feedback HTML (validating catalogues needs only the grades).
+    ``protect`` lists files/folders whose modification during grading is detected, undone and blamed (default:
+    ``source/``, nbgrader_config.py and the ``course``/``autograder`` packages; ``[]`` disables the check).
+    ``students`` re-grades only these students' hand-ins (the reports describe the whole class gradebook in any
+    case). ``engine``: None (threads), "dask" or a Dask scheduler's address; ``shard``: (K, N)."""
+
+    jobs: int = 1
+    course_root: str | os.PathLike | None = None
+    assignment: str | None = None
+    hide_hidden_tests: bool = True
+    timeout: int | None = None
+    job_timeout: int | None = None
+    protect: list | None = None
+    progress: bool = True
+    report: bool = True
+    keep_workdirs: bool = False
+    shard: tuple[int, int] | None = None
+    feedback: bool = True
+    sandbox: bool = True
+    warm_kernels: bool = True
+    engine: str | None = None
+    students: list[str] | None = None
+
+
+def grade(submissions_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None, jobs: int = 1,
+          **options) -> GradingRun:
+    """Autograde every submission found in ``submissions_dir`` (see :mod:`autograder.collect` for the accepted
+    layouts) into ``out_dir`` (default: the course root), ``jobs`` at a time; ``options``: :class:`GradeOptions`."""
+    opts = GradeOptions(jobs=max(1, int(jobs)), **options)
     t_start = time.monotonic()
-    if sandbox and (problem := sandbox_problem()):
+    if opts.sandbox and (problem := sandbox_problem()):
         raise SandboxUnavailable(problem + " To grade without a sandbox anyway: course grade --no-sandbox.")
-    course_root = Path(course_root).resolve() if course_root else find_course_root()
+    course_root = Path(opts.course_root).resolve() if opts.course_root else find_course_root()
     out_dir = Path(out_dir).resolve() if out_dir else course_root
     out_dir.mkdir(parents=True, exist_ok=True)
     cfg = load_course_config(course_root)
-    options = autograder_settings(cfg)
-    job_list, problems = find_jobs(submissions_dir, course_root, assignment, shard, out_dir, get_course_id(cfg))
-    sub_root = Path(submissions_dir)
-    input_submitted = (sub_root / "submitted") if (sub_root / "submitted").is_dir() else sub_root
-    settings = RunSettings(
-        course_root=str(course_root), job_timeout=int(job_timeout or options.job_timeout),
-        max_notebook_bytes=options.max_notebook_bytes, max_graded_notebook_bytes=options.max_graded_notebook_bytes,
-        max_result_bytes=options.max_result_bytes, max_extra_cells=options.max_extra_cells,
-        threads=max(1, (os.cpu_count() or 1) // max(1, int(jobs))), sandbox=bool(sandbox),
-        warm_kernels=bool(warm_kernels), overrides={"Execute.timeout": int(timeout)} if timeout is not None else {},
-        budgets=job_budgets(course_root, options, {j.assignment for j in job_list}),
-    )  # fmt: skip
-    if progress:  # building the templates takes a while: say what is happening from the first second
+    cid = get_course_id(cfg)
+    job_list, problems = find_jobs(submissions_dir, course_root, opts.assignment, opts.shard, out_dir, cid,
+                                   opts.students)
+    settings = run_settings(course_root, cfg, opts, job_list)
+    if opts.progress:  # building the templates takes a while: say what is happening from the first second
         print(f"course grade: {len(job_list)} submission(s) of {len({j.student for j in job_list})} student(s) "
               f"found, {len(problems)} file(s) not matched; preparing {len({j.assignment for j in job_list})} "
               f"assignment(s)...", flush=True)
+    sub_root = Path(submissions_dir)
+    input_submitted = (sub_root / "submitted") if (sub_root / "submitted").is_dir() else sub_root
+    gradebook = ClassGradebook(out_dir, cid, {}, input_submitted, opts.feedback)
+    settings, template_seconds = _grade_class(job_list, gradebook, course_root, cfg, settings, opts)
+    record_names(out_dir, job_list)
+    # LMS ids, submission times, due dates and late penalties, before the feedback shows them
+    after_grading(out_dir, cid, cfg, job_list, gradebook.outcomes, submissions_dir)
+    if opts.feedback:  # every kernel is gone: feedback from the class gradebook (manual grades included)
+        _make_feedback(gradebook.outcomes, out_dir, course_root, opts.hide_hidden_tests, opts.progress)
+    warm_kernels_used = bool(settings.zygote_socket) or bool(opts.engine and opts.sandbox and opts.warm_kernels)
+    run = GradingRun(out_dir, gradebook.outcomes, problems, time.monotonic() - t_start, opts.jobs,
+                     sandboxed=opts.sandbox, engine=opts.engine or "threads",
+                     kernels="warm" if warm_kernels_used else "cold", template_seconds=template_seconds)
+    if opts.report:
+        run.files = write_reports(run, cid, course_root, cfg)
+    return run
+
+
+def run_settings(course_root: Path, cfg, opts: GradeOptions, job_list: list[Job]) -> RunSettings:
+    """What every job of the run shares, from the course's ``c.Autograder`` options and ``opts``."""
+    options = autograder_settings(cfg)
+    return RunSettings(
+        course_root=str(course_root), job_timeout=int(opts.job_timeout or options.job_timeout),
+        max_notebook_bytes=options.max_notebook_bytes, max_graded_notebook_bytes=options.max_graded_notebook_bytes,
+        max_result_bytes=options.max_result_bytes, max_extra_cells=options.max_extra_cells,
+        threads=max(1, (os.cpu_count() or 1) // opts.jobs), sandbox=opts.sandbox, warm_kernels=opts.warm_kernels,
+        overrides={"Execute.timeout": int(opts.timeout)} if opts.timeout is not None else {},
+        budgets=job_budgets(course_root, options, {j.assignment for j in job_list}),
+    )  # fmt: skip
+
+
+def _grade_class(job_list: list[Job], gradebook: ClassGradebook, course_root: Path, cfg, settings: RunSettings,
+                 opts: GradeOptions) -> tuple[RunSettings, float]:
+    """Build the templates (the zygotes import meanwhile), run every job and merge it; returns the run's settings
+    (with the zygotes' sockets) and the seconds the templates took."""
     scratch = Path(tempfile.mkdtemp(prefix="ag-grading-"))
-    zygotes = Zygotes(scratch, settings.threads, bool(sandbox and warm_kernels and job_list and engine is None))
+    warm = opts.sandbox and opts.warm_kernels and job_list and opts.engine is None  # an engine's workers: their own
+    zygotes = Zygotes(scratch, settings.threads, bool(warm))
     try:
         # without a sandbox a submission could write the course root: no template kept from one run to the next
         t_templates = time.monotonic()
-        templates = build_templates(course_root, {j.assignment for j in job_list}, cfg, scratch,
-                                    cache=None if sandbox else scratch / "templates")
+        gradebook.templates = build_templates(course_root, {j.assignment for j in job_list}, cfg, scratch,
+                                              cache=None if opts.sandbox else scratch / "templates")
         template_seconds = time.monotonic() - t_templates
-        settings = replace(settings, **zygotes.sockets(progress))
-        gradebook = ClassGradebook(out_dir, get_course_id(cfg), templates, input_submitted, feedback)
+        settings = replace(settings, **zygotes.sockets(opts.progress))
         refused = gradebook.refused()
         runnable = [job for job in job_list if job.assignment not in refused]
         gradebook.outcomes += [job_outcome(job, Status.ERROR, refused[job.assignment], merge="not merged")
                                for job in job_list if job.assignment in refused]
-        protect = default_protected(course_root) if protect is None else protect
+        protect = default_protected(course_root) if opts.protect is None else opts.protect
         watch = TamperWatch(Protector(protect) if protect else None)
-        pool = Engine(engine, max(1, int(jobs))) if runnable else Engine(None, 1)
-        results = _grade_jobs(pool, runnable, templates, settings, scratch, gradebook, watch, progress, keep_workdirs)
-        _regrade_suspects([j for j in runnable if j.key in watch.suspects], results, watch, templates, settings,
-                          scratch, gradebook)
+        pool = make_engine(opts.engine, opts.jobs) if runnable else make_engine(None, 1)
+        results = _grade_jobs(pool, runnable, gradebook.templates, settings, scratch, gradebook, watch,
+                              opts.progress, opts.keep_workdirs)
+        _regrade_suspects([j for j in runnable if j.key in watch.suspects], results, watch, gradebook.templates,
+                          settings, scratch, gradebook)
     finally:
         zygotes.stop()
         remove_tree(scratch)
-    record_names(out_dir, job_list)
-
-    if feedback:  # every kernel is gone: feedback from the class gradebook (manual grades included)
-        _make_feedback(gradebook.outcomes, out_dir, course_root, hide_hidden_tests, progress)
-    warm_kernels_used = bool(settings.zygote_socket) or bool(engine and sandbox and warm_kernels)
-    run = GradingRun(out_dir, gradebook.outcomes, problems, time.monotonic() - t_start, int(jobs),
-                     sandboxed=bool(sandbox), engine=engine or "threads",
-                     kernels="warm" if warm_kernels_used else "cold", template_seconds=template_seconds)
-    if report:
-        run.files = write_reports(run, get_course_id(cfg))
-    return run
+    return settings, template_seconds
 
 
 def _make_feedback(outcomes: list[Outcome], out_dir: Path, course_root: Path, hide_hidden_tests: bool,

@@ -31,7 +31,16 @@ from . import processes
 from .collect import Job
 from .files import UnsafeFile, read_regular, remove_tree
 from .outcome import Outcome, Status
-from .policy import CourseView, Limits, SandboxPolicy, bwrap_argv, package_dir, sandbox_env, worker_policy
+from .policy import (
+    JUDGES_FOLDER,
+    CourseView,
+    Limits,
+    SandboxPolicy,
+    bwrap_argv,
+    grader_package_dirs,
+    sandbox_env,
+    worker_policy,
+)
 from .sandbox import make_writable_for, worker_uid
 from .templates import Template
 from .zygote import HOLDER_ARGV, ForkedProcess, Zygote, ZygoteError, available, find_holder, request_fork
@@ -221,9 +230,10 @@ def worker_readonly(course_root: str | None = None) -> list[str]:
     configs = [str(Path(PACKAGE_PARENT) / "nbgrader_config.py")]
     if course_root:
         configs.append(str(Path(course_root) / "nbgrader_config.py"))
-        if (Path(course_root) / "judges" / "__init__.py").is_file():
-            configs.append(str(Path(course_root) / "judges"))
-    paths = [package_dir("course"), package_dir("autograder"), *configs, *(b.source for b in CourseView.here().binds)]
+        judges = Path(course_root) / JUDGES_FOLDER
+        if (judges / "__init__.py").is_file():
+            configs.append(str(judges))
+    paths = [*grader_package_dirs(), *configs, *(b.source for b in CourseView.here().binds)]
     return [p for p in paths if p]
 
 
@@ -332,6 +342,7 @@ def run_job(job: Job, tpl: Template, settings: RunSettings, scratch: Path,
     try:
         with open(log_path, "wb") as log:
             proc, holder = start_worker(spec, tpl, settings, private, log_path, log)
+            started = round(time.monotonic() - t0, 3)  # the job's folder, the worker's sandbox and its start
             root = processes.handle(proc.pid)
             try:
                 stdin = None if isinstance(proc, ForkedProcess) else json.dumps(spec.to_json()).encode()
@@ -364,6 +375,7 @@ def run_job(job: Job, tpl: Template, settings: RunSettings, scratch: Path,
             outcome.notes += refused
         # the result belongs to the job that was launched, whatever it says
         outcome.student, outcome.assignment = job.student, job.assignment
+        outcome.phases["start_worker"] = started
         outcome.seconds = round(time.monotonic() - t0, 2)
         if keep_workdir:  # kept for a person to look at (course grade --keep-workdirs)
             outcome.workdir = str(workdir)
@@ -401,7 +413,9 @@ def run_job_remote(job: Job, tpl: Template, settings: RunSettings) -> tuple[Outc
     is plain bytes, so no folder has to be shared; the parent stays the only writer of the gradebook."""
     settings = replace(settings, zygote_socket="", worker_socket="")
     settings = replace(settings, **engine_zygotes(settings))
-    scratch = Path(tempfile.mkdtemp(prefix="ag-engine-"))
+    # inside the zygotes' folder: the worker zygote sees its jobs' result and log folders there
+    here = os.path.dirname(settings.worker_socket) or None
+    scratch = Path(tempfile.mkdtemp(prefix="ag-engine-", dir=here))
     try:
         return run_job(job, tpl, settings, scratch)
     finally:
@@ -409,44 +423,69 @@ def run_job_remote(job: Job, tpl: Template, settings: RunSettings) -> tuple[Outc
 
 
 class Engine:
-    """Where the jobs run: threads of this process, each driving one grading process (the default), or a Dask
-    cluster (``engine="dask"``: a local cluster of ``jobs`` workers; ``engine="tcp://host:8786"``: the
-    scheduler of a running cluster, whose workers must see the course, the submissions and the output folder
-    at the same paths, as on a cluster with a shared file system)."""
+    """Where the jobs run: ``slots`` jobs at a time, each submitted with :meth:`submit` (a future of
+    (outcome, files)); :func:`make_engine` picks one."""
 
-    def __init__(self, engine: str | None, jobs: int):
-        self.client, self.cluster = None, None
-        if engine is None:
-            self.executor, self.slots = ThreadPoolExecutor(max_workers=jobs), jobs
-            return
+    slots: int = 1
+
+    def submit(self, job: Job, tpl: Template, settings: RunSettings, scratch: Path, keep_workdir: bool = False):
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class ThreadEngine(Engine):
+    """Threads of this process, each driving one grading process (the default)."""
+
+    def __init__(self, jobs: int):
+        self.executor, self.slots = ThreadPoolExecutor(max_workers=jobs), jobs
+
+    def submit(self, job, tpl, settings, scratch, keep_workdir=False):
+        return self.executor.submit(run_job, job, tpl, settings, scratch, keep_workdir)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskEngine(Engine):
+    """A Dask cluster: a local one of ``jobs`` workers (``address`` None), or the scheduler at ``address``, whose
+    workers must see the course, the submissions and the output folder at the same paths (a shared file system)."""
+
+    def __init__(self, jobs: int, address: str | None = None):
         try:  # optional, and slow to import: only for an engine
             from distributed import Client, LocalCluster
-        except ImportError:
-            raise ValueError(f"--engine {engine} needs Dask: pip install distributed") from None
-        if engine == "dask":
+        except ImportError as e:
+            raise ValueError(f"--engine dask needs Dask: pip install distributed ({e})") from None
+        self.cluster = None
+        if address is None:
             self.cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
                                         dashboard_address=None, memory_limit=0)
             self.client = Client(self.cluster)
-        elif "://" in engine:
-            self.client = Client(engine, timeout=30)
         else:
-            raise ValueError(f"--engine must be 'dask' or a Dask scheduler address (tcp://host:8786), not {engine!r}")
+            self.client = Client(address, timeout=30)
         self.executor = self.client.get_executor(pure=False)
         self.slots = jobs if self.cluster else max(jobs, sum(self.client.nthreads().values()))
 
-    def submit(self, job: Job, tpl: Template, settings: RunSettings, scratch: Path, keep_workdir: bool = False):
-        if self.client is None:
-            return self.executor.submit(run_job, job, tpl, settings, scratch, keep_workdir)
+    def submit(self, job, tpl, settings, scratch, keep_workdir=False):
         return self.executor.submit(run_job_remote, job, tpl, settings)
 
     def close(self) -> None:
-        if self.client is None:
-            self.executor.shutdown(wait=True, cancel_futures=True)
-        else:
-            self.executor.shutdown(wait=False)  # cancels what has not finished (Ctrl-C)
-            self.client.close()
+        self.executor.shutdown(wait=False)  # cancels what has not finished (Ctrl-C)
+        self.client.close()
         if self.cluster is not None:
             self.cluster.close()
 
 
-__all__ = ["Engine", "JobSpec", "Limits", "RunSettings", "run_job", "start_zygote", "take_files"]
+def make_engine(engine: str | None, jobs: int) -> Engine:
+    """``None``: threads; ``"dask"``: a local Dask cluster of ``jobs`` workers; ``"tcp://host:8786"``: a running one."""
+    if engine is None:
+        return ThreadEngine(jobs)
+    if engine == "dask":
+        return DaskEngine(jobs)
+    if "://" in engine:
+        return DaskEngine(jobs, engine)
+    raise ValueError(f"--engine must be 'dask' or a Dask scheduler address (tcp://host:8786), not {engine!r}")
+
+
+__all__ = ["Engine", "make_engine", "JobSpec", "Limits", "RunSettings", "run_job", "start_zygote", "take_files"]

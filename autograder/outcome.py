@@ -28,12 +28,14 @@ class Status(StrEnum):
     TIMEOUT = auto()  # the whole submission took longer than Autograder.job_timeout
     TAMPERED = auto()  # the code modified grading files
     NOT_SUBMITTED = auto()  # report only: the student handed in nothing for this assignment
+    NOT_ATTEMPTED = auto()  # report only: graded, but no answer cell differs from the release
     GRADED_ELSEWHERE = auto()  # report only: in the gradebook, but no outcome of ours (nbgrader used directly)
 
     @property
     def graded(self) -> bool:
         """Whether the submission has grades, for an outcome that does not say (one read from outcomes.json)."""
-        return self in (Status.OK, Status.KERNEL_DIED, Status.KERNEL_UNRESPONSIVE, Status.GRADED_ELSEWHERE)
+        return self in (Status.OK, Status.KERNEL_DIED, Status.KERNEL_UNRESPONSIVE, Status.GRADED_ELSEWHERE,
+                        Status.NOT_ATTEMPTED)
 
 
 @dataclass

@@ -155,6 +155,15 @@ def _real(path) -> str | None:
     return real if os.path.exists(real) else None
 
 
+GRADER_PACKAGES = ("course", "course_tools", "autograder")  # what a grading worker imports (read-only in its sandbox)
+JUDGES_FOLDER = "judges"  # the course's hidden tests' code: read-only in the worker's sandbox, never in a kernel's
+
+
+def grader_package_dirs() -> list[str]:
+    """The folders of :data:`GRADER_PACKAGES`, resolved (those importable)."""
+    return [d for d in map(package_dir, GRADER_PACKAGES) if d]
+
+
 def package_dir(name: str) -> str | None:
     """The folder of an importable package, resolved."""
     import importlib.util

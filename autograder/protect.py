@@ -15,6 +15,8 @@ import site
 import sysconfig
 from pathlib import Path
 
+from .policy import GRADER_PACKAGES
+
 MAX_FILE = 5_000_000
 
 
@@ -57,7 +59,7 @@ def package_dir(name: str) -> Path | None:
 def default_protected(course_root: str | os.PathLike) -> list[Path]:
     root = Path(course_root)
     paths = [root / "source", root / "nbgrader_config.py"]
-    for pkg in ("course", "autograder"):
+    for pkg in GRADER_PACKAGES:
         d = package_dir(pkg)
         if d is not None:
             paths.append(d)

@@ -116,21 +116,50 @@ def student_config(cfg) -> str:
 
 STUDENT_JUPYTER = "jupyter_config"  # JUPYTER_CONFIG_PATH for the students' JupyterLab
 # nbgrader's instructor tools, which a student's JupyterLab should not show (nbgrader's installation guide
-# names them); the assignment list and Validate stay
+# names them); Validate stays
 INSTRUCTOR_LAB_PLUGINS = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
                           "@jupyter/nbgrader:course-list")
 INSTRUCTOR_SERVER_EXTENSIONS = ("nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.course_list")
+# the Assignment List (and the Nbgrader menu that only opens it) fetches from nbgrader's exchange: without one
+# ("c.Exchange.root" in the course's nbgrader_config.py) it shows "Error fetching courses!", so it is hidden too
+EXCHANGE_LAB_PLUGINS = ("@jupyter/nbgrader:assignment-list", "@jupyter/nbgrader:menu")
+EXCHANGE_SERVER_EXTENSIONS = ("nbgrader.server_extensions.assignment_list",)
+# what the students' file browser does not list: their configuration (jupyter_server's defaults kept)
+HIDDEN_FILES = ["__pycache__", "*.pyc", "*.pyo", ".DS_Store", "*~", STUDENT_JUPYTER, "nbgrader_config.py"]
+VALIDATE_NOTE = ("Validate runs the visible tests only: the hidden tests and your quiz answers are graded after you "
+                 "hand in, and the feedback then says why an answer is wrong.")
+STUDENT_CSS = f"""/* The students' JupyterLab (release/jupyter_config, served by the course.lab server extension). */
+/* nbgrader's Validate says "Success! Your notebook passes all the tests.": say what it did not check. */
+#validation-message.validation-success p::after {{
+  content: "{VALIDATE_NOTE}";
+  display: block;
+  margin-top: 0.6em;
+}}
+"""
 
 
-def student_jupyter_config() -> dict[str, str]:
-    """``{path under release/jupyter_config: text}``: a Jupyter configuration folder that hides nbgrader's
-    Formgrader, Create Assignment and Course List from JupyterLab. Students run
-    ``JUPYTER_CONFIG_PATH=jupyter_config jupyter lab`` in ``release/``; a JupyterHub image sets the variable."""
-    page = {"disabledExtensions": {name: True for name in INSTRUCTOR_LAB_PLUGINS}}
-    server = {"ServerApp": {"jpserver_extensions": {name: False for name in INSTRUCTOR_SERVER_EXTENSIONS}}}
+def student_jupyter_config(cfg=None) -> dict[str, str]:
+    """``{path under release/jupyter_config: text}``: a Jupyter configuration folder for the students' JupyterLab,
+    which hides nbgrader's Formgrader, Create Assignment and Course List (and, without an exchange, the
+    Assignment List), keeps the configuration files out of the file browser, asks no news question, opens no
+    notebook marked modified (:mod:`course.lab`), and adds to Validate's success message what it does not check.
+    Students run ``JUPYTER_CONFIG_PATH=jupyter_config jupyter lab`` in ``release/``; a JupyterHub image sets the
+    variable."""
+    exchange = bool(cfg is not None and cfg.get("Exchange", {}).get("root"))
+    plugins = INSTRUCTOR_LAB_PLUGINS + (() if exchange else EXCHANGE_LAB_PLUGINS)
+    extensions = INSTRUCTOR_SERVER_EXTENSIONS + (() if exchange else EXCHANGE_SERVER_EXTENSIONS)
+    page = {"disabledExtensions": {name: True for name in plugins}}
+    # jupyter_server reads which extensions run from *.d folders, and its other settings from jupyter_server_config
+    enabled = {"ServerApp": {"jpserver_extensions": {**{name: False for name in extensions}, "course.lab": True}}}
+    server = {"ServerApp": {"contents_manager_class": "course.lab.StudentContentsManager"},
+              "LabApp": {"custom_css": True}, "ContentsManager": {"hide_globs": HIDDEN_FILES}}
+    settings = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
     return {
         "labconfig/page_config.json": json.dumps(page, indent=2) + "\n",
-        "jupyter_server_config.d/course-student.json": json.dumps(server, indent=2) + "\n",
+        "labconfig/default_setting_overrides.json": json.dumps(settings, indent=2) + "\n",
+        "jupyter_server_config.d/course-student.json": json.dumps(enabled, indent=2) + "\n",
+        "jupyter_server_config.json": json.dumps(server, indent=2) + "\n",
+        "custom/custom.css": STUDENT_CSS,
     }
 
 
@@ -159,7 +188,7 @@ def release_all(
         written.append(target)
     (dest / STUDENT_CONFIG).write_text(student_config(cfg))
     os.chmod(dest / STUDENT_CONFIG, 0o644)
-    for rel, text in student_jupyter_config().items():
+    for rel, text in student_jupyter_config(cfg).items():
         path = dest / STUDENT_JUPYTER / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)

@@ -151,7 +151,8 @@ class RepairContext:
         if released is None:
             return None
         wanted = copy.deepcopy(released)
-        wanted.source = parameterize(released.source, notebook_parameters(PROFILES[grading_profile_name()]))
+        name = grading_profile_name()
+        wanted.source = parameterize(released.source, notebook_parameters(PROFILES[name]), profile=name)
         return wanted
 
 

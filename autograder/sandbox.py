@@ -49,11 +49,12 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import zmq
 import zmq.asyncio
+from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
-from jupyter_core.utils import run_sync
+from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Dict, Integer, List, Unicode, default
 
-from course.kernels import IpcKernelManager
+from course_tools.kernels import IpcKernelManager
 
 from . import zygote
 from .files import is_regular
@@ -76,6 +77,7 @@ DEFAULT_MEMORY_BYTES = Limits().memory_bytes
 DEFAULT_MAX_PROCESSES = Limits().max_processes
 DEFAULT_MAX_FILE_BYTES = Limits().max_file_bytes
 DEFAULT_TMP_BYTES = 2 * GiB
+PROVISIONER = "course-sandbox"  # registered in pyproject.toml (jupyter_client.kernel_provisioners)
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1000**2  # the largest message read from a kernel (an answer, an output)
 
 # Seconds bwrap took to build each warm kernel's sandbox in this process (bwrap started to its namespaces,
@@ -257,7 +259,6 @@ class SandboxedKernelManager(IpcKernelManager):
         "starting Python in it. Empty: a cold kernel."
     ).tag(config=True)
 
-    _warm_request: dict | None = None
     policy: SandboxPolicy | None = None
 
     @default("sandbox_uid")
@@ -286,58 +287,80 @@ class SandboxedKernelManager(IpcKernelManager):
         extra = [Bind(os.path.realpath(p), os.path.realpath(p)) for p in self.readonly_paths if os.path.exists(p)]
         return SandboxPolicy(**{**policy.__dict__, "binds": policy.binds + tuple(extra)}).with_env(**self.extra_env)
 
-    async def _async_pre_start_kernel(self, **kw):
+    @default("kernel_spec_manager")
+    def _default_kernel_spec_manager(self):
+        return SandboxKernelSpecManager(parent=self)
+
+    def sandbox_request(self, policy: SandboxPolicy, kernel_cmd: list[str]) -> dict | None:
+        """What the zygote needs to fork a warm kernel into ``policy``'s sandbox (None: a cold kernel)."""
+        if not self.zygote_socket:
+            return None
+        args = kernel_cmd[kernel_cmd.index("-f"):] if "-f" in kernel_cmd else []
+        limits = {"memory_bytes": policy.limits.memory_bytes, "max_file_bytes": policy.limits.max_file_bytes,
+                  "max_processes": policy.limits.max_processes}
+        return {"cwd": policy.cwd, "uid": self.sandbox_uid or os.geteuid(), "env": policy.environment,
+                "limits": limits, "kernel_args": args}
+
+
+class SandboxKernelSpecManager(KernelSpecManager):
+    """The kernels' specs as a :class:`SandboxedKernelManager` starts them: launched by the ``course-sandbox``
+    provisioner (:class:`SandboxProvisioner`, jupyter_client's public hook for how a kernel is started), and
+    interrupted by a message (a signal would reach bwrap only)."""
+
+    def get_kernel_spec(self, kernel_name: str):
+        spec = super().get_kernel_spec(kernel_name)
+        spec.metadata = {**spec.metadata, "kernel_provisioner": {"provisioner_name": PROVISIONER, "config": {}}}
+        spec.interrupt_mode = "message"
+        return spec
+
+
+class SandboxProvisioner(LocalProvisioner):
+    """Starts a kernel in its sandbox (registered as the ``course-sandbox`` kernel provisioner): the command of the
+    kernel spec wrapped in bwrap with the policy of its :class:`SandboxedKernelManager` (``parent``), or, with warm
+    kernels, a placeholder in that sandbox into which the zygote then forks the kernel."""
+
+    warm_request: dict | None = None
+
+    async def pre_launch(self, **kwargs):
+        km = self.parent
+        if not isinstance(km, SandboxedKernelManager):
+            raise SandboxUnavailable("the course-sandbox provisioner starts kernels of a SandboxedKernelManager")
         problem = sandbox_problem()
         if problem:
             raise SandboxUnavailable(problem)
-        if self.sandbox_uid is not None and not _is_root():
+        if km.sandbox_uid is not None and not _is_root():
             raise SandboxUnavailable("SandboxedKernelManager.sandbox_uid can only be set when running as root.")
-        self.ensure_ipc_dir()
-        if not kw.get("cwd"):
-            kw["cwd"] = os.path.join(self._ipc_dir, "work")
-            os.makedirs(kw["cwd"], exist_ok=True)
-        cwd = os.path.realpath(kw["cwd"])
-        # Signals would reach bwrap only, not the kernel: interrupt it with a message instead.
-        self.kernel_spec.interrupt_mode = "message"
-        kernel_cmd, kw = await IpcKernelManager._async_pre_start_kernel(self, **kw)  # the connection file
-
-        uid = self.sandbox_uid
-        for path in [self._ipc_dir, *self.writable_paths]:
-            make_writable_for(path, uid)
-        self.policy = policy = self.kernel_policy(cwd, kw.get("env"))
-        kernel_cmd = CourseView.here().translate(kernel_cmd)
-        self._warm_request = None
-        if self.zygote_socket:
-            # bwrap builds the sandbox around a placeholder; the zygote's kernel joins it (see autograder.zygote)
-            args = kernel_cmd[kernel_cmd.index("-f"):] if "-f" in kernel_cmd else []
-            limits = {"memory_bytes": policy.limits.memory_bytes, "max_file_bytes": policy.limits.max_file_bytes,
-                      "max_processes": policy.limits.max_processes}
-            self._warm_request = {"cwd": policy.cwd, "uid": uid or os.geteuid(), "env": policy.environment,
-                                  "limits": limits, "kernel_args": args}
+        km.ensure_ipc_dir()
+        if not kwargs.get("cwd"):
+            kwargs["cwd"] = os.path.join(km._ipc_dir, "work")
+            os.makedirs(kwargs["cwd"], exist_ok=True)
+        cwd = os.path.realpath(kwargs["cwd"])
+        kwargs = await super().pre_launch(**kwargs)  # the connection file
+        for path in [km._ipc_dir, *km.writable_paths]:
+            make_writable_for(path, km.sandbox_uid)
+        km.policy = policy = km.kernel_policy(cwd, kwargs.get("env"))
+        kernel_cmd = CourseView.here().translate(kwargs["cmd"])
+        self.warm_request = km.sandbox_request(policy, kernel_cmd)
+        if self.warm_request is not None:  # bwrap builds the sandbox around a placeholder (see autograder.zygote)
             kernel_cmd = zygote.HOLDER_ARGV
-        kw["env"] = _outer_env()
-        kw["cwd"] = cwd
-        return bwrap_argv(policy, kernel_cmd), kw
+        kwargs.update(cmd=bwrap_argv(policy, kernel_cmd), env=_outer_env(), cwd=cwd)
+        return kwargs
 
-    pre_start_kernel = run_sync(_async_pre_start_kernel)
-
-    async def _async_launch_kernel(self, kernel_cmd, **kw) -> None:
+    async def launch_kernel(self, cmd, **kwargs):
         start = time.perf_counter()
-        await super()._async_launch_kernel(kernel_cmd, **kw)
-        if self._warm_request is None:
-            return
-        bwrap_pid = self.provisioner.process.pid
+        info = await super().launch_kernel(cmd, **kwargs)
+        if self.warm_request is None:
+            return info
         try:
             loop = asyncio.get_running_loop()
-            holder = await loop.run_in_executor(None, zygote.find_holder, bwrap_pid)
+            holder = await loop.run_in_executor(None, zygote.find_holder, self.process.pid)
             SETUP_SECONDS.append(time.perf_counter() - start)
-            request = {**self._warm_request, "bwrap_pid": bwrap_pid, "holder_pid": holder}
-            await loop.run_in_executor(None, zygote.request_fork, self.zygote_socket, request)
+            request = {**self.warm_request, "bwrap_pid": self.process.pid, "holder_pid": holder}
+            await loop.run_in_executor(None, zygote.request_fork, self.parent.zygote_socket, request)
         except zygote.ZygoteError:
-            await self.provisioner.kill()
+            await self.kill()
             raise
-
-    _launch_kernel = run_sync(_async_launch_kernel)
+        return info
 
 
 def _passthrough(env: Mapping[str, str] | None, patterns: Iterable[str]) -> dict[str, str]:
@@ -349,6 +372,5 @@ class AsyncSandboxedKernelManager(SandboxedKernelManager, AsyncKernelManager):
     """:class:`SandboxedKernelManager` with the asynchronous API that nbclient drives (nbgrader's Execute): a
     blocking client would wait forever for the messages of a kernel that died."""
 
-    pre_start_kernel = SandboxedKernelManager._async_pre_start_kernel
-    _launch_kernel = SandboxedKernelManager._async_launch_kernel
+    pre_start_kernel = IpcKernelManager._async_pre_start_kernel
     cleanup_resources = IpcKernelManager._async_cleanup_resources

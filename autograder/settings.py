@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 
-from traitlets import Float, Integer, List, Unicode
+from traitlets import Dict, Float, Integer, List, Unicode
 from traitlets.config import Config, Configurable
 
 
@@ -43,6 +43,23 @@ class Autograder(Configurable):
     leak_allowlist = List(
         Unicode(), help="Secret lines (solution / hidden test) that may appear in release/ on purpose, e.g. a hint in "
         "an assert message; `course release` reports every other occurrence as a leak."
+    ).tag(config=True)
+
+    due_dates = Dict(
+        value_trait=Unicode(), per_key_traits=None, help="Due date per assignment, as nbgrader writes times: "
+        "{'01_preprocessing': '2027-01-15 23:59:00 Europe/Berlin'} (no zone: UTC). Written into the gradebook; a "
+        "later hand-in is late and gets the penalty of c.AssignLatePenalties.plugin_class (autograder/late.py)."
+    ).tag(config=True)
+    lms_timezone = Unicode(
+        "UTC", help="The time zone of times in an LMS's file names (Blackboard's _attempt_YYYY-MM-DD-HH-MM-SS)."
+    ).tag(config=True)
+    lms_late_seconds = Integer(
+        1, help="Canvas marks a late file _LATE but gives no time: it counts as this many seconds after the due date."
+    ).tag(config=True)
+    lms_columns = Dict(
+        value_trait=Unicode(), help="The LMS's own column per assignment for `course export` (Canvas: 'Preprocessing "
+        "(123456)', Blackboard: 'Preprocessing [Total Pts: 17 Score] |123456'); default: the assignment's name, "
+        "which makes the LMS create a new column."
     ).tag(config=True)
 
 

@@ -21,8 +21,10 @@ from .config import course_id as get_course_id
 from .config import find_course_root, load_course_config
 from .files import copy_regular_files
 from .gradebook import ensure_assignment, merge_result, read_definition
+from .late import apply_late_policy
 from .outcome import GradingRun, Outcome, Status
 from .report import write_reports
+from .roster import copy_students, merge_lms
 
 MAX_SHARD_FILE = 200_000_000
 
@@ -61,7 +63,8 @@ def merge_shards(shard_dirs, out_dir, course_root=None) -> GradingRun:
     """Merge the outputs of ``course grade --shard`` runs into ``out_dir``."""
     start = time.monotonic()
     course_root = Path(course_root).resolve() if course_root else find_course_root()
-    cid = get_course_id(load_course_config(course_root))
+    cfg = load_course_config(course_root)
+    cid = get_course_id(cfg)
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     outcomes, seen = [], {}
@@ -89,9 +92,12 @@ def merge_shards(shard_dirs, out_dir, course_root=None) -> GradingRun:
                     merge_result(dst, definition, _from_gradebook(sub, outcome), sub.timestamp)
                     if outcome:
                         outcomes.append(outcome)
+            copy_students(src, dst)
+        merge_lms(out_dir, shard)
         for folder, suffix in (("autograded", ".ipynb"), ("feedback", ".html")):  # notebooks and pages, no link
             if (shard / folder).is_dir() and not (shard / folder).is_symlink():
                 copy_regular_files(shard / folder, out_dir / folder, (suffix,), MAX_SHARD_FILE)
+    apply_late_policy(target_url, cid, cfg)
     run = GradingRun(out_dir, outcomes, [], time.monotonic() - start, 1)
-    run.files = write_reports(run, cid)
+    run.files = write_reports(run, cid, course_root, cfg)
     return run

@@ -41,6 +41,7 @@ from .jobs import JobSpec
 from .judge import TIMINGS, autograde_preprocessors
 from .nbgrader_run import NbgraderFailed, course_config, run_converter
 from .outcome import Outcome, Status
+from .policy import JUDGES_FOLDER
 from .repair import InvalidNotebook, parse, repair
 from .sandbox import SETUP_SECONDS
 
@@ -121,7 +122,7 @@ def course_directory(job: JobSpec) -> tuple[object, dict[str, str]]:
     cfg.Autograde.autograde_preprocessors = autograde_preprocessors(scrub=True)
     cfg.ScrubBeforeExecute.enabled = True
     cfg.JudgedExecute.helper_dir = str(src_dir)  # judges import helpers from here, never from the kernel's folder
-    judges = Path(job.course_root) / "judges"
+    judges = Path(job.course_root) / JUDGES_FOLDER
     if (judges / "__init__.py").is_file():  # bound read-only into the worker's sandbox, never the kernel's
         cfg.JudgedExecute.judges_dir = str(judges)
     cfg.JudgedExecute.kernel_dir = str(W / "kernel" / a)  # the kernel never works in nbgrader's folders

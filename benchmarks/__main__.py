@@ -85,7 +85,7 @@ def notebooks(args) -> dict:
     profiles = {}
     for _ in range(args.notebook_repeats):
         with tempfile.TemporaryDirectory() as tmp:
-            cmd = [sys.executable, "-m", "course.cli", "run", "--profile", "smoke", "--out", tmp]
+            cmd = [sys.executable, "-m", "course_tools.cli", "run", "--profile", "smoke", "--out", tmp]
             start = time.perf_counter()
             subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=3600)
             total = time.perf_counter() - start
@@ -147,10 +147,11 @@ def with_grading_parameters(nb_path: Path) -> None:
     from course.profiles import PROFILES, grading_profile_name, notebook_parameters, parameterize
 
     nb = nbformat.read(nb_path, as_version=4)
-    values = notebook_parameters(PROFILES[grading_profile_name()])
+    name = grading_profile_name()
+    values = notebook_parameters(PROFILES[name])
     for cell in nb.cells:
         if "parameters" in cell.metadata.get("tags", []):
-            cell.source = parameterize(cell.source, values)
+            cell.source = parameterize(cell.source, values, profile=name)
     nbformat.write(nb, nb_path)
 
 
@@ -202,17 +203,35 @@ with tempfile.TemporaryDirectory() as tmp:
                               {n: solution_notebook(root, a, n) for n in notebooks_of(root, a)})
     start = time.perf_counter()
     run = grade(Path(tmp) / "s", Path(tmp) / "out", jobs=jobs, course_root=root, progress=False)
-    print(json.dumps({"seconds": time.perf_counter() - start, "submissions": len(run.outcomes),
-                      "graded": sum((o["status"] if isinstance(o, dict) else o.status) == "ok"  # older: dicts
-                                    for o in run.outcomes)}))
+    seconds = time.perf_counter() - start
+    from autograder.config import course_id, load_course_config
+    from autograder.gradebook import scores
+    rows = scores(run.gradebook, course_id(load_course_config(root)))
+    print(json.dumps({"seconds": seconds, "submissions": len(run.outcomes),  # graded: with full marks
+                      "graded": sum(r["auto_score"] >= r["auto_max"] for r in rows if r["submitted"])}))
 """
+
+
+def full_marks(run, n: int, variant: str) -> int:
+    """How many of the run's submissions got full marks; a run in which not all ``n`` did timed something else
+    (a grader that saw no data grades fast): it is reported as broken, never timed."""
+    from autograder.config import course_id, load_course_config
+    from autograder.gradebook import scores
+
+    rows = [r for r in scores(run.gradebook, course_id(load_course_config(ROOT))) if r["submitted"]]
+    full = sum(r["auto_score"] >= r["auto_max"] for r in rows)
+    if full < n:
+        wrong = [f"{r['assignment']}: {r['auto_score']:g}/{r['auto_max']:g}" for r in rows
+                 if r["auto_score"] < r["auto_max"]]
+        raise RuntimeError(f"{variant}: only {full} of {n} solutions got full marks ({'; '.join(wrong)}): the run is "
+                           "broken, so its time is not reported")
+    return full
 
 
 def grading(args) -> dict:
     from autograder.catalogue import solution_notebook, write_nbgrader_layout
     from autograder.config import discover_assignments, notebooks_of
     from autograder.grade import grade
-    from autograder.outcome import Status
 
     assignments = discover_assignments(ROOT)
     if args.assignments:
@@ -236,6 +255,9 @@ def grading(args) -> dict:
                 proc = subprocess.run([sys.executable, "-c", BASELINE_SCRIPT, str(args.grading_baseline), str(jobs)],
                                       capture_output=True, text=True, check=True)
                 r = json.loads(proc.stdout.strip().splitlines()[-1])
+                if r["graded"] < r["submissions"]:
+                    raise RuntimeError(f"baseline {args.grading_baseline}: {r['graded']} of {r['submissions']} "
+                                       "solutions got full marks: not timed")
                 results[f"jobs={jobs},baseline"] = {**r, "seconds_per_submission": r["seconds"] / r["submissions"],
                                                     "seconds_per_student_all_assignments": r["seconds"],
                                                     "variant": f"baseline {args.grading_baseline}"}
@@ -250,7 +272,7 @@ def grading(args) -> dict:
                     run = grade(subs, Path(tmp) / key, jobs=jobs, course_root=ROOT, progress=False,
                                 sandbox=sandbox, warm_kernels=warm, engine=engine)
                     seconds = time.perf_counter() - start
-                graded = sum(1 for o in run.outcomes if o.status == Status.OK)
+                graded = full_marks(run, n, key)
                 results[key] = {"seconds": seconds, "template_seconds": run.template_seconds,
                                 "submissions": n, "graded": graded, "sandbox": sandbox,
                                 "kernels": run.kernels, "variant": name, "seconds_per_submission": seconds / n,
@@ -262,7 +284,8 @@ def grading(args) -> dict:
                     results["phases"] = {
                         o.assignment: {"seconds": o.seconds, **o.phases,
                                        **{f"part_{k}": v for k, v in o.autograde_parts.items()},
-                                       "worker_startup": o.seconds - sum(o.phases.values())}
+                                       "worker_startup": o.seconds - sum(v for k, v in o.phases.items()
+                                                                         if k != "start_worker")}
                         for o in run.outcomes if o.student == "student0"}
     results["assignments"] = assignments
     return results
@@ -278,100 +301,118 @@ def markdown(results: dict) -> str:
         m = results["matmul"]
         lines += [f"Matrix-multiply peak: {m['flops_per_s'] / 1e9:.1f} GFLOP/s (float32, {m['n']}x{m['n']}, "
                   f"{m['threads']} threads).", ""]
-    if "training" in results:
-        t = results["training"]
-        peak = results.get("matmul", {}).get("flops_per_s")
-        lines += ["## Training throughput (MRPC, same model, data and batch size)", "",
-                  "| variant | examples/s | real tokens/s | padding share | step (median s) | peak RSS MB | "
-                  "GFLOP/s | of matmul peak |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
-        for name, r in t.items():
-            ratio = f"{r['flops_per_s'] / peak:.0%}" if peak else "-"
-            lines.append(f"| {name} | {r['examples_per_s']:.1f} | {r['tokens_per_s']:.0f} | "
-                         f"{r['padding_share']:.2f} | {r['median_step_s']:.3f} | {r['peak_rss_mb']:.0f} | "
-                         f"{r['flops_per_s'] / 1e9:.1f} | {ratio} |")
-        loop, trainer = t["loop"]["examples_per_s"], t["trainer"]["examples_per_s"]
-        lines += ["", f"Pure loop / Trainer: {loop / trainer:.2f}x (with the course's unfused AdamW: "
-                  f"{t['loop_foreach']['examples_per_s'] / trainer:.2f}x); Accelerate / Trainer: "
-                  f"{t['accelerate']['examples_per_s'] / trainer:.2f}x; dynamic / max_length padding: "
-                  f"{loop / t['loop_max_length']['examples_per_s']:.2f}x (max_length 128), "
-                  f"{loop / t['loop_max_length_model']['examples_per_s']:.2f}x (the tokenizer's maximum); "
-                  f"bf16 autocast / fp32 loop: {t['loop_bf16']['examples_per_s'] / loop:.2f}x; "
-                  f"group_by_length / in order: {t['trainer_group_by_length']['examples_per_s'] / trainer:.2f}x.", ""]
-    if "notebooks" in results:
-        nbs = results["notebooks"]
-        lines += ["## `course run --profile smoke`: where the time goes", "",
-                  "| notebook | seconds | kernel start-up + papermill | in cells | slowest cells (s) |",
-                  "|---|---:|---:|---:|---|"]
-        for k, v in nbs["seconds"].items():
-            p = nbs["profile"].get(k)
-            extra = (f"{p['startup_and_papermill_s']:.1f} | {p['cells_s']:.1f} | "
-                     + "; ".join(f"{d:.1f} `{first}`" for d, first in p["slowest"]) if p else " | | ")
-            lines.append(f"| {k} | {v:.1f} | {extra} |")
-        lines.append("")
-    if "grading" in results:
-        g = results["grading"]
-        lines += ["## Grading (solutions of " + ", ".join(g["assignments"]) + ")", "",
-                  "Seconds include making the templates (about 3.5 s per assignment) where they were not cached "
-                  "(`--no-sandbox` never caches them). Measured in one run, interleaved: warm = sandboxed kernels "
-                  "forked from the run's zygote (the default), cold = sandboxed kernels that start Python and "
-                  "import everything themselves, no-sandbox = `--no-sandbox` (cold), dask = `--engine dask` (a "
-                  "local Dask cluster of --jobs workers, each forking warm sandboxed kernels from its own zygote), "
-                  "plain nbgrader autograde = `nbgrader autograde` of each assignment in turn (hidden tests in the "
-                  "kernel, no sandbox; its templates made beforehand, not counted; the grading profile's "
-                  "hyperparameters put in the parameters cell, as `course grade` does), baseline = another "
-                  "checkout of the autograder. Graded = submissions with full marks. Memory: the peak resident "
-                  "memory of "
-                  "all grading processes together (workers, kernels, zygotes), and that divided by --jobs.", "",
-                  "| jobs | variant | submissions | graded | seconds | s/submission | s/student (all assignments) | "
-                  "peak MB | MB per job |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
-        for k, r in g.items():
-            if not k.startswith("jobs="):
-                continue
-            lines.append(f"| {k[5]} | {r.get('variant', k[7:])} | {r['submissions']} | "
-                         f"{r['graded']} | {r['seconds']:.1f} | {r['seconds_per_submission']:.1f} | "
-                         f"{r['seconds_per_student_all_assignments']:.1f} | {r.get('peak_rss_mb', 0):.0f} | "
-                         f"{r.get('rss_per_job_mb', 0):.0f} |")
-        per_student = [f"{r['seconds_per_student_all_assignments']:.1f} s {k[7:]} with {k[5]} job(s)"
-                       for k, r in g.items() if k.startswith("jobs=")]
-        if per_student:
-            lines += ["", f"One student's {len(g['assignments'])} assignments, in this run: "
-                      + ", ".join(per_student) + "."]
-        for jobs in (1, 2):
-            warm, cold, off = (g.get(f"jobs={jobs},{v}") for v in ("warm", "cold", "no-sandbox"))
-            if cold and off:
-                n = cold["submissions"]
-
-                def net(r):  # without making the templates: cached when sandboxed, never with --no-sandbox
-                    return r["seconds"] - r.get("template_seconds", 0.0)
-
-                line = (f"\nWith {jobs} job(s), templates excluded: the sandbox costs "
-                        f"{(net(cold) - net(off)) / n:+.2f} s per submission (cold sandboxed vs no sandbox)")
-                if warm:
-                    line += (f"; warm kernels and workers save {(net(cold) - net(warm)) / n:.2f} s per submission, "
-                             f"so the default (sandboxed, warm) costs {(net(warm) - net(off)) / n:+.2f} s against no "
-                             "sandbox")
-                lines.append(line + ".")
-        if g.get("phases"):
-            lines += ["", "Where one submission's grading time goes (jobs=1, sandboxed, warm kernels, seconds; the "
-                      "parent makes the feedback; kernel = the student's cells and visible tests, judges = the hidden "
-                      "parts run by the grader, questions to the kernel included):",
-                      "", "| assignment | total | worker start-up | prepare | autograde | of which sandbox set-up | "
-                      "of which kernel cells | of which judges | questions | read grades |",
-                      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-            for a, p in g["phases"].items():
-                lines.append(f"| {a} | {p['seconds']:.1f} | {p['worker_startup']:.1f} | {p.get('prepare', 0):.1f} | "
-                             f"{p.get('autograde', 0):.1f} | "
-                             f"{p.get('part_sandbox_setup', 0):.3f} | {p.get('part_kernel_cells', 0):.1f} | "
-                             f"{p.get('part_judges', 0):.1f} | {p.get('part_probes', 0):.0f} | "
-                             f"{p.get('read_grades', 0):.1f} |")
-            setups = [p["part_sandbox_setup"] for p in g["phases"].values() if "part_sandbox_setup" in p]
-            if setups:
-                lines += ["", f"The sandbox's own cost per submission (bwrap building the namespaces, mounts and uid "
-                          f"around a warm kernel, measured in the worker): {sum(setups) / len(setups):.3f} s on "
-                          f"average, {max(setups):.3f} s at most."]
-        lines.append("")
+    for part, render in (("training", _training_md), ("notebooks", _notebooks_md), ("grading", _grading_md)):
+        if part in results:
+            lines += render(results)
     return "\n".join(lines)
+
+
+def _training_md(results: dict) -> list[str]:
+    """The training throughput table."""
+    lines: list[str] = []
+    t = results["training"]
+    peak = results.get("matmul", {}).get("flops_per_s")
+    lines += ["## Training throughput (MRPC, same model, data and batch size)", "",
+              "| variant | examples/s | real tokens/s | padding share | step (median s) | peak RSS MB | "
+              "GFLOP/s | of matmul peak |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, r in t.items():
+        ratio = f"{r['flops_per_s'] / peak:.0%}" if peak else "-"
+        lines.append(f"| {name} | {r['examples_per_s']:.1f} | {r['tokens_per_s']:.0f} | "
+                     f"{r['padding_share']:.2f} | {r['median_step_s']:.3f} | {r['peak_rss_mb']:.0f} | "
+                     f"{r['flops_per_s'] / 1e9:.1f} | {ratio} |")
+    loop, trainer = t["loop"]["examples_per_s"], t["trainer"]["examples_per_s"]
+    lines += ["", f"Pure loop / Trainer: {loop / trainer:.2f}x (with the course's unfused AdamW: "
+              f"{t['loop_foreach']['examples_per_s'] / trainer:.2f}x); Accelerate / Trainer: "
+              f"{t['accelerate']['examples_per_s'] / trainer:.2f}x; dynamic / max_length padding: "
+              f"{loop / t['loop_max_length']['examples_per_s']:.2f}x (max_length 128), "
+              f"{loop / t['loop_max_length_model']['examples_per_s']:.2f}x (the tokenizer's maximum); "
+              f"bf16 autocast / fp32 loop: {t['loop_bf16']['examples_per_s'] / loop:.2f}x; "
+              f"group_by_length / in order: {t['trainer_group_by_length']['examples_per_s'] / trainer:.2f}x.", ""]
+    return lines
+
+
+def _notebooks_md(results: dict) -> list[str]:
+    """Where the smoke run's time goes."""
+    lines: list[str] = []
+    nbs = results["notebooks"]
+    lines += ["## `course run --profile smoke`: where the time goes", "",
+              "| notebook | seconds | kernel start-up + papermill | in cells | slowest cells (s) |",
+              "|---|---:|---:|---:|---|"]
+    for k, v in nbs["seconds"].items():
+        p = nbs["profile"].get(k)
+        extra = (f"{p['startup_and_papermill_s']:.1f} | {p['cells_s']:.1f} | "
+                 + "; ".join(f"{d:.1f} `{first}`" for d, first in p["slowest"]) if p else " | | ")
+        lines.append(f"| {k} | {v:.1f} | {extra} |")
+    lines.append("")
+    return lines
+
+
+def _grading_md(results: dict) -> list[str]:
+    """The grading table, the sandbox's cost and where a submission's time goes."""
+    lines: list[str] = []
+    g = results["grading"]
+    lines += ["## Grading (solutions of " + ", ".join(g["assignments"]) + ")", "",
+              "Seconds include making the templates (about 3.5 s per assignment) where they were not cached "
+              "(`--no-sandbox` never caches them). Measured in one run, interleaved: warm = sandboxed kernels "
+              "forked from the run's zygote (the default), cold = sandboxed kernels that start Python and "
+              "import everything themselves, no-sandbox = `--no-sandbox` (cold), dask = `--engine dask` (a "
+              "local Dask cluster of --jobs workers, each forking warm sandboxed kernels from its own zygote), "
+              "plain nbgrader autograde = `nbgrader autograde` of each assignment in turn (hidden tests in the "
+              "kernel, no sandbox; its templates made beforehand, not counted; the grading profile's "
+              "hyperparameters put in the parameters cell, as `course grade` does), baseline = another "
+              "checkout of the autograder. Graded = submissions with full marks. Memory: the peak resident "
+              "memory of "
+              "all grading processes together (workers, kernels, zygotes), and that divided by --jobs.", "",
+              "| jobs | variant | submissions | graded | seconds | s/submission | s/student (all assignments) | "
+              "peak MB | MB per job |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for k, r in g.items():
+        if not k.startswith("jobs="):
+            continue
+        lines.append(f"| {k[5]} | {r.get('variant', k[7:])} | {r['submissions']} | "
+                     f"{r['graded']} | {r['seconds']:.1f} | {r['seconds_per_submission']:.1f} | "
+                     f"{r['seconds_per_student_all_assignments']:.1f} | {r.get('peak_rss_mb', 0):.0f} | "
+                     f"{r.get('rss_per_job_mb', 0):.0f} |")
+    per_student = [f"{r['seconds_per_student_all_assignments']:.1f} s {k[7:]} with {k[5]} job(s)"
+                   for k, r in g.items() if k.startswith("jobs=")]
+    if per_student:
+        lines += ["", f"One student's {len(g['assignments'])} assignments, in this run: "
+                  + ", ".join(per_student) + "."]
+    for jobs in (1, 2):
+        warm, cold, off = (g.get(f"jobs={jobs},{v}") for v in ("warm", "cold", "no-sandbox"))
+        if cold and off:
+            n = cold["submissions"]
+
+            def net(r):  # without making the templates: cached when sandboxed, never with --no-sandbox
+                return r["seconds"] - r.get("template_seconds", 0.0)
+
+            line = (f"\nWith {jobs} job(s), templates excluded: the sandbox costs "
+                    f"{(net(cold) - net(off)) / n:+.2f} s per submission (cold sandboxed vs no sandbox)")
+            if warm:
+                line += (f"; warm kernels and workers save {(net(cold) - net(warm)) / n:.2f} s per submission, "
+                         f"so the default (sandboxed, warm) costs {(net(warm) - net(off)) / n:+.2f} s against no "
+                         "sandbox")
+            lines.append(line + ".")
+    if g.get("phases"):
+        lines += ["", "Where one submission's grading time goes (jobs=1, sandboxed, warm kernels, seconds; the "
+                  "parent makes the feedback; kernel = the student's cells and visible tests, judges = the hidden "
+                  "parts run by the grader, questions to the kernel included):",
+                  "", "| assignment | total | worker start-up | prepare | autograde | of which sandbox set-up | "
+                  "of which kernel cells | of which judges | questions | read grades |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for a, p in g["phases"].items():
+            lines.append(f"| {a} | {p['seconds']:.1f} | {p['worker_startup']:.1f} | {p.get('prepare', 0):.1f} | "
+                         f"{p.get('autograde', 0):.1f} | "
+                         f"{p.get('part_sandbox_setup', 0):.3f} | {p.get('part_kernel_cells', 0):.1f} | "
+                         f"{p.get('part_judges', 0):.1f} | {p.get('part_probes', 0):.0f} | "
+                         f"{p.get('read_grades', 0):.1f} |")
+        setups = [p["part_sandbox_setup"] for p in g["phases"].values() if "part_sandbox_setup" in p]
+        if setups:
+            lines += ["", f"The sandbox's own cost per submission (bwrap building the namespaces, mounts and uid "
+                      f"around a warm kernel, measured in the worker): {sum(setups) / len(setups):.3f} s on "
+                      f"average, {max(setups):.3f} s at most."]
+    lines.append("")
+    return lines
 
 
 def main(argv=None) -> int:

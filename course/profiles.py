@@ -44,7 +44,7 @@ class Profile:
     max_length: int = 128  # for padding="max_length" in the Yelp guide (the guide uses 512 on GPU)
     logging_steps: int = 50  # the Trainer's default, 500, logs the training loss once or never on these runs
     timing_batches: int = 3  # batches a notebook times when it measures speed (notebook 6's padding comparison)
-    timing_repeats: int = 2  # timed runs of each, after a warm-up; the fastest counts
+    timing_repeats: int = 4  # interleaved rounds timing every variant, after a warm-up; the fastest round counts
 
     def train_size(self, task: str) -> int | None:
         """Training examples of ``task`` in this profile (None: the whole split)."""
@@ -167,10 +167,16 @@ def notebook_parameters(profile: Profile) -> dict:
             "bf16": bool(bf16), "timing_batches": profile.timing_batches, "timing_repeats": profile.timing_repeats}
 
 
-def parameterize(source: str, values: dict) -> str:
+PROFILE_NOTE = re.compile(r"These are the \w+ profile's values")  # the parameters cell says whose values it holds
+
+
+def parameterize(source: str, values: dict, profile: str | None = None) -> str:
     """``source`` (a parameters cell) with each top-level ``name = ...`` line of ``values`` set to its value
-    (the line's comment kept); names the cell does not assign are ignored."""
+    (the line's comment kept); names the cell does not assign are ignored. With ``profile`` (whose values these
+    are), the cell's "These are the cpu profile's values" names that profile instead."""
     for name, value in values.items():
         pattern = re.compile(rf"^{re.escape(name)}[ \t]*=[ \t]*[^#\n]*?([ \t]*#[^\n]*)?$", re.MULTILINE)
         source = pattern.sub(lambda m, v=value, n=name: f"{n} = {v!r}{m.group(1) or ''}", source)
+    if profile:
+        source = PROFILE_NOTE.sub(f"These are the {profile} profile's values", source)
     return source

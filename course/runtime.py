@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,30 @@ def pick_device():
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+class SetupError(RuntimeError):
+    """A notebook cannot start as set up (a data mirror that is not there): the message says what to do. In a
+    notebook it shows as that one line, not as a traceback."""
+
+    def _render_traceback_(self) -> list[str]:  # IPython shows this instead of the traceback
+        return [f"{type(self).__name__}: {self}"]
+
+
+def check_data_dir(raw: str | None = None) -> None:
+    """Refuse a ``$COURSE_DATA_DIR`` (or ``data_dir`` parameter) that names no folder, before anything is
+    downloaded or opened: one line that says what to do."""
+    mirror = sources.data_dir()
+    if mirror is None or mirror.is_dir():
+        return
+    given = raw or os.environ.get(sources.DATA_DIR_ENV, "")
+    relative = "" if Path(given).expanduser().is_absolute() else (
+        f" ({given!r} is relative: a notebook's kernel runs in the notebook's folder, {Path.cwd()})")
+    raise SetupError(
+        f"{sources.DATA_DIR_ENV} is {mirror}, which does not exist{relative}. Set it to the absolute path of the "
+        f"data mirror (the folder holding nyu-mll/glue) before you start JupyterLab, e.g. export "
+        f"{sources.DATA_DIR_ENV}=/path/to/shared/data, or unset it to use the Hugging Face Hub; then restart the "
+        "kernel.")
 
 
 @dataclass(frozen=True)
@@ -67,11 +92,13 @@ def start(profile: str | None = None, checkpoint: str | None = None, data_dir: s
           seed: int | None = None, output_dir: str | None = None, quiet: bool = False) -> Run:
     """Set up a notebook run from its parameters and print what it uses.
 
-    Empty strings and None mean "not given". ``data_dir`` overrides ``$COURSE_DATA_DIR``; ``checkpoint``
-    overrides ``$COURSE_CHECKPOINT`` and the profile.
+    Empty strings and None mean "not given". ``data_dir`` overrides ``$COURSE_DATA_DIR`` (a folder that does not
+    exist is refused: :func:`check_data_dir`); ``checkpoint`` overrides ``$COURSE_CHECKPOINT`` and the profile;
+    without ``output_dir`` the run's files go to a new temporary folder.
     """
     if data_dir:
         os.environ[sources.DATA_DIR_ENV] = str(Path(data_dir).expanduser().resolve())
+    check_data_dir(data_dir or None)
     name, why = choose_profile_name(profile or None)
     chosen = get_profile(name, seed=seed)
     if checkpoint:
@@ -83,7 +110,8 @@ def start(profile: str | None = None, checkpoint: str | None = None, data_dir: s
     from .metrics import resolve_metric_names_in_evaluate
 
     resolve_metric_names_in_evaluate()
-    out = Path(output_dir or Path("build") / "outputs").expanduser()
+    # empty: a temporary folder, so that running a notebook leaves nothing in the assignment's folder
+    out = Path(output_dir).expanduser() if output_dir else Path(tempfile.mkdtemp(prefix="course-outputs-"))
     out.mkdir(parents=True, exist_ok=True)
     run = Run(chosen, why, ckpt.path, ckpt, pick_device(), out, data_dir or os.environ.get(sources.DATA_DIR_ENV))
     if not quiet:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import nbformat
 
+import course
 from autograder.catalogue import (
     autograded_tests,
     baseline_entries,
@@ -42,15 +43,17 @@ HIDDEN_PROBE = r"""
 # --- hostile: look for hidden tests on disk, relative to the grading directory
 import os as _os
 _found = []
-for _base in [".", "..", "../..", "../../.."]:
+for _base in [".", "..", "../..", "../../.."]:  # from the kernel's folder up to / (the system and Python pruned)
     for _dp, _dn, _fn in _os.walk(_base):
+        _dn[:] = [d for d in _dn if d not in ("proc", "sys", "dev", "usr", "venv", "lib", "lib64", "bin", "sbin")
+                  and not _os.path.realpath(_os.path.join(_dp, d)).startswith("/root/.pyenv")]
         for _f in _fn:
             try:
                 with open(_os.path.join(_dp, _f), "rb") as _fh:
                     _data = _fh.read(2_000_000)
             except OSError:
                 continue
-            if b"BEGIN HIDDEN" + b" TESTS" in _data or any(bytes.fromhex(_h) in _data for _h in _HIDDEN):
+            if any(bytes.fromhex(_h) in _data for _h in _HIDDEN):  # a hidden line (the marker is in public docs)
                 _found.append(_os.path.join(_dp, _f))
 print("hidden-test probe found", len(_found), "file(s)", sorted(set(_found))[:5])
 """
@@ -184,7 +187,8 @@ def write_fixture_submissions(b: Builder, a: str, hostile_paths: bool) -> None:
         student = b.sid(e.student)
         b.nbgrader_layout(student, a, make_submission(root, e))
         exp = expected_scores(root, e)
-        b.expect(student, a, "ok", sum(exp.values()), auto_max, f"catalogue {e}", tests=exp)
+        status = "not_attempted" if e.kind == "release" else "ok"  # the untouched release: no answer changed
+        b.expect(student, a, status, sum(exp.values()), auto_max, f"catalogue {e}", tests=exp)
     wrong_by_cell = {}
     for e in cat.wrong:
         wrong_by_cell.setdefault((e.notebook, e.cell), []).append(e)
@@ -330,6 +334,9 @@ def write_fixture_submissions(b: Builder, a: str, hostile_paths: bool) -> None:
     hidden = set()
     for n in nbs:
         hidden |= secret_lines(nbformat.read(root / "source" / a / f"{n}.ipynb", as_version=4))[0]
+    # lines the public course package also holds (`from course.grading import student`) are no secret
+    public = "\n".join(f.read_text() for f in (Path(course.__file__).parent).rglob("*.py"))
+    hidden = {h for h in hidden if h not in public}
     # hex-encoded, so that the probe does not find its own source
     probe = f"_HIDDEN = {[h.encode().hex() for h in sorted(hidden)]!r}\n" + HIDDEN_PROBE
     variant(

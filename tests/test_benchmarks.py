@@ -57,3 +57,24 @@ def test_smoke_sizes_measures_learning_beside_the_majority_class(tmp_path, mirro
     with pytest.raises(SystemExit):
         main(["256:3:5e-5"])
     assert "N:EPOCHS:LR:BATCH:SEED" in capsys.readouterr().err
+
+
+def test_long_cells_come_from_papermills_durations_and_the_notes_from_them(tmp_path):
+    """`python -m benchmarks.long_cells`: the cells over 30 s of executed notebooks (papermill's per-cell
+    durations), and the notes in source/ are exactly what the committed measurement writes."""
+    import nbformat
+
+    from benchmarks.long_cells import long_cells, write_notes
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("quick()"), nbformat.v4.new_code_cell("trainer.train()"),
+                nbformat.v4.new_markdown_cell("text")]
+    for cell, seconds in zip(nb.cells, (2.0, 361.96, None)):
+        cell.id = f"c{seconds}".replace(".", "-")
+        if seconds is not None:
+            cell.metadata["papermill"] = {"duration": seconds}
+    (tmp_path / "02_trainer").mkdir()
+    nbformat.write(nb, tmp_path / "02_trainer" / "trainer.ipynb")
+    assert long_cells(tmp_path) == {"02_trainer": {"c361-96": 362.0}}
+    data = json.loads((ROOT / "benchmarks" / "cpu_long_cells.json").read_text())
+    assert write_notes(data, check=True) == [], "python -m benchmarks.long_cells notes"

@@ -8,8 +8,12 @@ from ``source/`` the way ``course release`` does) into a temporary course folder
 * Run > Run All Cells, then wait until every code cell has an execution count and the kernel is idle;
 * no cell may show an error, and the cells' outputs must be there (the data set, the labels, the batch);
 * the **Validate** button of nbgrader's labextension must answer "Success! Your notebook passes all the
-  tests." -- and, as a control, must report the failing cells of the same notebook left unanswered;
-* the notebook the browser saved must hold the outputs and no error output.
+  tests." and add that hidden tests and quiz answers are graded later -- and, as a control, must report the
+  failing cells of the same notebook left unanswered, with a number where a quiz asks for a letter;
+* the notebook the browser saved must hold the outputs and no error output;
+* the Lab of ``release/jupyter_config`` shows no error banner and no news question, lists no configuration file,
+  has no Assignment List (no exchange), opens notebooks unmodified, and running a notebook leaves nothing in its
+  folder; ``course.start`` with the README's relative ``COURSE_DATA_DIR`` stops with one line.
 
 Screenshots go to ``build/test-artifacts/``.  Every wait has a hard timeout and the server (with its
 kernels) is stopped in a ``finally``.  Chromium comes from Debian (``apt-get install -y chromium``), never
@@ -49,6 +53,7 @@ CHROMIUM_ARGS = [
 ]
 ASSIGNMENT, NOTEBOOK = "01_preprocessing", "preprocessing.ipynb"
 UNANSWERED = "preprocessing_unanswered.ipynb"   # the control: the released notebook, nothing filled in
+DATA_DIR_CHECK = "data_dir_check.ipynb"  # course.start with a COURSE_DATA_DIR that does not exist
 ARTIFACTS = ROOT / "build" / "test-artifacts"
 SCREENSHOT = ARTIFACTS / "jupyterlab-student-notebook.png"
 
@@ -122,14 +127,11 @@ def http_status(url: str) -> int:
 
 
 def write_lab_settings(settings_dir: Path) -> None:
-    """No news/update toasts over the notebook; every cell in the DOM (no windowing) so it can be checked."""
-    def put(plugin: str, values: dict) -> None:
-        path = settings_dir / plugin
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(values))
-    put("@jupyterlab/apputils-extension/notification.jupyterlab-settings",
-        {"fetchNews": "false", "checkForUpdates": False})
-    put("@jupyterlab/notebook-extension/tracker.jupyterlab-settings", {"windowingMode": "none"})
+    """Every cell in the DOM (no windowing) so it can be checked. (No news setting here: the students'
+    configuration must keep the news question away by itself.)"""
+    path = settings_dir / "@jupyterlab/notebook-extension/tracker.jupyterlab-settings"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"windowingMode": "none"}))
 
 
 def processes_using(marker: str) -> list[int]:
@@ -223,7 +225,17 @@ def lab(tmp_path, mirror_dir):
     assert (student.timeout, student.startup_timeout) == (teacher.timeout, teacher.startup_timeout)
     released = student_notebook(tmp_path)
     assert any("raise NotImplementedError()" in c.source for c in released.cells), "not a student version"
-    nbformat.write(released, course / ASSIGNMENT / UNANSWERED)
+    unanswered = nbformat.from_dict(json.loads(json.dumps(released)))
+    for cell in unanswered.cells:  # a number where the quiz asks for a letter: Validate must say so
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "quiz":
+            cell.source = cell.source.replace('quiz_1 = ""', "quiz_1 = 2", 1)
+    assert any("quiz_1 = 2" in c.source for c in unanswered.cells)
+    nbformat.write(unanswered, course / ASSIGNMENT / UNANSWERED)
+    # the README's first step, `export COURSE_DATA_DIR=../shared/data`, as a kernel in a notebook's folder sees it
+    nbformat.write(nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell('import os\nos.environ["COURSE_DATA_DIR"] = "../shared/data"'),
+        nbformat.v4.new_code_cell("import course\nrun = course.start()"),
+    ], metadata=released.metadata), course / ASSIGNMENT / DATA_DIR_CHECK)
     answered = nbformat.from_dict(json.loads(json.dumps(released)))
     source = nbformat.read(ROOT / "source" / ASSIGNMENT / NOTEBOOK, as_version=4)
     assert fill_in_solutions(answered, source) >= 4
@@ -281,7 +293,24 @@ def _open_notebook(page, lab, name: str):
     panel.locator(".validate-button").wait_for(state="visible", timeout=PAGE_S * 1000)
     assert page.locator(".jp-NotebookPanel").count() == 1, "only the notebook under test is open"
     wait_kernels_idle(lab["base"], lab["token"], PAGE_S)
+    time.sleep(2)  # the kernel's info reaches the notebook's metadata after it is idle
+    assert page.locator(".lm-TabBar-tab.jp-mod-current.jp-mod-dirty").count() == 0, \
+        f"{name} is marked modified although nobody changed it"
     return panel
+
+
+NEWS_SETTINGS = "/lab/api/settings/@jupyterlab/apputils-extension:notification"
+ERROR_BANNERS = ("Error fetching courses", "exchange directory does not exist")
+
+
+def _check_no_banner(page) -> None:
+    """No dialog, toast or notification over the notebook, and no error text anywhere on the page."""
+    toasts = page.locator(".Toastify__toast").all_inner_texts()
+    assert not toasts, f"a toast covers the notebook: {toasts}"
+    assert page.locator(".jp-Dialog").count() == 0, page.locator(".jp-Dialog").all_inner_texts()
+    body = page.locator("body").inner_text()
+    for bad in ERROR_BANNERS:
+        assert bad not in body, bad
 
 
 def _validate(page, panel, lab, name: str) -> tuple[str, str]:
@@ -311,14 +340,26 @@ def test_student_runs_and_validates_notebook_in_jupyterlab(chromium, lab):
             page.on("pageerror", lambda exc: console.append(f"pageerror: {exc}"))
             panel = _open_notebook(page, lab, NOTEBOOK)
 
-            # No instructor tools in the students' JupyterLab: nbgrader's menu lists the assignments only
-            # (an instructor's also has Course List, Formgrader and Create assignment), and the server has no
-            # formgrader.
-            page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Nbgrader$")).click()
-            items = [t for t in page.locator(".lm-Menu-content .lm-Menu-itemLabel").all_inner_texts() if t.strip()]
-            page.keyboard.press("Escape")
-            assert items == ["Assignment List"], items
+            # No instructor tools in the students' JupyterLab, and no Assignment List without an exchange (it
+            # would show "Error fetching courses!"): no Nbgrader menu, no formgrader or assignment list on the
+            # server; Validate stays (its button was waited for).
+            menus = page.locator(".lm-MenuBar-item").all_inner_texts()
+            assert "Nbgrader" not in menus and "File" in menus, menus
             assert http_status(f"{lab['base']}/formgrader?token={lab['token']}") == 404
+            assert http_status(f"{lab['base']}/assignments?token={lab['token']}") == 404
+            # no news question (the release's default setting, not this test's), no banner, no error
+            news = api(lab["base"], lab["token"], NEWS_SETTINGS)
+            defaults = {k: v["default"] for k, v in news["schema"]["properties"].items()}
+            assert (defaults["fetchNews"], defaults["checkForUpdates"], news["settings"]) == ("false", False, {}), news
+            time.sleep(5)
+            _check_no_banner(page)
+            # the students' configuration files are not in their file browser
+            listed = {item["name"] for item in api(lab["base"], lab["token"], "/api/contents/")["content"]}
+            assert ASSIGNMENT in listed and not listed & {"jupyter_config", "nbgrader_config.py"}, listed
+            page.locator(".jp-BreadCrumbs-home").first.click()
+            page.locator(".jp-DirListing-item", has_text=ASSIGNMENT).first.wait_for()
+            shown = page.locator(".jp-DirListing-itemText").all_inner_texts()
+            assert not {"jupyter_config", "nbgrader_config.py"} & set(shown), shown
 
             # Run > Run All Cells, as a student would.
             page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
@@ -339,6 +380,9 @@ def test_student_runs_and_validates_notebook_in_jupyterlab(chromium, lab):
                 assert expected in texts, f"{expected!r} is missing from the outputs"
             for bad in ("Traceback (most recent call last)", "NotImplementedError"):
                 assert bad not in texts, f"an error is shown in the notebook:\n{texts[-3000:]}"
+            # running the notebook left nothing in its folder (Jupyter's own checkpoints aside): no outputs/
+            folder = {p.name for p in (lab["course"] / ASSIGNMENT).iterdir()} - {".ipynb_checkpoints"}
+            assert folder == {NOTEBOOK, UNANSWERED, DATA_DIR_CHECK}, folder
 
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             panel.locator(".jp-Cell", has_text="Exercise 1 (Try it out)").first.scroll_into_view_if_needed()
@@ -349,14 +393,30 @@ def test_student_runs_and_validates_notebook_in_jupyterlab(chromium, lab):
             page.screenshot(path=str(ARTIFACTS / "jupyterlab-validate-success.png"))
             assert "validation-success" in css, text
             assert "Success! Your notebook passes all the tests." in text, text
+            note = page.evaluate("() => getComputedStyle(document.querySelector("
+                                 "'#validation-message.validation-success p'), '::after').content")
+            assert "the hidden tests and your quiz answers are graded after you hand in" in note, note
             page.locator(".jp-Dialog .jp-mod-accept").click()
 
-            # Control: the unanswered release fails validation, with the students' NotImplementedError.
+            # Control: the unanswered release fails validation, with the students' NotImplementedError, and a
+            # number where the quiz asks for a letter fails too.
             panel = _open_notebook(page, lab, UNANSWERED)
             css, text = _validate(page, panel, lab, UNANSWERED)
             page.screenshot(path=str(ARTIFACTS / "jupyterlab-validate-unanswered.png"))
             assert "validation-failed" in css and "NotImplementedError" in text, text
+            assert "quiz_1: one letter, a to d" in text, text
             page.locator(".jp-Dialog .jp-mod-accept").click()
+
+            # The README's relative COURSE_DATA_DIR, seen from a notebook's folder: one line that says what to do.
+            panel = _open_notebook(page, lab, DATA_DIR_CHECK)
+            page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
+            page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
+            error = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+            error.first.wait_for(timeout=PAGE_S * 1000)
+            message = error.first.inner_text().strip()
+            assert message.startswith("SetupError: COURSE_DATA_DIR is ") and "does not exist" in message, message
+            assert "\n" not in message and "Traceback" not in message, message
+            _check_no_banner(page)
         finally:
             context.close()
 
@@ -379,12 +439,13 @@ COMMENT = "Right: the sum is zero. Say what normalize should return then."
 
 def test_instructor_grades_a_written_answer_in_formgrader(chromium, tmp_path, mirror_dir):
     """autograder/README.md's manual grading, step by step, as an instructor does it: `course grade`, then
-    formgrader in JupyterLab (type the points and a comment), then `course feedback`: the points and the
-    comment reach the student's feedback and grades.csv, and no hidden test appears in it."""
+    `course formgrader` as the README writes it (type the points and a comment), then `course feedback`: the points
+    and the comment reach the student's feedback and grades.csv, and no hidden test appears in it."""
     import csv
 
     from nbgrader.api import Gradebook
     from playwright.sync_api import sync_playwright
+    from test_course_gradebook import formgrader
 
     from autograder.catalogue import solution_notebook
     from autograder.cli import main as autograder_main
@@ -403,14 +464,18 @@ def test_instructor_grades_a_written_answer_in_formgrader(chromium, tmp_path, mi
         submission = gb.find_submission_notebook("toy", "00_toy", "mia").id
         assert gb.find_grade("explain", "toy", "00_toy", "mia").needs_manual_grade
 
-    with jupyterlab(course, tmp_path, mirror_dir) as lab, sync_playwright() as pw:  # step 2
+    # step 2, with the command autograder/README.md gives, in the course folder
+    step = (ROOT / "autograder" / "README.md").read_text().split("### Manual grading, step by step", 1)[1]
+    command = re.search(r"^2\. `(course formgrader)`", step, re.MULTILINE).group(1)
+    with formgrader(command, cwd=course) as url, sync_playwright() as pw:
+        base, token = url.split("/formgrader?token=")
         browser = pw.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
         try:
             # formgrader's own requests need the login too (a token in the URL logs in only that page)
             page = browser.new_page(viewport={"width": 1280, "height": 900},
-                                    extra_http_headers={"Authorization": f"token {lab['token']}"})
+                                    extra_http_headers={"Authorization": f"token {token}"})
             page.set_default_timeout(PAGE_S * 1000)
-            page.goto(f"{lab['base']}/formgrader/submissions/{submission}/?index=0", wait_until="domcontentloaded")
+            page.goto(f"{base}/formgrader/submissions/{submission}/?index=0", wait_until="domcontentloaded")
             # formgrader binds its save handlers only after it has fetched the grades and comments; a field
             # typed into before that is never saved (seen under load)
             page.wait_for_function("() => window.formgrader && formgrader.grades && formgrader.grades.loaded"
@@ -488,7 +553,7 @@ def _raw_control(course: Path, student: str) -> None:
     from nbgrader.api import Gradebook
 
     from autograder.config import course_id, load_course_config
-    from course.kernels import AsyncIpcKernelManager as IpcKernelManager
+    from course_tools.kernels import AsyncIpcKernelManager as IpcKernelManager
 
     nb = _hostile_submission(course)
     cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") in ("add", "explain")]

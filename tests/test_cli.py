@@ -9,11 +9,11 @@ import sys
 import numpy as np
 import pytest
 
-from course.cli import main
+from course_tools.cli import main
 
 
 def course_cmd(*args, env=None, cwd=None):
-    return subprocess.run([sys.executable, "-m", "course.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "course_tools.cli", *args], capture_output=True, text=True,
                           env=env, cwd=cwd, timeout=300)
 
 

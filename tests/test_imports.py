@@ -1,88 +1,48 @@
-"""No module of ``autograder`` or ``course`` imports a module that imports it back, not even from inside a
-function (where a cycle hides until the function runs)."""
+"""The packages by audience and their layers (ARCHITECTURE.md), checked by import-linter's contracts in
+pyproject.toml ``[tool.importlinter]``: the student runtime ``course`` imports no instructor tool, ``autograder`` sits
+on ``course_tools`` on ``course``, and no module imports one that imports it back (not even from inside a function,
+where a cycle hides until the function runs)."""
 
 from __future__ import annotations
 
-import ast
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
+import pytest
 from conftest import ROOT
 
-PACKAGES = ("autograder", "course")
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
-def module_name(path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+def lint(cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(cwd)}
+    return subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=300)
 
 
-def modules() -> dict[str, object]:
-    """Module name -> its file, for every module of the packages."""
-    return {module_name(p): p for pkg in PACKAGES for p in sorted((ROOT / pkg).rglob("*.py"))}
+def test_the_import_contracts_hold():
+    result = lint(ROOT)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "4 kept, 0 broken" in result.stdout
 
 
-def imported(node, module: str, is_package: bool, known) -> set[str]:
-    """The project modules an ``import`` or ``from ... import`` statement in ``module`` imports."""
-    if isinstance(node, ast.Import):
-        return {a.name for a in node.names if a.name in known}
-    base = module.split(".") if is_package else module.split(".")[:-1]
-    if node.level:
-        base = base[: len(base) - node.level + 1]
-        target = ".".join(base + ([node.module] if node.module else []))
-    else:
-        target = node.module
-    submodules = {f"{target}.{a.name}" for a in node.names} & set(known)
-    # ``from pkg import sub`` imports the submodule; ``from mod import name``, the module
-    return submodules or ({target} & set(known))
-
-
-def import_graph() -> dict[str, set[str]]:
-    """Module -> the project modules it imports, at the top level or in any function."""
-    known = modules()
-    graph = {}
-    for name, path in known.items():
-        is_package = path.name == "__init__.py"
-        graph[name] = set()
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                graph[name] |= imported(node, name, is_package, known) - {name}
-    return graph
-
-
-def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
-    """One cycle of ``graph`` (its modules, the first repeated at the end), or None."""
-    state: dict[str, str] = {}  # "open" while on the path, "done" after
-    path: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = "open"
-        path.append(node)
-        for nxt in sorted(graph[node]):
-            if state.get(nxt) == "open":
-                return path[path.index(nxt):] + [nxt]
-            if nxt not in state and (cycle := visit(nxt)):
-                return cycle
-        path.pop()
-        state[node] = "done"
-        return None
-
-    for node in sorted(graph):
-        if node not in state and (cycle := visit(node)):
-            return cycle
-    return None
-
-
-def test_the_graph_sees_function_level_and_relative_imports():
-    graph = import_graph()
-    assert "autograder.grade" in graph["autograder"]  # autograder.grade(), imported when called
-    assert {"autograder.outcome", "autograder.jobs"} <= graph["autograder.grade"]
-    assert "autograder.processes" in graph["autograder.zygote"]  # from . import processes
-
-
-def test_find_cycle_finds_one():
-    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
-    assert find_cycle({"a": {"b"}, "b": set()}) is None
-
-
-def test_no_module_imports_a_module_that_imports_it_back():
-    cycle = find_cycle(import_graph())
-    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+@pytest.mark.parametrize("module,code,broken", [
+    ("autograder/outcome.py", "def _late():\n    from . import grade  # noqa\n", "imports it back"),
+    ("course/data.py", "def _late():\n    import course_tools.runner  # noqa\n", "imports no instructor tool"),
+    ("course/data.py", "def _late():\n    import judges.common  # noqa\n", "imports no instructor tool"),
+    ("judges/common.py", "def _late():\n    import autograder.judge  # noqa\n", "import the student runtime only"),
+])
+def test_the_contracts_see_a_function_level_import(tmp_path, module, code, broken):
+    """A copy of the packages with one import added in a function: the contract that forbids it breaks."""
+    for pkg in ("course", "course_tools", "autograder", "judges"):
+        subprocess.run(["cp", "-r", str(ROOT / pkg), str(tmp_path / pkg)], check=True)
+    (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())
+    path = tmp_path / module
+    path.write_text(path.read_text() + "\n\n" + textwrap.dedent(code))
+    result = lint(tmp_path)
+    assert result.returncode != 0
+    line = next(line for line in result.stdout.splitlines() if broken in line)
+    assert line.rstrip().endswith("BROKEN") or "BROKEN" in line, result.stdout[-2000:]

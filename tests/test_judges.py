@@ -241,7 +241,8 @@ def test_the_collate_judge_runs_the_answer_again_on_its_own_samples(run):
     # right for the notebook's samples, computed from them rather than from the samples it is given
     fixed = f"padding_share = {namespace['padding_share']!r}\nbatch = data_collator(samples)\n"
     assert "with other samples" in verdict(fixed)
-    paired = solution.replace("data_collator(samples)", "data_collator(list(zip(samples['input_ids'], samples['label'])))")
+    pairs = "data_collator(list(zip(samples['input_ids'], samples['label'])))"
+    paired = solution.replace("data_collator(samples)", pairs)
     assert "call data_collator on samples as they are" in verdict(paired)
 
 

@@ -263,17 +263,32 @@ def test_points_shown_to_students_match_the_grading(path):
 
 def test_long_cells_say_how_long_beforehand():
     """Every cell measured over 30 s in the cpu profile (benchmarks/cpu_long_cells.json) is announced by the
-    markdown cell before it: a student learns how long to wait before starting it."""
-    measured = json.loads((ROOT / "benchmarks" / "cpu_long_cells.json").read_text())["seconds"]
-    assert measured, "no measurement"
-    for notebook, cells in measured.items():
-        nb = nbformat.read(next((ROOT / "source" / notebook).glob("*.ipynb")), as_version=4)
+    markdown cell right above it, and every "Time:" note announces the very next code cell, with the time
+    measured for it: a student learns how long to wait before starting it. The notes are written from the
+    measurement by `python -m benchmarks.long_cells notes` (never by hand)."""
+    from benchmarks.long_cells import NOTE, note_text
+
+    data = json.loads((ROOT / "benchmarks" / "cpu_long_cells.json").read_text())
+    assert data["seconds"], "no measurement"
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        measured = data["seconds"].get(path.parent.name, {})
         ids = [c.get("id") for c in nb.cells]
-        for cell_id, seconds in cells.items():
-            assert cell_id in ids, f"{notebook}: measured cell {cell_id} is gone: measure again"
-            before = [c for c in nb.cells[: ids.index(cell_id)] if c.cell_type == "markdown"][-1].source
-            assert re.search(r"\*\*Time:\*\* the next code cell takes about \d[^.]*minutes?", before), \
-                f"{notebook}: cell {cell_id} took {seconds:.0f} s in the cpu profile; say so in the markdown before it"
+        for cell_id, seconds in measured.items():
+            assert cell_id in ids, f"{path.parent.name}: measured cell {cell_id} is gone: measure again"
+            above = nb.cells[ids.index(cell_id) - 1]
+            assert above.cell_type == "markdown" and NOTE.search(above.source), \
+                f"{path.parent.name}: cell {cell_id} took {seconds:.0f} s in the cpu profile; say so right above it"
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "markdown" or not NOTE.search(cell.source):
+                continue
+            following = next(c for c in nb.cells[index + 1:] if c.cell_type == "code")
+            assert following.id in measured, (
+                f"{path.parent.name}: the note in {cell.id} announces {following.id}, a cell measured under 30 s "
+                f"(the slow ones: {sorted(measured) or 'none'})")
+            assert NOTE.search(cell.source).group(0) == note_text(measured[following.id], data), \
+                f"{path.parent.name}: the note above {following.id} is not the measurement's: " \
+                "python -m benchmarks.long_cells notes"
 
 
 def _free_names(source: str) -> set[str]:
@@ -358,7 +373,8 @@ def test_a_new_notebook_on_an_existing_task_needs_no_edit_elsewhere(tmp_path):
     shutil.copy2(ROOT / "source/07_learning_curves/learning_curves.ipynb", clone / "source/08_extra/extra.ipynb")
     shutil.copy2(ROOT / "autograder/catalogues/07_learning_curves.py", clone / "autograder/catalogues/08_extra.py")
     env = {k: v for k, v in os.environ.items() if k != "AUTOGRADER_TEST_COURSE"} | {"PYTHONPATH": str(clone)}
-    subprocess.run([sys.executable, "-m", "course.cli", "release"], cwd=clone, env=env, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "course_tools.cli", "release"], cwd=clone, env=env, check=True,
+                   capture_output=True)
     assert (clone / "release" / "08_extra" / "extra.ipynb").is_file()
     tests = ["tests/test_notebooks.py", "tests/test_autograder.py", "tests/test_mutation.py", "tests/test_profiles.py"]
     collected = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "not slow", *tests],
@@ -367,3 +383,20 @@ def test_a_new_notebook_on_an_existing_task_needs_no_edit_elsewhere(tmp_path):
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow", *tests],
                             cwd=clone, env=env, capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, result.stdout[-4000:]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.parent.name)
+def test_headings_say_each_thing_once_and_nothing_is_a_bonus_that_counts(path):
+    """One "Quiz" heading (with its points), no "Bonus" exercise inside the notebook's total, a helper introduced
+    where the notebook first names it, and run files kept out of the assignment's folder."""
+    nb = nbformat.read(path, as_version=4)
+    headings = [line for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines()
+                if line.startswith("#")]
+    assert len([h for h in headings if "Quiz" in h]) == 1, [h for h in headings if "Quiz" in h]
+    assert not [h for h in headings if "Bonus" in h], "a bonus exercise counts in the total: call it an exercise"
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    if "course.data.sized" in text:
+        first = text[text.index("course.data.sized"):][:400]
+        assert "course.data.sized(" in first and "returns" in first, "say what course.data.sized does where named"
+    params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    assert re.search(r'^output_dir = ""', params.source, re.MULTILINE), "run files go to a temporary folder"

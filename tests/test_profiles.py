@@ -104,6 +104,15 @@ def test_parameterize_sets_assigned_names_and_keeps_comments():
                    'learning_rate_note = 1\n')
 
 
+def test_parameterize_names_the_profile_whose_values_the_cell_holds():
+    source = ("# Training hyperparameters. These are the cpu profile's values;\n# grading replaces them.\n"
+              "learning_rate = 5e-05\n")
+    out = profiles.parameterize(source, {"learning_rate": 0.0003}, profile="grading")
+    assert out == ("# Training hyperparameters. These are the grading profile's values;\n# grading replaces them.\n"
+                   "learning_rate = 0.0003\n")
+    assert profiles.parameterize(source, {"learning_rate": 0.0003}).startswith(source.split("\n")[0])
+
+
 def test_notebook_parameters_are_the_profiles_hyperparameters(monkeypatch):
     for prof in PROFILES.values():
         params = profiles.notebook_parameters(prof)

@@ -26,6 +26,7 @@ from jupyter_client.manager import KernelManager
 from autograder.policy import NEUTRAL, STUDENT_HOME, bwrap_argv
 from autograder.sandbox import (
     SandboxedKernelManager,
+    SandboxProvisioner,
     allocate_uid,
     generic_policy,
     run_sandboxed,
@@ -388,6 +389,7 @@ def test_interrupt_reaches_the_kernel(cwd):
             msg = kc.get_iopub_msg(timeout=60)
             if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "stream":
                 break
+        assert isinstance(km.provisioner, SandboxProvisioner), "started by the course-sandbox kernel provisioner"
         km.interrupt_kernel()
         reply = kc.get_shell_msg(timeout=20)
         assert reply["parent_header"]["msg_id"] == msg_id

@@ -151,3 +151,25 @@ def test_other_paths_and_online_ids_reach_datasets_unchanged(monkeypatch, offlin
     wrapper("nyu-mll/glue")  # online, no mirror: the Hub, as for anyone
     assert seen == ["someone/other", mirrored, mirrored, "nyu-mll/glue"]
 
+
+
+def test_start_refuses_a_data_dir_that_does_not_exist_in_one_line_before_anything_is_fetched(monkeypatch, tmp_path):
+    """The README's relative `COURSE_DATA_DIR=../shared/data`, seen from a notebook's folder: course.start stops
+    with one line that says what to do, before it resolves a checkpoint or touches the network."""
+    import course
+    from course.runtime import SetupError
+
+    (tmp_path / "release" / "01_preprocessing").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "release" / "01_preprocessing")
+    monkeypatch.setenv("COURSE_DATA_DIR", "../shared/data")
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(sources, "checkpoint_source", lambda *a, **k: pytest.fail("a checkpoint was resolved"))
+    with pytest.raises(SetupError) as err:
+        course.start(quiet=True)
+    text = str(err.value)
+    assert "\n" not in text and err.value._render_traceback_() == [f"SetupError: {text}"]
+    assert str(tmp_path / "release" / "shared" / "data") in text and "does not exist" in text
+    assert "relative" in text and "absolute path" in text and "restart the kernel" in text
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(SetupError, match="nowhere, which does not exist"):
+        course.start(quiet=True)

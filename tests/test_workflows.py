@@ -21,6 +21,7 @@ from conftest import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 CI, GPU, GRADE = WORKFLOWS / "ci.yml", WORKFLOWS / "gpu.yml", WORKFLOWS / "grade-class.yml"
+DRIFT = WORKFLOWS / "drift.yml"
 # Custom labels of the project's self-hosted runners (what .github/actionlint.yaml would say).
 RUNNER_CONFIG = "self-hosted-runner:\n  labels: [gpu]\n"
 
@@ -76,7 +77,7 @@ def test_actionlint_is_the_real_linter(actionlint):
 
 
 def test_workflows_pass_actionlint(actionlint, config):
-    assert CI.is_file() and GPU.is_file() and GRADE.is_file()
+    assert CI.is_file() and GPU.is_file() and GRADE.is_file() and DRIFT.is_file()
     result = lint(actionlint, config, *sorted(WORKFLOWS.glob("*.yml")))
     assert result.returncode == 0, f"actionlint found problems:\n{result.stdout}{result.stderr}"
 
@@ -127,7 +128,7 @@ def test_ci_workflow_installs_like_bootstrap_and_runs_tests_and_smoke():
     assert wf["env"]["TORCH_VERSION"] == pin, "keep the CI torch version in step with bootstrap.sh"
     cpu_index = "https://download.pytorch.org/whl/cpu"
     assert f'pip install "torch==${{TORCH_VERSION}}" --index-url {cpu_index}' in script
-    assert 'pip install -e ".[offline,dev]"' in script
+    assert "pip install -r requirements.lock" in script and "pip install --no-deps -e ." in script
     assert "python -m pytest" in script and "course run --profile smoke" in script
     assert "~/.cache/huggingface" in [s["with"]["path"] for s in uses(wf, "actions/cache")]
     upload = uses(wf, "actions/upload-artifact")
@@ -142,10 +143,12 @@ def test_gpu_workflow_runs_the_gpu_profile_on_a_self_hosted_runner():
     script = runs(wf)
     assert re.search(r"pip install torch --index-url \"\$TORCH_INDEX_URL\"", script)
     assert re.match(r"https://download\.pytorch\.org/whl/cu\d+$", wf["env"]["TORCH_INDEX_URL"]), "CUDA build"
-    assert "course run --profile gpu" in script and "torch.cuda.is_available()" in script
+    # the same driver as the lent GPU machine's benchmarks/gpu_run.sh: notebooks, grading and measurements
+    assert "python -m benchmarks.gpu_run --profile gpu --out build/gpu-run" in script
+    assert "torch.cuda.is_available()" in script
     assert "~/.cache/huggingface" in [s["with"]["path"] for s in uses(wf, "actions/cache")]
     paths = uses(wf, "actions/upload-artifact")[0]["with"]["path"].split()
-    assert "build/**/*.ipynb" in paths and "build/summary.*" in paths
+    assert "build/gpu-run/gpu_run.json" in paths and "build/gpu-run/notebooks/**/*.ipynb" in paths
 
 
 def test_class_grading_workflow_grades_shards_in_a_matrix_and_merges_them():
@@ -165,3 +168,18 @@ def test_class_grading_workflow_grades_shards_in_a_matrix_and_merges_them():
     assert "course merge shard-* --out class" in "\n".join(s.get("run", "") for s in merge["steps"])
     assert any(s.get("uses", "").startswith("actions/download-artifact") and s["with"]["pattern"] == "shard-*"
                for s in merge["steps"])
+
+
+def test_drift_workflow_runs_course_drift_every_week_from_the_lock():
+    """drift.yml: scheduled (and by hand), installs the lock as bootstrap.sh does, then `course drift` with the
+    newest CPU torch from the PyTorch CPU index; the report goes to the run's summary and is uploaded always."""
+    wf = load(DRIFT)
+    assert {"schedule", "workflow_dispatch"} <= set(wf["on"]) and wf["on"]["schedule"][0]["cron"]
+    script = runs(wf)
+    pin = re.search(r"torch==([\w.]+)", (ROOT / "bootstrap.sh").read_text()).group(1)
+    assert wf["env"]["TORCH_VERSION"] == pin
+    assert "pip install -r requirements.lock" in script
+    assert "course drift" in script and "--torch-index-url https://download.pytorch.org/whl/cpu" in script
+    assert "GITHUB_STEP_SUMMARY" in script
+    upload = uses(wf, "actions/upload-artifact")
+    assert upload and upload[0]["with"]["path"] == "benchmarks/drift.md" and upload[0]["if"] == "always()"

@@ -11,8 +11,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from . import sources
-from .tasks import TASKS, Task
+from course import sources
+from course.tasks import TASKS, Task
 
 MODEL_FILES = ["config.json", "*.safetensors", "tokenizer*", "vocab.txt", "special_tokens_map.json"]
 

@@ -6,9 +6,9 @@ import importlib
 import platform
 from dataclasses import dataclass
 
-from . import sources
-from .profiles import PROFILES, choose_profile_name
-from .tasks import hub_configs
+from course import sources
+from course.profiles import PROFILES, choose_profile_name
+from course.tasks import hub_configs
 
 REQUIRED = ["torch", "transformers", "datasets", "evaluate", "accelerate", "nbgrader", "papermill",
             "jupyterlab", "ipywidgets", "sklearn", "matplotlib"]
@@ -36,7 +36,7 @@ def checks() -> list[Check]:
     found = [Check("python", True, platform.python_version())]
     found += [_version(m) for m in REQUIRED]
     try:
-        from .runtime import pick_device
+        from course.runtime import pick_device
 
         found.append(Check("device", True, str(pick_device())))
     except Exception as exc:
@@ -61,7 +61,7 @@ def checks() -> list[Check]:
         except sources.SourceError as exc:
             found.append(Check(label, False, "not available", str(exc)))
     try:
-        from .metrics import metric_source
+        from course.metrics import metric_source
 
         found.append(Check("metrics", True, f"glue from {metric_source('glue')}"))
     except Exception as exc:
