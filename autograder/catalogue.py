@@ -329,6 +329,37 @@ def expected_scores(course_root, entry: Entry, release_dir=None) -> dict[str, fl
 
 
 # ----------------------------------------------------------------------------------------------- grading
+def judge_questions(course_root) -> set[str]:
+    """The code the course's judges (``judges/``) send to the kernel, line by line (16 characters or more):
+    constants passed to student.value/run/rerun/tensors and rows_expr, and the module constants that hold questions,
+    less the lines the released notebooks show anyway (``precision_recall(predictions, references)``). The hidden
+    tests' code: no reason may quote it (:func:`quoted_questions`)."""
+    found: set[str] = set()
+    public = "\n".join(c.source for path in sorted(Path(course_root).glob("release/*/*.ipynb"))
+                       for c in nbformat.read(path, as_version=4).cells)
+    for path in sorted((Path(course_root) / "judges").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            pieces = []
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name in ("value", "run", "rerun", "tensors", "rows_expr", "rerun_or_none") and node.args:
+                    pieces = node.args[:2]
+            elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id.isupper() for t in node.targets):
+                pieces = [node.value] if isinstance(node.value, (ast.Constant, ast.JoinedStr)) else []
+            for piece in pieces:
+                for sub in ast.walk(piece):
+                    if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+                        found |= {line.strip() for line in sub.value.splitlines() if len(line.strip()) >= 16}
+    return {q for q in found if q not in public}
+
+
+def quoted_questions(reason: str, questions: set[str]) -> list[str]:
+    """The lines of the judges' questions that ``reason`` quotes (none may)."""
+    return sorted(q for q in questions if q in reason)
+
+
 @dataclass
 class EntryResult:
     entry: Entry

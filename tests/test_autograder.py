@@ -576,6 +576,10 @@ def test_graders_on_catalogue(course, assignment):
     failures = [r.describe() for r in results if not r.ok]
     assert not failures, "\n".join(failures)
     assert len(results) == len(entries)
+    questions = cat_mod.judge_questions(course)  # the hidden tests' code: in no reason (issue 28)
+    quoting = {f"{r.entry.name} {t}": q for r in results for t, reason in r.failed_tests.items()
+               if (q := cat_mod.quoted_questions(reason, questions))}
+    assert not quoting, quoting
 
 
 def test_an_entry_with_the_right_score_but_another_reason_fails(tmp_path):

@@ -6,7 +6,6 @@ The grading pipeline (a sandboxed kernel, nbgrader) runs the same judges in test
 
 from __future__ import annotations
 
-import ast
 import inspect
 import textwrap
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.catalogue import apply_patch, load_catalogue, strip_solution_markers
+from autograder.catalogue import apply_patch, judge_questions, load_catalogue, quoted_questions, strip_solution_markers
 from autograder.causes import root_causes
 from autograder.config import discover_assignments
 from autograder.judge import is_test_cell, split_hidden
@@ -207,6 +206,8 @@ def test_the_judges_decide_the_catalogue_without_a_kernel(run, assignment, cell)
         reason = _judge_locally(run, assignment, tests, prelude, apply_patch(solution, entry))
         if reason is None:
             missed.append(f"{entry.name}: passed")
+        else:
+            assert not quoted_questions(reason, QUESTIONS), f"{entry.name}: the reason quotes the judge: {reason}"
     for entry in catalogue.right:
         if entry.cell == cell:
             reason = _judge_locally(run, assignment, tests, prelude, apply_patch(solution, entry))
@@ -283,29 +284,7 @@ def test_a_remote_reason_names_the_students_names_never_the_question():
     assert str(caught.value) == "`dynamic_train_dataset` raised KeyError: 'text'"
 
 
-def _question_strings() -> set[str]:
-    """The code the judges send to the kernel (the questions), as it stands in judges/: constants passed to
-    student.value/run/rerun/tensors and rows_expr, and the module constants that hold questions."""
-    found = set()
-    for path in (REPO / "judges").glob("*.py"):
-        tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
-            pieces = []
-            if isinstance(node, ast.Call):
-                func = node.func
-                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-                if name in ("value", "run", "rerun", "tensors", "rows_expr", "rerun_or_none") and node.args:
-                    pieces = node.args[:2]
-            elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id.isupper() for t in node.targets):
-                pieces = [node.value] if isinstance(node.value, (ast.Constant, ast.JoinedStr)) else []
-            for piece in pieces:
-                for sub in ast.walk(piece):
-                    if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
-                        found |= {line.strip() for line in sub.value.splitlines() if len(line.strip()) >= 16}
-    return found
-
-
-QUESTIONS = _question_strings()
+QUESTIONS = judge_questions(REPO)
 
 
 def test_the_question_code_is_known():
@@ -313,9 +292,10 @@ def test_the_question_code_is_known():
     assert any("class _JudgeClassifier" in q for q in QUESTIONS)
 
 
-def reason_quotes_a_question(reason: str) -> list[str]:
-    """The questions' code a reason quotes (none may: it belongs to the hidden tests)."""
-    return [q for q in QUESTIONS if q in reason]
+def test_a_reason_that_quotes_a_question_is_found():
+    question = next(q for q in QUESTIONS if "dynamic_train_dataset['input_ids']" in q)
+    assert quoted_questions(f"`x` raised KeyError on {question}", QUESTIONS) == [question]
+    assert quoted_questions("`dynamic_train_dataset` raised KeyError: 'text'", QUESTIONS) == []
 
 
 def test_root_causes_follow_the_names_a_test_uses():
