@@ -105,24 +105,28 @@ def test_compute_metrics(run):
 
 # ------------------------------------------------------------------------------------ precision and recall
 def cases_precision_recall(run) -> list[Case]:
-    """One predicted positive out of three is right, and it is the only actual positive: precision 1/3, recall 1;
-    swapped arguments, class 0 as the positive class, the all-zeros predictor and matches counted as true
-    positives all give other values."""
+    """One predicted positive out of three is right, one actual positive is missed, two true negatives: precision
+    1/3, recall 1/2; swapped arguments (or the pair returned the other way round), class 0 as the positive class
+    (TN differs from TP, so it differs from swapping), the all-zeros predictor and matches counted as true positives
+    all give other values."""
     import numpy as np
     from sklearn.metrics import precision_score, recall_score
 
-    p, r = np.array([1, 1, 1, 0]), np.array([1, 0, 0, 0])
+    p, r = np.array(PR_PREDICTIONS), np.array(PR_REFERENCES)
     right = (float(precision_score(r, p)), float(recall_score(r, p)))
-    return [Case("[1, 1, 1, 0] against [1, 0, 0, 0]", right, {
+    matches = float(np.sum(p == r))
+    return [Case(f"{PR_PREDICTIONS} against {PR_REFERENCES}", right, {
         "arguments swapped": (float(precision_score(p, r)), float(recall_score(p, r))),
         "class 0 positive": (float(precision_score(r, p, pos_label=0)), float(recall_score(r, p, pos_label=0))),
         "all zeros": (0.0, 0.0),
-        "matches as true positives": (float(np.mean(p == r)) * 4 / 3, float(np.mean(p == r)) * 4),
+        "matches as true positives": (matches / np.sum(p == 1), matches / np.sum(r == 1)),
     }, {
-        "arguments swapped": "precision_recall(predictions, references): precision divides by the predicted "
-                             "positives, recall by the actual ones (the arguments are swapped)",
-        "class 0 positive": "class 1 is the positive class",
+        "arguments swapped": "precision divides by the predicted positives, recall by the actual ones (swapped here)",
+        "class 0 positive": "count with class 1 as the positive class",
     }, tolerance=1e-9)]
+
+
+PR_PREDICTIONS, PR_REFERENCES = [1, 1, 1, 0, 0, 0], [1, 0, 0, 1, 0, 0]
 
 
 def test_precision_recall(run):
@@ -133,14 +137,14 @@ def test_precision_recall(run):
     assert got == (0.5, 0.5), f"expected (0.5, 0.5) for [1, 1, 0, 0] against [1, 0, 1, 0], got {got!r:.60}"
     cases = cases_precision_recall(run)
     assert_separated(cases)
-    got = student.value("precision_recall(predictions, references)", predictions=np.array([1, 1, 1, 0]),
-                        references=np.array([1, 0, 0, 0]))
+    got = student.value("precision_recall(predictions, references)", predictions=np.array(PR_PREDICTIONS),
+                        references=np.array(PR_REFERENCES))
     assert isinstance(got, tuple) and len(got) == 2, f"return (precision, recall), got {got!r:.60}"
     if not cases[0].matches(got):
-        why = cases[0].diagnosis(got) or "with class 1 as the positive class"
+        why = cases[0].diagnosis(got) or "count with class 1 as the positive class"
         raise AssertionError(
-            f"predictions [1, 1, 1, 0] against references [1, 0, 0, 0] have precision 1/3 (TP / predicted positives) "
-            f"and recall 1.0 (TP / actual positives): {why}; got {got!r:.60}")
+            f"{why}: precision 1/3 (TP / predicted positives) and recall 1/2 (TP / actual positives) for predictions "
+            f"{PR_PREDICTIONS} against references {PR_REFERENCES}; got {got!r:.60}")
     got = student.value("precision_recall(predictions, references)", predictions=[0, 0], references=[0, 0])
     assert got == (0.0, 0.0), f"nothing predicted positive: precision 0.0, not an error or nan (got {got!r:.40})"
     rng = np.random.default_rng(1)

@@ -76,11 +76,14 @@ class Case:
         return got is not None and distance(got, self.right) <= self.tolerance
 
     def diagnosis(self, got) -> str | None:
-        """The reason of the wrong answer ``got`` equals, if it equals one."""
+        """The reason of the wrong answer ``got`` equals, if it equals one; when these inputs give several wrong
+        answers with reasons of their own the same value, every one of those reasons (never just the first: the
+        student may have made the other mistake)."""
+        reasons = []
         for name, value in self.wrong.items():
             if value is not None and got is not None and distance(got, value) <= self.tolerance and name in self.why:
-                return self.why[name]
-        return None
+                reasons += [self.why[name]] if self.why[name] not in reasons else []
+        return " or ".join(reasons) or None
 
 
 def distance(a, b) -> float:

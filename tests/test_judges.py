@@ -141,6 +141,21 @@ def test_a_case_that_cannot_tell_fails_the_instructor_check():
         assert_separated([same])
 
 
+def test_wrong_answers_the_inputs_cannot_tell_apart_get_every_reason():
+    """Issue 28: on [1, 1, 1, 0] against [1, 0, 0, 0] the swapped arguments and class 0 as the positive class both
+    give (1.0, 1/3): the student with class 0 read only the swapped arguments' reason. Both reasons now (and notebook
+    03's judge uses inputs that tell them apart)."""
+    from judges.common import Case
+
+    old = Case("[1, 1, 1, 0] against [1, 0, 0, 0]", (1 / 3, 1.0),
+               {"arguments swapped": (1.0, 1 / 3), "class 0 positive": (1.0, 1 / 3), "all zeros": (0.0, 0.0)},
+               {"arguments swapped": "swapped", "class 0 positive": "class 1 is the positive class"})
+    assert old.diagnosis((1.0, 1 / 3)) == "swapped or class 1 is the positive class"
+    assert old.diagnosis((0.0, 0.0)) is None and old.diagnosis((0.5, 0.5)) is None
+    (case,) = module("03_compute_metrics").cases_precision_recall(None)
+    assert case.diagnosis(case.wrong["class 0 positive"]) == "count with class 1 as the positive class"
+
+
 # ------------------------------------------------------------------------------------ judges on the catalogue
 PURE = {  # answer cells that define functions the judges call on their own inputs: what the notebook imports
     ("03_compute_metrics", "compute_metrics"): "import numpy as np\nimport evaluate\n"

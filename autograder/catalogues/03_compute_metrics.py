@@ -113,7 +113,7 @@ WRONG = [
             ),
         ],
         why="precision and recall confused",
-        reason="precision 1/3 (TP / predicted positives) and recall 1.0",
+        reason="precision 1/3 (TP / predicted positives) and recall 1/2",
     ),
     dict(
         cell="precision_recall",
@@ -166,7 +166,7 @@ WRONG = [
         old="return float(precision), float(recall)",
         new="return float(recall), float(precision)",
         why="the pair in the wrong order",
-        reason="precision 1/3 (TP / predicted positives) and recall 1.0",
+        reason="precision 1/3 (TP / predicted positives) and recall 1/2",
     ),
     # ------------------------------------------------------------------------------------------ epoch_trainer
     # issue 28: the judge trusted the epoch_metrics rows and trainer.state.epoch, which live in the kernel: no train()
