@@ -371,6 +371,9 @@ RIGHT = [
 BF16 = "bf16 is False in the grading profile, which is the TrainingArguments default; it only matters on a GPU with bfloat16"
 
 EQUIVALENT = {
+    "epoch_trainer: shuffled: tokenized_datasets['train'] -> tokenized_datasets['train'].shuffle(seed=42)": (
+        "the same training examples in another order: the Trainer shuffles them every epoch anyway (issue 28)"
+    ),
     "compute_metrics: unary removed: -1": "axis=1 is the last axis of the (examples, 2) logits, like axis=-1",
     "precision_recall: call removed: float(precision) -> precision": "NumPy's float64 is a subclass of Python's float: same value",
     "precision_recall: call removed: float(recall) -> recall": "NumPy's float64 is a subclass of Python's float: same value",

@@ -484,6 +484,12 @@ RIGHT = [
 BF16 = "bf16 is False in the grading profile, which is the TrainingArguments default; it only matters on a GPU with bfloat16"
 
 EQUIVALENT = {
+    "sst2_train: shuffled: tokenized_datasets['train'] -> tokenized_datasets['train'].shuffle(seed=42)": (
+        "the same training examples in another order: the Trainer shuffles them every epoch anyway (issue 28)"
+    ),
+    "sst2_tokenize: columns dropped: raw_datasets.map(tokenize_function, batched=True) with remove_columns=['sentence']": (
+        "the sentence column is not needed once tokenized: the tokens and labels are the same (issue 28)"
+    ),
     "sst2_tokenize: keyword dropped: batched= in raw_datasets.map(tokenize_function, batched=True)": (
         "map without batched=True calls tokenize_function per example: the same tokenized data set, slower"
     ),

@@ -181,6 +181,9 @@ RIGHT = [
 
 # Mutants (autograder/mutation.py) that are correct answers: "<answer cell>: <mutant label>" -> why.
 EQUIVALENT = {
+    "tokenize_dynamic: columns dropped: dataset['train'].shuffle(seed=42).select(range(n_train)).... with remove_columns=['text']": (
+        "the text column is not needed once tokenized: the same tokens and labels (issue 28)"
+    ),
     "tokenize_dynamic: keyword dropped: batched= in dataset['train'].shuffle(seed=42).select(range(n_train))....": (
         "map without batched=True calls tokenize_dynamic per example: the same tokenized data set, slower"
     ),
