@@ -329,7 +329,7 @@ WRONG = [
         name="own_loop_without_eval_mode",
         source=OWN_LOOP.replace("model.eval()\n", ""),
         why="evaluates with dropout on: every prediction is noisy, and validation_accuracy is not the model's",
-        reason="evaluate in evaluation mode",
+        reason="predict with the trained model in evaluation mode",
     ),
     # issue 28: `select(range(run.eval_size("sst2")))` works at the grading size and raises TypeError in the cpu
     # profile, where the size is None (the whole split)
