@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from course.grading import check_answer, reference_dataset, reference_tokenizer, student
+from course.grading import StudentError, check_answer, reference_dataset, reference_tokenizer, student
 
-from .common import Case, assert_separated, rerun_or_none
+from .common import Case, answer_raised, assert_separated, rerun_or_none
 
 TOKENS = "[[int(_i) for _i in _x] for _x in dynamic_train_dataset['input_ids']]"
 
@@ -93,8 +93,11 @@ def test_yelp_compute_metrics(run):
     logits = rng.normal(size=(40, 5))
     labels = rng.integers(0, 5, size=40)
     labels[:12] = logits[:12].argmax(-1)
-    got = student.value("compute_metrics((logits, labels))", logits=logits, labels=labels)
-    assert cases[0].matches(got.get("accuracy")), "accuracy of the argmax over the class axis"
+    try:  # the argmax over the 40 examples gives 5 predictions for 40 labels: the metric raises
+        got = student.value("compute_metrics((logits, labels))", logits=logits, labels=labels)
+    except StudentError as e:
+        raise answer_raised(e, "accuracy of the argmax over the class axis (-1), one prediction per review") from None
+    assert isinstance(got, dict) and cases[0].matches(got.get("accuracy")), "accuracy of the argmax over the class axis"
     for n in (5, 7):
         logits = rng.normal(size=(n, 5))
         labels = rng.integers(0, 5, size=n)
