@@ -9,6 +9,8 @@ Everything here was checked against the installed nbgrader 0.9.6 source (site-pa
 
 import os
 
+from autograder.config import HIDDEN_DELIMITERS, SOLUTION_DELIMITERS
+
 c = get_config()  # noqa: F821  (injected by traitlets when the file is loaded)
 
 # --------------------------------------------------------------------------- course layout
@@ -28,13 +30,11 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # Student versions: the code between "### BEGIN SOLUTION" / "### END SOLUTION" is replaced by the stub,
 # markdown answer cells by the text stub; "### BEGIN HIDDEN TESTS" ... "### END HIDDEN TESTS" blocks are
 # removed from test cells (they stay in the gradebook and are put back at autograde time).
-c.ClearSolutions.begin_solution_delimeter = "BEGIN SOLUTION"  # (sic: nbgrader's trait name)
-c.ClearSolutions.end_solution_delimeter = "END SOLUTION"
+c.ClearSolutions.begin_solution_delimeter, c.ClearSolutions.end_solution_delimeter = SOLUTION_DELIMITERS  # (sic)
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.ClearSolutions.enforce_metadata = True  # markers outside solution cells are an error, not a silent leak
-c.ClearHiddenTests.begin_test_delimeter = "BEGIN HIDDEN TESTS"
-c.ClearHiddenTests.end_test_delimeter = "END HIDDEN TESTS"
+c.ClearHiddenTests.begin_test_delimeter, c.ClearHiddenTests.end_test_delimeter = HIDDEN_DELIMITERS
 c.ClearHiddenTests.enforce_metadata = True
 c.ClearOutput.remove_metadata_fields = {"collapsed", "scrolled", "execution"}
 

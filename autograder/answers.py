@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .cells import grade_id, is_solution
 from .files import UnsafeFile, read_regular
 
 MAX_NOTEBOOK_BYTES = 100_000_000
@@ -36,16 +37,14 @@ def _cells_of(data) -> list[Answer]:
     for cell in cells if isinstance(cells, list) else []:
         if not isinstance(cell, dict):
             continue
-        meta = cell.get("metadata")
-        meta = meta.get("nbgrader") if isinstance(meta, dict) else None
-        if not isinstance(meta, dict) or not meta.get("solution") or not isinstance(meta.get("grade_id"), str):
+        if not is_solution(cell) or grade_id(cell) is None:
             continue
         source = cell.get("source", "")
         if isinstance(source, list):
             source = "".join(x for x in source if isinstance(x, str))
         if isinstance(source, str):
             kind = str(cell.get("cell_type", ""))
-            out.append(Answer("", meta["grade_id"], kind, plain_text(source) if kind == "markdown" else source))
+            out.append(Answer("", grade_id(cell), kind, plain_text(source) if kind == "markdown" else source))
     return out
 
 

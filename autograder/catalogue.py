@@ -53,6 +53,7 @@ from pathlib import Path
 import nbformat
 
 from .causes import defined_names
+from .cells import grade_id, is_answer_code, is_solution, is_test, nbgrader_metadata
 from .config import SOLUTION_BEGIN, SOLUTION_END, course_id, load_course_config, notebooks_of
 from .outcome import Status
 
@@ -188,8 +189,7 @@ def load_catalogue(course_root, assignment: str) -> Catalogue:
 
 
 # ----------------------------------------------------------------------------------------------- notebooks
-def _gid(cell):
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
+_gid = grade_id
 
 
 def strip_solution_markers(source: str) -> str:
@@ -205,9 +205,9 @@ def solution_notebook(course_root, assignment: str, notebook: str, release_dir=N
     """The released notebook with every answer cell filled with the instructor's solution."""
     nb = read_release(course_root, assignment, notebook, release_dir)
     src = nbformat.read(Path(course_root) / "source" / assignment / f"{notebook}.ipynb", as_version=4)
-    solutions = {_gid(c): c for c in src.cells if c.metadata.get("nbgrader", {}).get("solution")}
+    solutions = {_gid(c): c for c in src.cells if is_solution(c)}
     for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("solution"):
+        if is_solution(cell):
             gid = _gid(cell)
             if gid not in solutions:
                 raise CatalogueError(f"answer cell {gid!r} of release/{assignment}/{notebook} is not in source/")
@@ -240,7 +240,7 @@ def make_submission(course_root, entry: Entry, release_dir=None) -> dict:
             cells = [c for c in nb.cells if _gid(c) == entry.cell]
             if not cells and entry.kind == "right":  # students edit the ungraded code cells too
                 cells = [c for c in nb.cells if c.get("id") == entry.cell and c.cell_type == "code" and not _gid(c)]
-            elif cells and not cells[0].metadata.get("nbgrader", {}).get("solution"):
+            elif cells and not is_solution(cells[0]):
                 cells = []
             if not cells:
                 raise CatalogueError(f"{entry}: {entry.cell!r} is not an answer cell of {nb_name}"
@@ -292,9 +292,8 @@ def autograded_tests(nb) -> dict[str, float]:
     """Autograded test cells (grade, not solution, code) -> points, in notebook order."""
     out = {}
     for c in nb.cells:
-        m = c.metadata.get("nbgrader", {})
-        if m.get("grade") and not m.get("solution") and c.cell_type == "code":
-            out[m["grade_id"]] = float(m.get("points", 0))
+        if is_test(c):
+            out[grade_id(c)] = float(nbgrader_metadata(c).get("points", 0))
     return out
 
 
@@ -302,12 +301,11 @@ def exercise_tests(nb) -> dict[str, list[str]]:
     """Answer cell -> the test cells that follow it, up to the next answer cell."""
     out, current = {}, None
     for c in nb.cells:
-        m = c.metadata.get("nbgrader", {})
-        if m.get("solution") and c.cell_type == "code":
-            current = m["grade_id"]
+        if is_answer_code(c):
+            current = grade_id(c)
             out[current] = []
-        elif m.get("grade") and not m.get("solution") and c.cell_type == "code" and current is not None:
-            out[current].append(m["grade_id"])
+        elif is_test(c) and current is not None:
+            out[current].append(grade_id(c))
     return out
 
 

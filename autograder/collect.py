@@ -33,6 +33,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .outcome import Problem
+
 IGNORED_PARTS = {"__MACOSX", ".ipynb_checkpoints", "__pycache__", ".git"}
 IGNORED_NAMES = {".DS_Store", "Thumbs.db", "timestamp.txt"}
 MAX_ZIP_TOTAL = 500_000_000  # bytes, uncompressed, per zip
@@ -93,13 +95,6 @@ def keep_known_identities(jobs: list[Job], known: set[str], names: dict[str, lis
     return kept, problems
 
 
-@dataclass(frozen=True)
-class Problem:
-    origin: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.origin}: {self.reason}"
 
 
 def clean_student_id(raw: str) -> tuple[str, str | None]:

@@ -21,11 +21,13 @@ def skipped_dir(path: Path) -> bool:
         return True
     return any(next(path.rglob(marker), None) is not None for marker in RUN_OUTPUT_MARKERS)
 
-# Markers nbgrader uses in source notebooks (also searched for by find_leaks).
-SOLUTION_BEGIN = "### BEGIN SOLUTION"
-SOLUTION_END = "### END SOLUTION"
-HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
-HIDDEN_END = "### END HIDDEN TESTS"
+# Markers nbgrader uses in source notebooks: the one home of the delimiters. nbgrader_config.py configures
+# nbgrader with SOLUTION_DELIMITERS / HIDDEN_DELIMITERS (ClearSolutions, ClearHiddenTests); the grader splits test
+# cells and find_leaks searches with the "### " lines written in the notebooks.
+SOLUTION_DELIMITERS = ("BEGIN SOLUTION", "END SOLUTION")
+HIDDEN_DELIMITERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+SOLUTION_BEGIN, SOLUTION_END = (f"### {d}" for d in SOLUTION_DELIMITERS)
+HIDDEN_BEGIN, HIDDEN_END = (f"### {d}" for d in HIDDEN_DELIMITERS)
 MARK_SCHEME_BEGIN = "=== BEGIN MARK SCHEME ==="
 MARK_SCHEME_END = "=== END MARK SCHEME ==="
 

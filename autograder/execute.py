@@ -30,7 +30,6 @@ import asyncio
 import collections
 import contextlib
 import os
-import sqlite3
 from queue import Empty
 from time import monotonic
 
@@ -40,6 +39,9 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Float, Integer, default
 
+from course.text import first_line
+
+from .cells import label
 from .processes import tree_cpu_seconds
 
 GONE_ENAME = "KernelGone"
@@ -150,7 +152,7 @@ class ContainedExecute(Execute):
             self._mark_gone(cell, self._gone_reason)
             return cell, self.resources
         except CellTimeoutError as e:  # "Timeout waiting for IOPub output"
-            self.log.error("Cell %s: %s", index, str(e).splitlines()[0] if str(e) else "timeout")
+            self.log.error("Cell %s: %s", index, first_line(e) or "timeout")
             if not self._kernel_responsive():
                 self._gone_reason = (
                     f"{self._name(cell, index)} exceeded the {self.timeout} s timeout and the kernel did not "
@@ -265,8 +267,7 @@ class ContainedExecute(Execute):
 
     @staticmethod
     def _name(cell, index) -> str:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        return f"cell '{gid}'" if gid else f"cell {index}"
+        return label(cell, index)
 
     # ------------------------------------------------------------------ kernel health
     async def _async_kernel_responsive(self) -> bool:
@@ -337,16 +338,20 @@ class ScrubBeforeExecute(NbGraderPreprocessor):
             os.remove(path)
         db_url = info["db_url"]
         assert db_url.startswith("sqlite:///"), db_url
-        con = sqlite3.connect(db_url[len("sqlite:///") :])
+        from nbgrader.api import Assignment, Notebook
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.orm import Session
+
+        engine = create_engine(db_url)  # nbgrader's own ORM models, no course row added to the throw-away gradebook
         try:
-            con.execute(
-                "UPDATE source_cell SET source = '' WHERE notebook_id IN ("
-                " SELECT notebook.id FROM notebook JOIN assignment ON notebook.assignment_id = assignment.id"
-                " WHERE notebook.name = ? AND assignment.name = ?)",
-                (info["notebook"], info["assignment"]),
-            )
-            con.commit()
-            con.execute("VACUUM")
+            with Session(engine) as session:
+                defined = (session.query(Notebook).join(Assignment)
+                           .filter(Notebook.name == info["notebook"], Assignment.name == info["assignment"]))
+                for cell in (c for nbdef in defined for c in nbdef.source_cells):
+                    cell.source = ""
+                session.commit()
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as con:
+                con.execute(text("VACUUM"))  # the old text leaves the file's free pages too
         finally:
-            con.close()
+            engine.dispose()
         return nb, resources

@@ -29,6 +29,7 @@ from nbgrader.converters import GenerateFeedback
 from nbgrader.preprocessors import GetGrades
 from traitlets import Bool
 
+from .cells import grade_id, is_solution
 from .config import course_id, find_course_root, load_course_config
 from .files import UnsafeFile, read_regular, remove_tree, safe_dir, write_file
 from .judge import is_test_cell, split_hidden
@@ -79,8 +80,7 @@ class MarkPendingAnswers(Preprocessor):
                 return nb, resources
             pending = {g.cell.name for g in snb.grades if g.needs_manual_grade and g.manual_score is None}
         for cell in nb.cells:
-            meta = cell.metadata.get("nbgrader", {})
-            if meta.get("grade_id") in pending and meta.get("solution"):
+            if grade_id(cell) in pending and is_solution(cell):
                 cell.source = cell.source.rstrip() + "\n\n" + PENDING_NOTE
         return nb, resources
 

@@ -107,10 +107,10 @@ def serve(folder: Path, course_root: Path, host: str = "127.0.0.1", port: int | 
             return 0
         finally:
             signal.signal(signal.SIGTERM, previous)
-            _stop(proc, base, token)
+            stop_server(proc, base, token)
 
 
-def _stop(proc: subprocess.Popen, base: str, token: str) -> None:
+def stop_server(proc: subprocess.Popen, base: str, token: str, wait_s: float = 20) -> None:
     """The server's own shutdown (kernels first), then its process group by signal."""
     if proc.poll() is None:
         try:
@@ -120,7 +120,7 @@ def _stop(proc: subprocess.Popen, base: str, token: str) -> None:
         except OSError:
             pass
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=wait_s)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGTERM)
             try:

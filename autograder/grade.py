@@ -37,6 +37,8 @@ from nbgrader.api import Gradebook
 from sqlalchemy import exc as sa_exc
 from tqdm.auto import tqdm
 
+from course.text import first_line
+
 from .classbook import after_grading
 from .collect import Job, discover, keep_known_identities
 from .config import course_id as get_course_id
@@ -56,7 +58,6 @@ from .jobs import (
     start_zygote,
     zygote_socket,
 )
-from .judge import first_line
 from .outcome import GradingRun, Outcome, Status
 from .protect import Protector, default_protected
 from .report import write_reports

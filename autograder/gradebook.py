@@ -19,11 +19,9 @@ Merging rules (they mirror nbgrader's SaveAutoGrades):
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 from pathlib import Path
 
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Comment, Grade, Gradebook, MissingEntry
 
 from .outcome import Outcome, Status
 
@@ -178,34 +176,14 @@ def merge_result(gb: Gradebook, d: dict, outcome: Outcome, timestamp=None) -> st
 def snapshot(db_path: str | Path) -> dict:
     """Every grade and comment of a gradebook, keyed by names (no ids/timestamps): for comparisons."""
     out = {}
-    with contextlib.closing(sqlite3.connect(str(db_path))) as con:
-        rows = con.execute(
-            """SELECT student.id, assignment.name, notebook.name, base_cell.name,
-                      grade.auto_score, grade.manual_score, grade.extra_credit, grade.needs_manual_grade,
-                      submitted_notebook.flagged
-               FROM grade
-               JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id
-               JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id
-               JOIN student ON submitted_assignment.student_id = student.id
-               JOIN assignment ON submitted_assignment.assignment_id = assignment.id
-               JOIN notebook ON submitted_notebook.notebook_id = notebook.id
-               JOIN base_cell ON grade.cell_id = base_cell.id"""
-        ).fetchall()
-        for r in rows:
-            out[("grade",) + tuple(r[:4])] = tuple(r[4:])
-        rows = con.execute(
-            """SELECT student.id, assignment.name, notebook.name, base_cell.name, comment.auto_comment,
-                      comment.manual_comment
-               FROM comment
-               JOIN submitted_notebook ON comment.notebook_id = submitted_notebook.id
-               JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id
-               JOIN student ON submitted_assignment.student_id = student.id
-               JOIN assignment ON submitted_assignment.assignment_id = assignment.id
-               JOIN notebook ON submitted_notebook.notebook_id = notebook.id
-               JOIN base_cell ON comment.cell_id = base_cell.id"""
-        ).fetchall()
-        for r in rows:
-            out[("comment",) + tuple(r[:4])] = tuple(r[4:])
+    with Gradebook(f"sqlite:///{Path(db_path).resolve()}") as gb:  # the ORM of nbgrader.api, every course
+        for g in gb.db.query(Grade).all():
+            nb = g.notebook
+            key = (nb.student.id, nb.assignment.name, nb.name, g.name)
+            out[("grade", *key)] = (g.auto_score, g.manual_score, g.extra_credit, g.needs_manual_grade, nb.flagged)
+        for c in gb.db.query(Comment).all():
+            nb = c.notebook
+            out[("comment", nb.student.id, nb.assignment.name, nb.name, c.name)] = (c.auto_comment, c.manual_comment)
     return out
 
 

@@ -34,15 +34,18 @@ from traitlets import Bool, Integer, Unicode
 
 import course
 from course import grading
+from course.text import first_line
 
 from .causes import defined_names
+from .cells import grade_id, is_test
+from .config import HIDDEN_BEGIN, HIDDEN_END
 from .execute import GONE_ENAME, ContainedExecute, ScrubBeforeExecute
 from .files import UnsafeFile, is_regular, read_regular, remove_tree
 from .policy import JUDGE_EXCHANGE, CourseView
 from .sandbox import AsyncSandboxedKernelManager
 from .sanitize import SanitizeOutputs
 
-BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+BEGIN, END = HIDDEN_BEGIN, HIDDEN_END
 VERDICT_ENAME = "TestFailed"
 MAX_TENSOR_FILE = 2 * 1024**3
 
@@ -64,14 +67,7 @@ def split_hidden(source: str) -> tuple[str, str]:
     return "".join(visible), "".join(hidden)
 
 
-def is_test_cell(cell) -> bool:
-    meta = cell.metadata.get("nbgrader", {})
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
-
-
-def first_line(text: str, limit: int = 300) -> str:
-    lines = [line for line in str(text).strip().splitlines() if line.strip()]
-    return lines[0][:limit] if lines else ""
+is_test_cell = is_test
 
 
 class RemoteBackend:
@@ -350,7 +346,7 @@ class JudgedExecute(ContainedExecute):
 
     def judge(self, cell, hidden: str) -> str | None:
         """Run the hidden part here; None when it passed, else the reason."""
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id", "?")
+        gid = grade_id(cell) or "?"
         if not hidden.strip():
             return "this test has no hidden part to decide it (an instructor error): scored 0"
         namespace = {"__name__": "__judge__", "run": self.trusted_run(), "student": grading.student}

@@ -39,6 +39,7 @@ from .catalogue import (
     make_submission,
     read_release,
 )
+from .cells import grade_id
 from .config import SOLUTION_BEGIN, SOLUTION_END, discover_assignments, notebooks_of
 from .outcome import Status
 from .release import marked_lines
@@ -365,7 +366,7 @@ def graded_answer_cells(course_root, assignment: str) -> list[tuple[str, str, st
         tested = {cell for cell, tests in exercise_tests(release).items() if tests}
         src = nbformat.read(Path(course_root) / "source" / assignment / f"{nb_name}.ipynb", as_version=4)
         for c in src.cells:
-            gid = c.metadata.get("nbgrader", {}).get("grade_id")
+            gid = grade_id(c)
             if gid in tested and c.cell_type == "code" and not c.source.lstrip().startswith("%"):
                 out.append((nb_name, gid, c.source))
     return out

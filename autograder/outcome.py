@@ -12,8 +12,6 @@ from dataclasses import MISSING, dataclass, field, fields
 from enum import StrEnum, auto
 from pathlib import Path
 
-from .collect import Problem
-
 
 class Status(StrEnum):
     """How grading one submission ended; the value (the lower-case name) is what outcomes.json, grades.csv
@@ -37,6 +35,17 @@ class Status(StrEnum):
         return self in (Status.OK, Status.KERNEL_DIED, Status.KERNEL_UNRESPONSIVE, Status.GRADED_ELSEWHERE,
                         Status.NOT_ATTEMPTED)
 
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A file or folder collection could not turn into a job, and why (reported, never fatal)."""
+
+    origin: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.origin}: {self.reason}"
 
 @dataclass
 class Outcome:

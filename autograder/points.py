@@ -15,19 +15,19 @@ from pathlib import Path
 
 import nbformat
 
+from .cells import is_grade, nbgrader_metadata
+
 HEADING = re.compile(r"^### (Exercise|Bonus exercise|Written answer|Quiz)\b")
 POINTS = re.compile(r" — (?:\d+(?:\.\d+)? points?(?:, graded by a person)?|not graded)$")
 INTRO_MARK = "**Points:**"
 
 
 def _points(cell) -> float:
-    meta = cell.metadata.get("nbgrader", {})
-    return float(meta.get("points") or 0) if meta.get("grade") else 0.0
+    return float(nbgrader_metadata(cell).get("points") or 0) if is_grade(cell) else 0.0
 
 
 def _is_manual(cell) -> bool:
-    meta = cell.metadata.get("nbgrader", {})
-    return bool(meta.get("grade")) and cell.cell_type == "markdown"
+    return is_grade(cell) and cell.cell_type == "markdown"
 
 
 def exercise_points(nb) -> dict[int, tuple[float, bool]]:

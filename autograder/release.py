@@ -23,6 +23,7 @@ from pathlib import Path
 
 import nbformat
 
+from .cells import grade_id, is_answer_code, is_grade, is_solution
 from .config import (
     HIDDEN_BEGIN,
     HIDDEN_END,
@@ -224,7 +225,7 @@ def _describe_notebook_diff(rel: str, expected: Path, actual: Path) -> list[str]
     if len(a.cells) != len(e.cells):
         diffs.append(f"{rel}: {len(a.cells)} cells in release, {len(e.cells)} expected")
     for i, (ca, ce) in enumerate(zip(a.cells, e.cells)):
-        name = ce.metadata.get("nbgrader", {}).get("grade_id") or ce.get("id") or i
+        name = grade_id(ce) or ce.get("id") or i
         if ca.cell_type != ce.cell_type:
             diffs.append(f"{rel}: cell {i} ({name}) is {ca.cell_type}, expected {ce.cell_type}")
         elif ca.source != ce.source:
@@ -325,7 +326,7 @@ def secret_lines(source_nb) -> tuple[set[str], set[str]]:
         h = {l.strip() for l in _blocks(src, HIDDEN_BEGIN, HIDDEN_END)}
         s = {l.strip() for l in _blocks(src, SOLUTION_BEGIN, SOLUTION_END)}
         s |= {l.strip() for l in _blocks(src, MARK_SCHEME_BEGIN, MARK_SCHEME_END)}
-        is_solution_cell = cell.metadata.get("nbgrader", {}).get("solution", False)
+        is_solution_cell = is_solution(cell)
         if is_solution_cell and cell.cell_type == "markdown" and SOLUTION_BEGIN not in src:
             s |= {l.strip() for l in src.splitlines()}  # whole markdown answer is the solution
         hidden |= h
@@ -388,10 +389,9 @@ def graded_solution_statements(source_nb) -> dict[str, str]:
     released cell. Imports, blocks (their statements count one by one) and tiny statements are left out."""
     graded, current = set(), None
     for cell in source_nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution") and cell.cell_type == "code":
+        if is_answer_code(cell):
             current = cell
-        elif meta.get("grade") and not meta.get("solution") and current is not None:
+        elif is_grade(cell) and not is_solution(cell) and current is not None:
             graded.add(id(current))
     out = {}
     for cell in source_nb.cells:

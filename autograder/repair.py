@@ -31,8 +31,17 @@ from functools import cached_property
 
 import nbformat
 
-from course.profiles import PROFILES, grading_profile_name, notebook_parameters, parameterize
+from course.profiles import (
+    PARAMETERS_TAG,
+    PROFILES,
+    grading_profile_name,
+    is_parameters_cell,
+    notebook_parameters,
+    parameterize,
+)
+from course.text import first_line
 
+from .cells import grade_id, is_grade, is_nbgrader_cell, is_solution
 from .config import HIDDEN_BEGIN, HIDDEN_END
 from .review import review, summarize
 
@@ -105,20 +114,13 @@ def _clear_outputs(cell) -> None:
         cell.pop("execution_count", None)
 
 
-def _grade_id(cell):
-    meta = cell.get("metadata", {}).get("nbgrader")
-    if isinstance(meta, dict) and isinstance(meta.get("grade_id"), str):
-        return meta["grade_id"]
-    return None
+_grade_id = grade_id
 
 
-def _is_nbgrader_cell(cell) -> bool:
-    meta = cell.metadata.get("nbgrader", {})
-    return bool(meta.get("grade") or meta.get("solution") or meta.get("locked") or meta.get("task"))
+_is_nbgrader_cell = is_nbgrader_cell
 
 
-def _is_parameters(cell) -> bool:
-    return "parameters" in cell.metadata.get("tags", [])
+_is_parameters = is_parameters_cell
 
 
 def _positions(nb) -> dict[str, list[int]]:
@@ -283,8 +285,8 @@ def drop_foreign_metadata(nb, ctx: RepairContext) -> None:
     for cell in nb.cells:
         keep = {k: v for k, v in cell.metadata.items() if k in ("nbgrader", "editable", "deletable")}
         tags = set(cell.metadata.get("tags", []))
-        if "parameters" in tags and cell.source == params_source:
-            keep["tags"] = ["parameters"]
+        if PARAMETERS_TAG in tags and cell.source == params_source:
+            keep["tags"] = [PARAMETERS_TAG]
         dropped |= tags - set(keep.get("tags", []))
         cell.metadata = nbformat.from_dict(keep)
     if dropped:
@@ -296,7 +298,7 @@ def note_validation_errors(nb, ctx: RepairContext) -> None:
     try:
         nbformat.validate(nb)
     except nbformat.ValidationError as e:
-        ctx.notes.append(f"notebook does not fully validate ({str(e).splitlines()[0]})")
+        ctx.notes.append(f"notebook does not fully validate ({first_line(e)})")
 
 
 # In this order, as nbgrader runs its preprocessors: each step reads what the previous ones left.
@@ -353,8 +355,7 @@ def redact_hidden(nb, hidden: list[str], release_nb) -> int:
     note = "# (hidden tests not shown)"
     for cell in nb.cells:
         gid = _grade_id(cell)
-        meta = cell.metadata.get("nbgrader", {})
-        if gid in visible and meta.get("grade") and not meta.get("solution") and cell.source != visible[gid]:
+        if gid in visible and is_grade(cell) and not is_solution(cell) and cell.source != visible[gid]:
             cell.source = visible[gid].rstrip("\n") + "\n" + note
             count += 1
         for out in cell.get("outputs", []):

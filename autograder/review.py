@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import nbformat
 
+from .cells import nbgrader_metadata
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -465,8 +467,7 @@ def _source(cell) -> str:
     return "".join(source) if isinstance(source, list) else source
 
 
-def _nbgrader(cell) -> dict:
-    return (cell.get("metadata") or {}).get("nbgrader") or {}
+_nbgrader = nbgrader_metadata
 
 
 def _normal(source: str) -> str:

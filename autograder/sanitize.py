@@ -28,6 +28,8 @@ from nbconvert.preprocessors.sanitize import SanitizeHTML
 from nbformat.v4 import new_output
 from traitlets import Any, List, Set, Unicode
 
+from .cells import is_locked, is_solution
+
 # What a table, a DataFrame, formatted text and a link need; no img (a remote load), no style (url() loads), no id
 # (it could clobber the ids of the page that shows it), no form or input.
 HTML_TAGS = [
@@ -85,8 +87,7 @@ class SanitizeOutputs(SanitizeHTML):
 
 
 def _student_writable(cell) -> bool:
-    meta = cell.metadata.get("nbgrader", {})
-    return bool(meta.get("solution")) or not meta.get("locked")
+    return is_solution(cell) or not is_locked(cell)
 
 
 def _link_or_image(tag: str, name: str, value: str) -> bool:

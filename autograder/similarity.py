@@ -30,6 +30,7 @@ from traitlets import Bool, Float, Integer
 from traitlets.config import Configurable
 
 from .answers import Answer, class_answers, released_answers
+from .cells import grade_id, is_solution
 from .config import SOLUTION_BEGIN, SOLUTION_END
 from .escape import html_text
 from .files import safe_dir, write_file
@@ -91,11 +92,10 @@ def reference_answers(course_root: Path, assignment: str) -> list[Answer]:
     for path in sorted((Path(course_root) / "source" / assignment).glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
-            meta = cell.metadata.get("nbgrader", {})
-            if meta.get("solution"):
+            if is_solution(cell):
                 src = "\n".join(line for line in cell.source.splitlines()
                                 if line.strip() not in (SOLUTION_BEGIN, SOLUTION_END))
-                out.append(Answer(path.stem, meta.get("grade_id", ""), cell.cell_type, src))
+                out.append(Answer(path.stem, grade_id(cell) or "", cell.cell_type, src))
     return out
 
 

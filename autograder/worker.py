@@ -33,8 +33,11 @@ from nbgrader.api import Gradebook
 from nbgrader.converters import Autograde
 from nbgrader.utils import parse_utc
 
+from course.text import first_line
+
 from . import zygote
 from .causes import root_causes
+from .cells import grade_id, is_grade
 from .config import load_course_config
 from .execute import GONE_ENAME
 from .jobs import JobSpec
@@ -58,12 +61,11 @@ def _first_error(cell) -> str | None:
     for out in outputs:
         if out.get("output_type") == "error":
             ename, evalue = out.get("ename", "Error"), (out.get("evalue") or "").strip()
-            first = evalue.splitlines()[0][:200] if evalue else ""
+            first = first_line(evalue, 200)
             return f"{ename}: {first}" if first else ename
     for out in outputs:
         if out.get("output_type") == "stream" and out.get("name") == "stderr":
-            text = (out.get("text") or "").strip().splitlines()
-            return "output on stderr (nbgrader scores it as a failure): " + (text[0][:200] if text else "")
+            return "output on stderr (nbgrader scores it as a failure): " + first_line(out.get("text") or "", 200)
     return None
 
 
@@ -172,16 +174,16 @@ def read_failures(graded_dir: Path, valid: list[str], outcome: Outcome) -> list[
         timeouts, earlier, changed = [], None, False  # earlier: the last cell (not a test) that failed, and why
         failed: dict = {}  # test -> (reason, its error output)
         for i, cell in enumerate(nb.cells):
-            meta = cell.metadata.get("nbgrader", {})
+            gid = grade_id(cell)
             errs = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-            timeouts += [o.get("evalue") or f"cell {meta.get('grade_id') or i} hit its time limit"
+            timeouts += [o.get("evalue") or f"cell {gid or i} hit its time limit"
                          for o in errs if o.get("ename") == "CellTimeoutError"]
             g = [o for o in errs if o.get("ename") == GONE_ENAME and not o.get("evalue", "").startswith("not executed")]
             if g:
                 gone.append(g[0]["evalue"])
             if cell.cell_type != "code":
                 continue
-            if meta.get("grade"):
+            if is_grade(cell):
                 err = _first_error(cell)
                 if err and earlier and "NameError" in err and earlier not in err:  # a name the failed cell defines
                     err += f" (earlier, {earlier})"
@@ -190,11 +192,11 @@ def read_failures(graded_dir: Path, valid: list[str], outcome: Outcome) -> list[
                         out["traceback"] = [*out.get("traceback", [])[:-1], f"{out['ename']}: {out['evalue']}"]
                         changed = True
                 if err:
-                    failed[meta["grade_id"]] = (err, errs[:1])
+                    failed[gid] = (err, errs[:1])
             elif errs:
                 e = errs[0]
                 cause = e.get("evalue") if e.get("ename") == "CellTimeoutError" else (
-                    f"cell {meta.get('grade_id') or cell.get('id') or i} raised {_first_error(cell)}")
+                    f"cell {gid or cell.get('id') or i} raised {_first_error(cell)}")
                 earlier = cause
         causes = root_causes(nb.cells, {t: r for t, (r, _) in failed.items()})
         for test, (err, outs) in failed.items():

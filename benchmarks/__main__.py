@@ -144,14 +144,11 @@ def with_grading_parameters(nb_path: Path) -> None:
     repair step does; plain nbgrader would otherwise run the notebook at the cpu profile's values)."""
     import nbformat
 
-    from course.profiles import PROFILES, grading_profile_name, notebook_parameters, parameterize
+    from course.profiles import PROFILES, grading_profile_name, notebook_parameters, parameterize_notebook
 
     nb = nbformat.read(nb_path, as_version=4)
     name = grading_profile_name()
-    values = notebook_parameters(PROFILES[name])
-    for cell in nb.cells:
-        if "parameters" in cell.metadata.get("tags", []):
-            cell.source = parameterize(cell.source, values, profile=name)
+    parameterize_notebook(nb, notebook_parameters(PROFILES[name]), profile=name)
     nbformat.write(nb, nb_path)
 
 

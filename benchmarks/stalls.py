@@ -30,6 +30,7 @@ def _class(folder: Path, students: int, stalling: int) -> None:
     import nbformat
 
     from autograder.catalogue import solution_notebook
+    from autograder.cells import grade_id
 
     solution = solution_notebook(TOY, "00_toy", "toy")
     folder.mkdir(parents=True)
@@ -37,7 +38,7 @@ def _class(folder: Path, students: int, stalling: int) -> None:
         nb = copy.deepcopy(solution)
         if i < stalling:
             for cell in nb.cells:
-                gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+                gid = grade_id(cell)
                 if gid in ("add", "mean_of_squares"):
                     cell.source = STALL if gid == "add" else LOOP
         nbformat.write(nb, folder / f"s{i:02d}_toy.ipynb")

@@ -36,6 +36,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from course.text import first_line
+
 MIME = "application/vnd.course.probe+json"
 MAX_DEPTH = 32
 _DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
@@ -242,7 +244,7 @@ def names_in(code: str, inputs=()) -> str:
 
 
 def _describe(code: str, e: BaseException, inputs=()) -> StudentError:
-    text = str(e).strip().splitlines()[0][:300] if str(e).strip() else ""
+    text = first_line(e)
     return StudentError(f"{names_in(code, inputs)} raised {type(e).__name__}" + (f": {text}" if text else ""),
                         type(e).__name__, text)
 
@@ -530,6 +532,6 @@ def _probe(request: str) -> None:
             raise ValueError(f"unknown question {op!r}")
         reply = {"ok": True, "value": value}
     except Exception as e:  # noqa: BLE001 - the judge turns this into the test's reason
-        text = str(e).strip().splitlines()[0][:300] if str(e).strip() else ""
+        text = first_line(e)
         reply = {"ok": False, "ename": type(e).__name__, "evalue": text}
     display({MIME: reply}, raw=True)

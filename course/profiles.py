@@ -170,6 +170,24 @@ def notebook_parameters(profile: Profile) -> dict:
 PROFILE_NOTE = re.compile(r"These are the \w+ profile's values")  # the parameters cell says whose values it holds
 
 
+PARAMETERS_TAG = "parameters"  # papermill's tag for the cell it injects values after
+
+
+def is_parameters_cell(cell) -> bool:
+    """The notebook's parameters cell: a code cell tagged ``parameters`` (papermill's tag)."""
+    meta = cell.get("metadata") if isinstance(cell, dict) else None
+    tags = meta.get("tags") if isinstance(meta, dict) else None
+    return cell.get("cell_type") == "code" and isinstance(tags, list) and PARAMETERS_TAG in tags
+
+
+def parameterize_notebook(nb, values: dict, profile: str | None = None) -> int:
+    """Set ``values`` in every parameters cell of ``nb`` (in place, with :func:`parameterize`); how many."""
+    cells = [c for c in nb.cells if is_parameters_cell(c)]
+    for cell in cells:
+        cell.source = parameterize(cell.source, values, profile=profile)
+    return len(cells)
+
+
 def parameterize(source: str, values: dict, profile: str | None = None) -> str:
     """``source`` (a parameters cell) with each top-level ``name = ...`` line of ``values`` set to its value
     (the line's comment kept); names the cell does not assign are ignored. With ``profile`` (whose values these

@@ -23,6 +23,8 @@ from papermill.engines import NBClientEngine, papermill_engines
 from papermill.log import logger
 from papermill.utils import merge_kwargs, remove_args
 
+from course.text import first_line
+
 ENGINE = "course"
 
 
@@ -123,7 +125,7 @@ class Watcher:
         with self._lock:
             if self.interrupted:  # Ctrl-C between two cells: the kernel had nothing to stop
                 self.cell_index, self.cell_id, self.before_cell = cell_index, cell.get("id"), True
-                self.cell_code = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+                self.cell_code = first_line(cell.source)
                 raise RunInterrupted
             self.cell_index, self.cell_id, self.step = cell_index, cell.get("id"), None
             self.cell_code = next((line.strip() for line in cell.source.splitlines() if line.strip()

@@ -52,13 +52,11 @@ def find_notebooks(source_dir: Path, selected: list[str] | None = None) -> list[
 def profile_parameters(notebook: Path, profile: str | None) -> dict:
     """The hyperparameters of ``profile`` (or the automatic choice) that ``notebook``'s parameters cell
     assigns, to inject with papermill."""
-    import nbformat
+    import papermill
 
     from course.profiles import PROFILES, choose_profile_name, notebook_parameters
 
-    cells = [c for c in nbformat.read(str(notebook), as_version=4).cells
-             if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
-    assigned = {line.split("=", 1)[0].strip() for c in cells for line in c.source.splitlines() if "=" in line}
+    assigned = papermill.inspect_notebook(str(notebook))  # the names its parameters cell assigns
     values = notebook_parameters(PROFILES[choose_profile_name(profile)[0]])
     return {name: value for name, value in values.items() if name in assigned}
 

@@ -36,6 +36,7 @@ from autograder.catalogue import (
     read_release,
     solution_notebook,
 )
+from autograder.cells import grade_id
 from autograder.config import discover_assignments, find_course_root, notebooks_of
 from autograder.release import secret_lines
 
@@ -82,7 +83,7 @@ _os.kill(_os.getppid(), _signal.SIGKILL)
 
 
 def _gid(cell):
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
+    return grade_id(cell)
 
 
 def _cell(nb, gid):

@@ -672,8 +672,16 @@ def graded_class(tmp_path_factory):
 
 @pytest.mark.slow
 def test_class_has_at_least_30_submissions(graded_class):
-    assert len(graded_class["expected"]["submissions"]) >= 30
-    assert len(graded_class["par"].outcomes) == len(graded_class["expected"]["submissions"])
+    """At least 30 different students came out of collection and grading, each with an outcome of its own in
+    both runs and a row in the class's grades.csv (not only 30 fixtures written)."""
+    expected = set(graded_class["expected"]["submissions"])
+    for run in ("par", "seq"):
+        graded = {f"{o.student}/{o.assignment}" for o in graded_class[run].outcomes}
+        assert graded == expected, sorted(graded ^ expected)
+        with open(graded_class[run].out_dir / "grading" / "grades.csv") as fh:
+            rows = {f"{r['student']}/{r['assignment']}" for r in csv.DictReader(fh)}
+        assert expected <= rows, sorted(expected - rows)
+    assert len({key.split("/")[0] for key in expected}) >= 30
 
 
 @pytest.mark.slow

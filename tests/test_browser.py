@@ -149,20 +149,9 @@ def processes_using(marker: str) -> list[int]:
 
 def stop_server(proc: subprocess.Popen, base: str, token: str, runtime_dir: Path) -> None:
     """Shut the server down (kernels first), then make sure: SIGTERM, SIGKILL, stray kernels by PID."""
-    if proc.poll() is None:
-        try:
-            api(base, token, "/api/shutdown", method="POST", timeout=5)
-        except OSError:
-            pass
-        try:
-            proc.wait(timeout=SHUTDOWN_S)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+    from autograder.formgrader import stop_server as shut_down
+
+    shut_down(proc, base, token, wait_s=SHUTDOWN_S)
     for pid in processes_using(str(runtime_dir)):  # kernels run in sessions of their own
         try:
             os.kill(pid, signal.SIGKILL)

@@ -78,8 +78,8 @@ def test_mirror_from_the_hub_writes_every_task_in_the_hub_layout(offline, tmp_pa
     and a README that datasets reads, a stratified sample where the task asks for one."""
     import datasets
 
-    from course import mirror
     from course.tasks import TASKS
+    from course_tools import mirror
 
     real = datasets.load_dataset
     hub = {"nyu-mll/glue": offline / "nyu-mll/glue", "Yelp/yelp_review_full": offline / "Yelp/yelp_review_full_sample"}

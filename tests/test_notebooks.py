@@ -365,24 +365,27 @@ def test_the_sst2_bar_the_notebook_states_is_the_one_grading_applies():
 
 @pytest.mark.slow
 def test_a_new_notebook_on_an_existing_task_needs_no_edit_elsewhere(tmp_path):
-    """A course maintainer adds notebook 8 (here: a copy of notebook 7, on MRPC) with only its own files: the
-    source notebook, its release (made by `course release`) and its catalogue. The unchanged quick tests of the
-    notebooks and the autograder take it in and pass."""
+    """A course maintainer adds notebook 8 with only its own files: the source notebook (here notebook 1's
+    exercises under a title of its own), its release (made by `course release`) and its catalogue. The unchanged
+    quick tests of the notebooks and the autograder take it in, run tests of their own on it, and pass."""
     clone = copy_checkout(tmp_path / "clone")
     (clone / "source" / "08_extra").mkdir()
-    shutil.copy2(ROOT / "source/07_learning_curves/learning_curves.ipynb", clone / "source/08_extra/extra.ipynb")
-    shutil.copy2(ROOT / "autograder/catalogues/07_learning_curves.py", clone / "autograder/catalogues/08_extra.py")
+    nb = nbformat.read(ROOT / "source/01_preprocessing/preprocessing.ipynb", as_version=4)
+    title = next(c for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("# "))
+    title.source = "# 8. Extra practice: MRPC pairs again\n" + title.source.split("\n", 1)[1]
+    nbformat.write(nb, clone / "source/08_extra/extra.ipynb")
+    shutil.copy2(ROOT / "autograder/catalogues/01_preprocessing.py", clone / "autograder/catalogues/08_extra.py")
     env = {k: v for k, v in os.environ.items() if k != "AUTOGRADER_TEST_COURSE"} | {"PYTHONPATH": str(clone)}
     subprocess.run([sys.executable, "-m", "course_tools.cli", "release"], cwd=clone, env=env, check=True,
                    capture_output=True)
-    assert (clone / "release" / "08_extra" / "extra.ipynb").is_file()
+    released = nbformat.read(clone / "release" / "08_extra" / "extra.ipynb", as_version=4)
+    assert released.cells[[c.source for c in nb.cells].index(title.source)].source.startswith("# 8. Extra practice")
     tests = ["tests/test_notebooks.py", "tests/test_autograder.py", "tests/test_mutation.py", "tests/test_profiles.py"]
-    collected = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "not slow", *tests],
-                               cwd=clone, env=env, capture_output=True, text=True).stdout
-    assert "08_extra" in collected, collected[-2000:]
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow", *tests],
-                            cwd=clone, env=env, capture_output=True, text=True, timeout=1200)
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "-m", "not slow",
+                             *tests], cwd=clone, env=env, capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, result.stdout[-4000:]
+    ran = [line for line in result.stdout.splitlines() if line.startswith("PASSED") and "08_extra" in line]
+    assert len(ran) >= 5, result.stdout[-4000:]  # the new notebook's own checks ran, not only the old ones
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.parent.name)

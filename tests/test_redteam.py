@@ -23,6 +23,8 @@ import nbformat
 import pytest
 from redteam_attacks import ADD, ATTACKS, IMPOSTORS, write_impostors
 
+from autograder.config import HIDDEN_BEGIN, HIDDEN_END
+
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,9 +61,9 @@ def _hidden_lines() -> list[str]:
     for c in src.cells:
         inside = False
         for line in c.source.splitlines():
-            if "### BEGIN HIDDEN TESTS" in line:
+            if HIDDEN_BEGIN in line:
                 inside = True
-            elif "### END HIDDEN TESTS" in line:
+            elif HIDDEN_END in line:
                 inside = False
             else:
                 (hidden if inside else public).add(line.strip())

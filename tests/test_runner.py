@@ -18,7 +18,7 @@ import nbformat
 import pytest
 from conftest import ROOT
 
-from course import estimate as est
+from course_tools import estimate as est
 from course_tools.progress import Watcher, message_text, steps_in
 
 NOTEBOOKS = sorted((ROOT / "source").glob("*/*.ipynb"))

@@ -11,7 +11,7 @@ def confusion_matrix_plot(labels, predictions, label_names, *, title: str = "Con
     Returns ``(matrix, figure)``; ``matrix[i, j]`` counts examples of true label ``i`` predicted as ``j``.
     """
     import numpy as np
-    from sklearn.metrics import confusion_matrix
+    from sklearn.metrics import confusion_matrix  # the counts; ConfusionMatrixDisplay draws them
 
     label_names = [str(n) for n in label_names]
     k = len(label_names)
@@ -25,22 +25,16 @@ def confusion_matrix_plot(labels, predictions, label_names, *, title: str = "Con
     matrix = confusion_matrix(true, pred, labels=range(k)) if true.size else np.zeros((k, k), dtype=np.int64)
 
     from matplotlib.figure import Figure
+    from sklearn.metrics import ConfusionMatrixDisplay
 
     side = max(3.2, 0.7 * k + 2.0)
     fig = Figure(figsize=(side + 0.8, side))
     ax = fig.subplots()
-    image = ax.imshow(matrix, cmap="Blues", vmin=0)
-    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    ax.set_xticks(range(k), label_names, rotation=45 if k > 3 else 0, ha="right" if k > 3 else "center")
-    ax.set_yticks(range(k), label_names)
+    ConfusionMatrixDisplay(matrix, display_labels=label_names).plot(
+        ax=ax, cmap="Blues", values_format="d", xticks_rotation=45 if k > 3 else "horizontal")
     ax.set_xlabel("predicted label")
     ax.set_ylabel("true label")
     ax.set_title(title)
-    threshold = matrix.max() / 2 if matrix.size else 0
-    for i in range(k):
-        for j in range(k):
-            ax.text(j, i, str(matrix[i, j]), ha="center", va="center",
-                    color="white" if matrix[i, j] > threshold else "black")
     fig.tight_layout()
 
     rows = [{"true \\ predicted": name, **{label_names[j]: int(matrix[i, j]) for j in range(k)}}
