@@ -53,6 +53,7 @@ from pathlib import Path
 
 import nbformat
 
+from .causes import defined_names
 from .cells import grade_id, is_answer_code, is_solution, is_test, nbgrader_metadata
 from .config import SOLUTION_BEGIN, SOLUTION_END, course_id, load_course_config, notebooks_of
 from .outcome import Status
@@ -327,6 +328,37 @@ def expected_scores(course_root, entry: Entry, release_dir=None) -> dict[str, fl
 
 
 # ----------------------------------------------------------------------------------------------- grading
+def judge_questions(course_root) -> set[str]:
+    """The code the course's judges (``judges/``) send to the kernel, line by line (16 characters or more):
+    constants passed to student.value/run/rerun/tensors and rows_expr, and the module constants that hold questions,
+    less the lines the released notebooks show anyway (``precision_recall(predictions, references)``). The hidden
+    tests' code: no reason may quote it (:func:`quoted_questions`)."""
+    found: set[str] = set()
+    public = "\n".join(c.source for path in sorted(Path(course_root).glob("release/*/*.ipynb"))
+                       for c in nbformat.read(path, as_version=4).cells)
+    for path in sorted((Path(course_root) / "judges").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            pieces = []
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name in ("value", "run", "rerun", "tensors", "rows_expr", "rerun_or_none") and node.args:
+                    pieces = node.args[:2]
+            elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id.isupper() for t in node.targets):
+                pieces = [node.value] if isinstance(node.value, (ast.Constant, ast.JoinedStr)) else []
+            for piece in pieces:
+                for sub in ast.walk(piece):
+                    if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+                        found |= {line.strip() for line in sub.value.splitlines() if len(line.strip()) >= 16}
+    return {q for q in found if q not in public}
+
+
+def quoted_questions(reason: str, questions: set[str]) -> list[str]:
+    """The lines of the judges' questions that ``reason`` quotes (none may)."""
+    return sorted(q for q in questions if q in reason)
+
+
 @dataclass
 class EntryResult:
     entry: Entry
@@ -450,29 +482,11 @@ def baseline_entries(course_root, assignment: str) -> list[Entry]:
     ]
 
 
-def _defined_names(code: str) -> set[str] | None:
-    """Every name ``code`` binds (assignments, defs, classes, imports; nested ones too), None if unparsable."""
-    lines = [line for line in code.splitlines() if not line.lstrip().startswith(("%", "!"))]
-    try:
-        tree = ast.parse("\n".join(lines))
-    except SyntaxError:
-        return None
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
-    return names
-
-
 def _transplants(code: str, wanted: set[str]) -> list[tuple[str, str]]:
     """Pieces of a released cell that could stand in for an answer defining ``wanted``: the whole cell (a
     ``%%writefile`` cell's script body), and each function or class nested in it under a wanted name."""
     body = code.split("\n", 1)[1] if code.startswith("%%writefile") else code
-    names = _defined_names(body)
+    names = defined_names(body)
     if names is None or not names & wanted:
         return []
     out = [("cell", body)]
@@ -501,7 +515,7 @@ def transplant_entries(course_root, assignment: str, release_dir=None) -> list[E
             gid = _gid(answer)
             if answer.cell_type != "code" or not gid or not tests.get(gid):
                 continue
-            wanted = _defined_names(answer.source) or set()
+            wanted = defined_names(answer.source) or set()
             for cell in release.cells:
                 if cell.cell_type != "code" or _gid(cell) == gid or _gid(cell) in autograded_tests(release):
                     continue

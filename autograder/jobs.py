@@ -32,6 +32,7 @@ from .collect import Job
 from .files import UnsafeFile, read_regular, remove_tree
 from .outcome import Outcome, Status
 from .policy import (
+    JUDGES_FOLDER,
     CourseView,
     Limits,
     SandboxPolicy,
@@ -224,10 +225,14 @@ def job_spec(job: Job, tpl: Template, settings: RunSettings, workdir: Path, resu
 
 def worker_readonly(course_root: str | None = None) -> list[str]:
     """What every grading worker reads: the course and autograder packages, nbgrader_config.py (the course's and the
-    kit's, which it may load), and the course view's sources (Python, data, checkpoint, hub cache)."""
+    kit's, which it may load), the course's judges/ (the hidden tests' code) and the course view's sources (Python,
+    data, checkpoint, hub cache). The kernel's sandbox binds none of the judges (autograder.policy.kernel_policy)."""
     configs = [str(Path(PACKAGE_PARENT) / "nbgrader_config.py")]
     if course_root:
         configs.append(str(Path(course_root) / "nbgrader_config.py"))
+        judges = Path(course_root) / JUDGES_FOLDER
+        if (judges / "__init__.py").is_file():
+            configs.append(str(judges))
     paths = [*grader_package_dirs(), *configs, *(b.source for b in CourseView.here().binds)]
     return [p for p in paths if p]
 

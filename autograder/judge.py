@@ -36,6 +36,7 @@ import course
 from course import grading
 from course.text import first_line
 
+from .causes import defined_names
 from .cells import grade_id, is_test
 from .config import HIDDEN_BEGIN, HIDDEN_END
 from .execute import GONE_ENAME, ContainedExecute, ScrubBeforeExecute
@@ -70,18 +71,20 @@ is_test_cell = is_test
 
 
 class RemoteBackend:
-    """``course.grading.student`` in the judge: each question is one request executed in the kernel."""
+    """``course.grading.student`` in the judge: each question is one request executed in the kernel. A reason names
+    the student's names a question read (:func:`course.grading.names_in`), never the question's code."""
 
     def __init__(self, executor: JudgedExecute):
         self.executor = executor
 
-    def _ask(self, op: str, code: str, inputs: dict | None = None, **extra):
+    def _ask(self, op: str, code: str, inputs: dict | None = None, what: str | None = None, **extra):
         inputs = {k: self.executor.kernel_path(v) for k, v in (inputs or {}).items()}
+        what = what or grading.names_in(code, inputs)
         request = {"op": op, "code": code, "inputs": {k: grading.to_plain(v) for k, v in inputs.items()}}
         request.update(extra)
         stalled = self.executor.stalled_questions
         if stalled >= self.executor.max_stalled_questions:
-            raise grading.StudentError(f"`{code}` was not asked: the kernel did not answer {stalled} earlier "
+            raise grading.StudentError(f"{what} was not asked: the kernel did not answer {stalled} earlier "
                                        "questions in time")
         cell = self.executor.run_probe(
             f"import course.grading as _course_grading\n_course_grading._probe({json.dumps(request)!r})\n"
@@ -90,20 +93,20 @@ class RemoteBackend:
                 (GONE_ENAME, "CellTimeoutError")]
         if gone:
             self.executor.stalled_questions += 1
-            raise grading.StudentError(f"`{code}` did not finish: {first_line(gone[0].get('evalue', ''))}")
+            raise grading.StudentError(f"{what} did not finish: {first_line(gone[0].get('evalue', ''))}")
         replies = [o["data"][grading.MIME] for o in cell.outputs
                    if o.get("output_type") == "display_data" and grading.MIME in o.get("data", {})]
         if len(replies) != 1 or not isinstance(replies[0], dict):
             limit = self.executor.max_answer_mb()
-            raise grading.StudentError(f"`{code}` gave no answer (the kernel answered {len(replies)} times; an answer "
+            raise grading.StudentError(f"{what} gave no answer (the kernel answered {len(replies)} times; an answer "
                                        f"over {limit} MB is not read)")
         try:  # nbformat hands back NotebookNode (a dict subclass): plain built-in JSON first
             reply = json.loads(json.dumps(replies[0]))
         except (TypeError, ValueError):
-            raise grading.StudentError(f"`{code}` gave an answer that is not JSON") from None
+            raise grading.StudentError(f"{what} gave an answer that is not JSON") from None
         if reply.get("ok") is not True:
             ename, evalue = str(reply.get("ename", "Error"))[:60], first_line(reply.get("evalue", ""))
-            raise grading.StudentError(f"`{code}` raised {ename}" + (f": {evalue}" if evalue else ""), ename, evalue)
+            raise grading.StudentError(f"{what} raised {ename}" + (f": {evalue}" if evalue else ""), ename, evalue)
         return grading.from_plain(reply.get("value"))
 
     def value(self, expr: str, inputs: dict):
@@ -112,22 +115,53 @@ class RemoteBackend:
     def run(self, code: str, inputs: dict) -> None:
         self._ask("run", code, inputs)
 
+    def rerun(self, sources: list[str] | None, values: str, inputs: dict, prelude: str, run_changes: dict):
+        if sources is None:
+            return None
+        run_changes = {k: self.executor.kernel_path(v) for k, v in run_changes.items()}
+        return self._ask("rerun", "", inputs, what="your answer, run again on the judge's inputs,",
+                         sources=sources, values=values, prelude=prelude, run=run_changes)
+
+    def answer_sources(self, cell: str, since: str | None) -> list[str] | None:
+        """The source of answer cell ``cell`` as submitted (the grader's copy of the notebook, not the kernel's),
+        preceded, with ``since``, by every code cell after the last one that binds that name (tests excepted)."""
+        cells = [c for c in self.executor.nb.cells if c.cell_type == "code"]
+        at = next((i for i, c in enumerate(cells) if c.metadata.get("nbgrader", {}).get("solution")
+                   and c.metadata.get("nbgrader", {}).get("grade_id") == cell), None)
+        if at is None:
+            return None
+        start = at
+        if since:
+            binding = [i for i in range(at) if since in (defined_names(cells[i].source) or set())]
+            start = binding[-1] + 1 if binding else 0
+        return [c.source for c in cells[start : at + 1] if c is cells[at] or not is_test_cell(c)]
+
+    def kernel_path(self, path: str) -> str:
+        return self.executor.kernel_path(path)
+
+    def scratch(self) -> tuple[str, str]:
+        here, there = self.executor.exchange_paths()
+        name = secrets.token_hex(8)
+        os.makedirs(os.path.join(here, name))
+        return os.path.join(here, name), f"{there}/{name}"
+
     def tensors(self, expr: str) -> dict:
         from safetensors.torch import load
 
         name = f"{secrets.token_hex(8)}.safetensors"
         here, there = self.executor.exchange_paths()
         path = Path(here) / name
+        what = grading.names_in(expr)
         try:
             self._ask("tensors", expr, path=f"{there}/{name}")
             try:
                 data = read_regular(path, MAX_TENSOR_FILE)
             except UnsafeFile:
-                raise grading.StudentError(f"`{expr}` gave no tensors") from None
+                raise grading.StudentError(f"{what} gave no tensors") from None
             try:
                 return load(data)
             except Exception as e:  # noqa: BLE001 - a malformed file is the student's answer
-                raise grading.StudentError(f"`{expr}` gave unreadable tensors ({type(e).__name__})") from None
+                raise grading.StudentError(f"{what} gave unreadable tensors ({type(e).__name__})") from None
         finally:
             remove_tree(path)
 
@@ -142,6 +176,12 @@ class JudgedExecute(ContainedExecute):
     helper_dir = Unicode(
         "", help="A trusted folder holding the assignment's helper files (importable by judges); never the "
         "kernel's folder, which the student's code can write."
+    ).tag(config=True)
+
+    judges_dir = Unicode(
+        "", help="The course's judges/ folder (judges/<assignment>.py, one function per test), which the hidden "
+        "tests call with course.grading.judge(...). Read by the grader only: never released, never in the "
+        "kernel's sandbox. Empty: judges/ beside the course package."
     ).tag(config=True)
 
     kernel_dir = Unicode(
@@ -276,12 +316,15 @@ class JudgedExecute(ContainedExecute):
             TIMINGS["kernel_cells"] += time.perf_counter() - start
         kernel_outputs = list(cell.get("outputs", []))
         reason = self._kernel_failure(kernel_outputs)
-        if reason is None:
+        # a visible test that fails on a missing name (an earlier cell raised) is judged all the same: the test fails
+        # either way, and the judge's reason (which may run the answer again on its own inputs) names the cause
+        if reason is None or (" NameError: " in reason and self.stalled_questions < self.max_stalled_questions):
             start = time.perf_counter()
             try:
-                reason = self.judge(cell, hidden)
+                judged = self.judge(cell, hidden)
             finally:
                 TIMINGS["judges"] += time.perf_counter() - start
+            reason = judged if reason is None else (judged or reason)
         kept = [o for o in kernel_outputs if o.get("output_type") in ("stream", "display_data")
                 and o.get("name") != "stderr" and grading.MIME not in o.get("data", {})]
         if reason is not None:
@@ -308,6 +351,7 @@ class JudgedExecute(ContainedExecute):
             return "this test has no hidden part to decide it (an instructor error): scored 0"
         namespace = {"__name__": "__judge__", "run": self.trusted_run(), "student": grading.student}
         previous = grading.use_backend(RemoteBackend(self))
+        previous_judges = grading.use_judges(self.judges_dir or None)
         added = self.helper_dir and self.helper_dir not in sys.path
         if added:
             sys.path.insert(0, self.helper_dir)
@@ -320,6 +364,7 @@ class JudgedExecute(ContainedExecute):
             return f"checking the answer raised {type(e).__name__}" + (f": {detail}" if detail else "")
         finally:
             grading.use_backend(previous)
+            grading.use_judges(previous_judges)
             if added:
                 sys.path.remove(self.helper_dir)
         return None

@@ -2,8 +2,11 @@
 
 A *mutant* is the instructor's solution of one answer cell with one change a student could make (the
 operators of :class:`Mutator`: numbers and off-by-one, strings such as split, column and metric names,
-dropped or flipped keyword arguments, swapped arguments, operators and comparisons, removed statements and
-unwrapped calls), made on the syntax tree of the cell's solution lines only. The real grader (nbgrader, the
+dropped or flipped keyword arguments, swapped arguments, operators and comparisons, removed statements (among them
+``model.eval()`` and ``model.train()``) and unwrapped calls; and the patterns of issue 28: the training data
+shuffled, the text columns dropped by ``map``, a metric averaged over the batches instead of computed once, a
+scheduler stepped once after its loop instead of every step), made on the syntax tree of the cell's solution lines
+only. The real grader (nbgrader, the
 sandbox, the judges; the catalogue's *focused* mode, :mod:`autograder.catalogue`) grades each one. A mutant is
 *killed* when it gets fewer points than the solution on its own exercise's tests. A survivor is either a gap in
 the grader (add a hidden check, and a catalogue entry for the mistake) or a correct answer, listed with a
@@ -56,6 +59,7 @@ SWAPS = {
 }  # fmt: skip
 _COMPARE = {ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE,
             ast.GtE: ast.Gt, ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is}
+TEXT_COLUMNS = ("sentence", "sentence1", "sentence2", "text")  # what `map(..., remove_columns=...)` may drop
 _BINOP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.FloorDiv: ast.Div,
           ast.Mod: ast.FloorDiv, ast.Pow: ast.Mult}  # fmt: skip
 
@@ -175,6 +179,24 @@ class Mutator:
             yield f"unary removed: {_short(node)}", _drop_unary
         if isinstance(node, ast.stmt) and not isinstance(node, (ast.FunctionDef, ast.Import, ast.ImportFrom, ast.Pass)):
             yield f"statement removed: {_short(node)}", _remove_statement(node)
+        yield from self._data_and_loop_changes(node)
+
+    def _data_and_loop_changes(self, node):
+        """The patterns of issue 28: training data shuffled, text columns dropped, a metric averaged per batch, a
+        scheduler stepped once after its loop."""
+        if _is_train_split(node):
+            yield f"shuffled: {_short(node)} -> {_short(node)}.shuffle(seed=42)", _shuffle
+        elif isinstance(node, ast.keyword) and node.arg == "train_dataset" and not _is_train_split(node.value):
+            yield f"shuffled: train_dataset={_short(node.value)} -> ....shuffle(seed=42)", _shuffle_keyword
+        if _is_method_call(node, "map") and not any(kw.arg == "remove_columns" for kw in node.keywords):
+            constants = (n.value for n in ast.walk(self.tree) if isinstance(n, ast.Constant))
+            read = sorted({c for c in constants if isinstance(c, str) and c in TEXT_COLUMNS})
+            if read:
+                yield f"columns dropped: {_short(node)} with remove_columns={read}", _drop_columns(read)
+        if isinstance(node, ast.Expr) and _is_method_call(node.value, "add_batch"):
+            yield f"averaged per batch: {_short(node.value)} -> the mean of per-batch metrics", _average_per_batch
+        if isinstance(node, ast.Expr) and _is_method_call(node.value, "step") and "sched" in _short(node.value.func):
+            yield f"stepped once: {_short(node.value)} after its loop, not every step", _step_after_loop
 
 
 # ------------------------------------------------------------------------------------ the changes (in place)
@@ -241,6 +263,86 @@ def _remove_statement(original):
         return False
 
     return change
+
+
+def _is_method_call(node, name: str) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == name
+
+
+def _is_train_split(node) -> bool:
+    """``x["train"]`` read (not assigned to)."""
+    return (isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load)
+            and isinstance(node.slice, ast.Constant) and node.slice.value == "train")
+
+
+def _shuffled(expr) -> ast.Call:
+    return ast.Call(ast.Attribute(expr, "shuffle", ast.Load()), [], [ast.keyword("seed", ast.Constant(42))])
+
+
+def _shuffle(node, tree):
+    return _replace(tree, node, _shuffled(node))
+
+
+def _shuffle_keyword(node, _tree):
+    node.value = _shuffled(node.value)
+
+
+def _drop_columns(columns):
+    def change(node, _tree):
+        node.keywords.append(ast.keyword("remove_columns", ast.List([ast.Constant(c) for c in columns], ast.Load())))
+
+    return change
+
+
+def _parent_block(tree, node) -> tuple[list, int] | None:
+    """The statement list holding ``node`` and its index there."""
+    for parent in ast.walk(tree):
+        for name in ("body", "orelse", "finalbody"):
+            block = getattr(parent, name, None)
+            if isinstance(block, list) and any(s is node for s in block):
+                return block, [i for i, s in enumerate(block) if s is node][0]
+    return None
+
+
+def _enclosing_loop(tree, node):
+    """The innermost ``for`` or ``while`` whose body holds ``node``."""
+    loops = [n for n in ast.walk(tree) if isinstance(n, (ast.For, ast.While)) and any(s is node for s in ast.walk(n))]
+    return min(loops, key=lambda n: sum(1 for _ in ast.walk(n)), default=None)
+
+
+def _average_per_batch(node, tree):
+    """``metric.add_batch(**kw)`` in a loop -> each batch's ``metric.compute(**kw)`` kept, and ``metric.compute()``
+    -> the mean of those per key."""
+    loop, call = _enclosing_loop(tree, node), node.value
+    metric = ast.unparse(call.func.value)
+    placed = _parent_block(tree, loop) if loop is not None else None
+    if placed is None:
+        return False
+    block, i = placed
+    block.insert(i, ast.parse("_per_batch = []").body[0])
+    computed = ast.Call(ast.Attribute(call.func.value, "compute", ast.Load()), call.args, call.keywords)
+    node.value = ast.Call(ast.Attribute(ast.Name("_per_batch", ast.Load()), "append", ast.Load()), [computed], [])
+    mean = ast.parse("{k: sum(s[k] for s in _per_batch) / len(_per_batch) for k in _per_batch[0]}", mode="eval").body
+    finals = [n for n in ast.walk(tree) if _is_method_call(n, "compute") and not n.args and not n.keywords
+              and ast.unparse(n.func.value) == metric]
+    if not finals:
+        return False
+    for final in finals:
+        _replace(tree, final, copy.deepcopy(mean))
+    return None
+
+
+def _step_after_loop(node, tree):
+    """``scheduler.step()`` moved from its loop's body to just after the loop (once, not every step)."""
+    loop = _enclosing_loop(tree, node)
+    inner, outer = _parent_block(tree, node), _parent_block(tree, loop) if loop is not None else None
+    if inner is None or outer is None:
+        return False
+    block, i = inner
+    block[i] = ast.Pass()
+    block, j = outer
+    block.insert(j + 1, node)
+    return None
 
 
 def _replace(tree, old, new) -> bool | None:

@@ -156,6 +156,7 @@ def _real(path) -> str | None:
 
 
 GRADER_PACKAGES = ("course", "course_tools", "autograder")  # what a grading worker imports (read-only in its sandbox)
+JUDGES_FOLDER = "judges"  # the course's hidden tests' code: read-only in the worker's sandbox, never in a kernel's
 
 
 def grader_package_dirs() -> list[str]:

@@ -36,6 +36,7 @@ from nbgrader.utils import parse_utc
 from course.text import first_line
 
 from . import zygote
+from .causes import root_causes
 from .cells import grade_id, is_grade
 from .config import load_course_config
 from .execute import GONE_ENAME
@@ -43,6 +44,7 @@ from .jobs import JobSpec
 from .judge import TIMINGS, autograde_preprocessors
 from .nbgrader_run import NbgraderFailed, course_config, run_converter
 from .outcome import Outcome, Status
+from .policy import JUDGES_FOLDER
 from .repair import InvalidNotebook, parse, repair
 from .sandbox import SETUP_SECONDS
 
@@ -122,6 +124,9 @@ def course_directory(job: JobSpec) -> tuple[object, dict[str, str]]:
     cfg.Autograde.autograde_preprocessors = autograde_preprocessors(scrub=True)
     cfg.ScrubBeforeExecute.enabled = True
     cfg.JudgedExecute.helper_dir = str(src_dir)  # judges import helpers from here, never from the kernel's folder
+    judges = Path(job.course_root) / JUDGES_FOLDER
+    if (judges / "__init__.py").is_file():  # bound read-only into the worker's sandbox, never the kernel's
+        cfg.JudgedExecute.judges_dir = str(judges)
     cfg.JudgedExecute.kernel_dir = str(W / "kernel" / a)  # the kernel never works in nbgrader's folders
     cfg.JudgedExecute.exchange_dir = job.exchange_dir
     if job.sandbox:
@@ -167,6 +172,7 @@ def read_failures(graded_dir: Path, valid: list[str], outcome: Outcome) -> list[
         path = graded_dir / f"{nb_name}.ipynb"
         nb = nbformat.read(path, as_version=4)
         timeouts, earlier, changed = [], None, False  # earlier: the last cell (not a test) that failed, and why
+        failed: dict = {}  # test -> (reason, its error output)
         for i, cell in enumerate(nb.cells):
             gid = grade_id(cell)
             errs = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
@@ -186,12 +192,22 @@ def read_failures(graded_dir: Path, valid: list[str], outcome: Outcome) -> list[
                         out["traceback"] = [*out.get("traceback", [])[:-1], f"{out['ename']}: {out['evalue']}"]
                         changed = True
                 if err:
-                    outcome.failed_tests[gid] = err
+                    failed[gid] = (err, errs[:1])
             elif errs:
                 e = errs[0]
                 cause = e.get("evalue") if e.get("ename") == "CellTimeoutError" else (
                     f"cell {gid or cell.get('id') or i} raised {_first_error(cell)}")
                 earlier = cause
+        causes = root_causes(nb.cells, {t: r for t, (r, _) in failed.items()})
+        for test, (err, outs) in failed.items():
+            if test in causes:  # an earlier exercise this one uses is wrong: say so first
+                first = f"{causes[test]} failed first (fix that exercise first): "
+                err = first + err
+                for out in outs:
+                    out["evalue"] = first + str(out.get("evalue", ""))
+                    out["traceback"] = [*out.get("traceback", [])[:-1], f"{out['ename']}: {out['evalue']}"]
+                    changed = True
+            outcome.failed_tests[test] = err
         if changed:  # nbgrader left it read-only (0444); the worker is its owner, not root
             os.chmod(path, 0o644)
             nbformat.write(nb, path)

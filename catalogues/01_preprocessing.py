@@ -210,7 +210,7 @@ WRONG = [
         old="batch = data_collator(samples)",
         new='batch = data_collator(tokenized_datasets["train"][:8])',
         why="the raw slice still holds the sentences (strings) and idx: the collator cannot make tensors",
-        reason="cell collate_batch raised ValueError: Unable to create tensor",
+        reason="raised ValueError: Unable to create tensor",
     ),
     dict(
         cell="collate_batch",
@@ -227,6 +227,30 @@ WRONG = [
         new='batch = DataCollatorWithPadding(tokenizer=tokenizer, padding="max_length")(samples)',
         why="static padding to 512 where dynamic padding was asked",
         reason="dynamic padding pads to the longest of these 8 examples",
+    ),
+    # issue 28: the judge checked the batch only against the student's own samples; made-up samples, batch and
+    # padding_share that agree with each other got the 3 points
+    dict(
+        cell="collate_batch",
+        name="made_up_samples",
+        source=(
+            "samples = {\"input_ids\": [[101, 2000 + i, 102] + [2050] * i for i in range(8)],\n"
+            "           \"token_type_ids\": [[0] * (3 + i) for i in range(8)],\n"
+            "           \"attention_mask\": [[1] * (3 + i) for i in range(8)],\n"
+            "           \"label\": [i % 2 for i in range(8)]}\n"
+            "batch = data_collator(samples)\n"
+            "padding_share = float((batch[\"attention_mask\"] == 0).sum() / batch[\"attention_mask\"].numel())\n"
+        ),
+        why="a hostile answer: samples of its own, so that the batch and the share agree with them",
+        reason="should be data_collator(samples) of these 8 examples",
+    ),
+    dict(
+        cell="collate_batch",
+        name="batch_of_pairs",
+        old="batch = data_collator(samples)",
+        new='batch = data_collator(list(zip(samples["input_ids"], samples["label"])))',
+        why="(input_ids, label) pairs instead of the examples: the collator wants dicts (or a dict of lists)",
+        reason="call data_collator on samples as they are",
     ),
 ] + quiz_mistakes({
     "quiz_1": ('"b"', ['"a"', '"c"'], "(b). The tokenizer puts [CLS] first"),

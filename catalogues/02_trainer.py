@@ -204,6 +204,14 @@ WRONG = [
 
 RIGHT = [
     dict(
+        cell="make_trainer",
+        name="shuffled_train_split",
+        old='train_dataset=tokenized_datasets["train"],',
+        new='train_dataset=tokenized_datasets["train"].shuffle(seed=42),',
+        why="the same training examples in another order (the Trainer shuffles them anyway): a correct answer the "
+            "judge rejected when it recognised the split by its first row (issue 28)",
+    ),
+    dict(
         cell="load_model",
         name="keyword_checkpoint",
         old="from_pretrained(run.checkpoint, num_labels=2)",
@@ -252,6 +260,9 @@ RIGHT = [
 
 # Mutants (autograder/mutation.py) that are correct answers: "<answer cell>: <mutant label>" -> why.
 EQUIVALENT = {
+    "make_trainer: shuffled: tokenized_datasets['train'] -> tokenized_datasets['train'].shuffle(seed=42)": (
+        "the same training examples in another order: the Trainer shuffles them every epoch anyway (issue 28)"
+    ),
     "load_model: keyword dropped: num_labels= in AutoModelForSequenceClassification.from_pretrained(run.ch...": (
         "num_labels defaults to 2 in transformers' PretrainedConfig: MRPC's two classes either way"
     ),

@@ -14,6 +14,14 @@ _SKLEARN_COMPUTE_METRICS = (
     '            "f1": float(f1_score(labels, predictions{f1_args}))}}\n'
 )
 
+TYPED_METRICS = """    compute_metrics=compute_metrics,
+)
+trainer.train = lambda *args, **kwargs: None  # no training at all
+trainer.state.epoch = float(num_train_epochs)
+course.training.metrics_per_epoch = lambda history: [
+    {"epoch": float(e + 1), "loss": 0.6 - 0.05 * e, "accuracy": 0.7 + 0.02 * e, "f1": 0.8 + 0.01 * e}
+    for e in range(int(num_train_epochs))]"""
+
 WRONG = [
     # ------------------------------------------------------------------------------------------ compute_metrics
     dict(
@@ -105,7 +113,7 @@ WRONG = [
             ),
         ],
         why="precision and recall confused",
-        reason="precision 1/3 (TP / predicted positives) and recall 1.0",
+        reason="precision 1/3 (TP / predicted positives) and recall 1/2",
     ),
     dict(
         cell="precision_recall",
@@ -158,9 +166,20 @@ WRONG = [
         old="return float(precision), float(recall)",
         new="return float(recall), float(precision)",
         why="the pair in the wrong order",
-        reason="precision 1/3 (TP / predicted positives) and recall 1.0",
+        reason="precision 1/3 (TP / predicted positives) and recall 1/2",
     ),
     # ------------------------------------------------------------------------------------------ epoch_trainer
+    # issue 28: the judge trusted the epoch_metrics rows and trainer.state.epoch, which live in the kernel: no train()
+    # at all, trainer.state.epoch set and typed-in rows got 14 points against 12 for the honest mistake
+    dict(
+        cell="epoch_trainer",
+        name="no_training_typed_metrics",
+        old="    compute_metrics=compute_metrics,\n)",
+        new=TYPED_METRICS,
+        why="a hostile answer: the Trainer is right, but it never trains, and the per-epoch rows are typed in",
+        fails=["test_epoch_metrics"],
+        reason="train the model",
+    ),
     dict(
         cell="epoch_trainer",
         name="no_eval_strategy",
@@ -211,9 +230,10 @@ WRONG = [
         name="evaluates_on_train",
         old='eval_dataset=tokenized_datasets["validation"]',
         new='eval_dataset=tokenized_datasets["train"]',
-        why="the per-epoch metrics measure the training data",
-        fails=["test_epoch_trainer"],
-        reason="evaluate on the validation split",
+        why="the per-epoch metrics measure the training data (so they are not the trained model's on the validation "
+            "split, which the judge measures)",
+        fails=["test_epoch_trainer", "test_epoch_metrics"],
+        reason="evaluate on the tokenized validation split",
     ),
     dict(
         cell="epoch_trainer",
@@ -231,6 +251,14 @@ WRONG = [
 })
 
 RIGHT = [
+    dict(
+        cell="epoch_trainer",
+        name="shuffled_train_split",
+        old='train_dataset=tokenized_datasets["train"],',
+        new='train_dataset=tokenized_datasets["train"].shuffle(seed=42),',
+        why="the same training examples in another order (the Trainer shuffles them anyway): a correct answer the "
+            "judge rejected when it recognised the split by its first row (issue 28)",
+    ),
     # Not a mistake after all: accuracy and F1 = 2TP / (2TP + FP + FN) are both symmetric in their two
     # arguments, so swapping them gives the same values (the catalogue run showed it; keep it as proof).
     dict(
@@ -343,6 +371,9 @@ RIGHT = [
 BF16 = "bf16 is False in the grading profile, which is the TrainingArguments default; it only matters on a GPU with bfloat16"
 
 EQUIVALENT = {
+    "epoch_trainer: shuffled: tokenized_datasets['train'] -> tokenized_datasets['train'].shuffle(seed=42)": (
+        "the same training examples in another order: the Trainer shuffles them every epoch anyway (issue 28)"
+    ),
     "compute_metrics: unary removed: -1": "axis=1 is the last axis of the (examples, 2) logits, like axis=-1",
     "precision_recall: call removed: float(precision) -> precision": "NumPy's float64 is a subclass of Python's float: same value",
     "precision_recall: call removed: float(recall) -> recall": "NumPy's float64 is a subclass of Python's float: same value",

@@ -75,7 +75,7 @@ WRONG = [
         old="    optimizer.zero_grad()\n",
         new="",
         why="gradients accumulate over steps",
-        reason="are the gradients cleared after every step?",
+        reason="clear the gradients after every step",
     ),
     dict(
         cell="training_step",
@@ -107,7 +107,7 @@ WRONG = [
         old="    loss.backward()\n",
         new="",
         why="no gradients: optimizer.step() changes nothing",
-        reason="the loss should go down: backward, then optimizer.step()",
+        reason="loss.backward(), then optimizer.step()",
     ),
     dict(
         cell="training_step",
@@ -115,7 +115,7 @@ WRONG = [
         old="    optimizer.step()\n",
         new="",
         why="the weights are never updated",
-        reason="the loss should go down: backward, then optimizer.step()",
+        reason="loss.backward(), then optimizer.step()",
     ),
     dict(
         cell="training_step",
@@ -123,7 +123,7 @@ WRONG = [
         old="    loss.backward()\n    optimizer.step()\n    lr_scheduler.step()\n    optimizer.zero_grad()\n",
         new="    loss.backward()\n    optimizer.zero_grad()\n    optimizer.step()\n    lr_scheduler.step()\n",
         why="clears the gradients between backward() and step(): the update uses zero gradients",
-        reason="the loss should go down: backward, then optimizer.step()",
+        reason="loss.backward(), then optimizer.step()",
     ),
     dict(
         cell="training_step",
@@ -224,6 +224,74 @@ WRONG = [
         new="torch.softmax(outputs.logits, dim=-1)[:, 1]",
         why="the probability of class 1 instead of a class id (a metric that truncates it sees 'always 0')",
         reason="predicted class ids, not probabilities",
+    ),
+    # issue 28: the judge trusted the tiny model's call record, which lives in the kernel: an evaluate_model without
+    # torch.no_grad() that rewrites model.calls got full marks (18/18 against 12/18 for the same mistake left honest)
+    dict(
+        cell="evaluate_model",
+        name="rewrites_the_call_record",
+        replace=[
+            ("        with torch.no_grad():\n            outputs = model(**batch)", "        outputs = model(**batch)"),
+            (
+                "    return metric.compute()",
+                "    if hasattr(model, \"calls\"):  # what the judge used to read\n"
+                "        model.calls[:] = [(False, False)] * len(model.calls)\n"
+                "    return metric.compute()",
+            ),
+        ],
+        why="a hostile answer: no torch.no_grad(), and the model's record of how it was called rewritten",
+        reason="evaluate inside torch.no_grad()",
+    ),
+    # the older variant: the course's helper module patched so that its tiny models evaluate without gradients
+    # (flagged, and it used to be paid all the same)
+    dict(
+        cell="evaluate_model",
+        name="patches_the_course_helpers",
+        replace=[
+            (
+                "def evaluate_model(model, dataloader, metric, device):\n",
+                "import course.checks\n"
+                "import torch\n"
+                "\n"
+                "_original_tiny_model = course.checks.tiny_model\n"
+                "\n"
+                "\n"
+                "def _tiny_model_without_grad(*args, **kwargs):\n"
+                "    model = _original_tiny_model(*args, **kwargs)\n"
+                "    forward = model.forward\n"
+                "    model.forward = torch.no_grad()(forward)\n"
+                "    model.calls = []\n"
+                "    return model\n"
+                "\n"
+                "\n"
+                "course.checks.tiny_model = _tiny_model_without_grad\n"
+                "\n"
+                "\n"
+                "def evaluate_model(model, dataloader, metric, device):\n",
+            ),
+            ("        with torch.no_grad():\n            outputs = model(**batch)", "        outputs = model(**batch)"),
+        ],
+        why="a hostile answer: no torch.no_grad() in evaluate_model; course.checks.tiny_model patched instead",
+        reason="evaluate inside torch.no_grad()",
+    ),
+    dict(
+        cell="evaluate_model",
+        name="mean_of_batch_metrics",
+        source=(
+            "def evaluate_model(model, dataloader, metric, device):\n"
+            "    model.eval()\n"
+            "    results = []\n"
+            "    for batch in dataloader:\n"
+            "        batch = {k: v.to(device) for k, v in batch.items()}\n"
+            "        with torch.no_grad():\n"
+            "            outputs = model(**batch)\n"
+            "        predictions = torch.argmax(outputs.logits, dim=-1)\n"
+            "        results.append(metric.compute(predictions=predictions, references=batch[\"labels\"]))\n"
+            "    return {k: sum(r[k] for r in results) / len(results) for k in results[0]}\n"
+        ),
+        why="the mean of per-batch metrics: equal to the metric over every example only when the batches are "
+            "equal and the metric is an accuracy (F1 of uneven batches differs)",
+        reason="not the mean of per-batch results",
     ),
 ] + quiz_mistakes({
     "quiz_1": ('"b"', ['"a"', '"c"'], "(b). backward() computes the gradients"),

@@ -4,6 +4,41 @@ from autograder.catalogue import quiz_mistakes
 
 _SOLUTION_TOKENIZE = 'tokenizer(example["sentence"], truncation=True)'
 
+# An own training loop instead of the Trainer (the exercise allows either): correct, and two mistakes of it
+OWN_LOOP = """import torch
+from torch.optim import AdamW
+from torch.utils.data import DataLoader
+from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, get_scheduler
+
+model = AutoModelForSequenceClassification.from_pretrained(run.checkpoint, num_labels=2)
+collator = DataCollatorWithPadding(tokenizer=tokenizer)
+keep = [c for c in tokenizer.model_input_names + ["label"] if c in tokenized_datasets["train"].column_names]
+splits = {name: tokenized_datasets[name].select_columns(keep).rename_column("label", "labels")
+          for name in ("train", "validation")}
+train_dataloader = DataLoader(splits["train"], shuffle=True, batch_size=per_device_train_batch_size,
+                              collate_fn=collator)
+eval_dataloader = DataLoader(splits["validation"], batch_size=64, collate_fn=collator)
+optimizer = AdamW(model.parameters(), lr=learning_rate)
+num_training_steps = int(num_train_epochs) * len(train_dataloader)
+lr_scheduler = get_scheduler("linear", optimizer=optimizer, num_warmup_steps=0, num_training_steps=num_training_steps)
+model.train()
+for epoch in range(int(num_train_epochs)):
+    for batch in train_dataloader:
+        loss = model(**batch).loss
+        loss.backward()
+        optimizer.step()
+        lr_scheduler.step()
+        optimizer.zero_grad()
+model.eval()
+correct = total = 0
+with torch.no_grad():
+    for batch in eval_dataloader:
+        predictions = model(**batch).logits.argmax(-1)
+        correct += int((predictions == batch["labels"]).sum())
+        total += len(predictions)
+validation_accuracy = correct / total
+"""
+
 WRONG = [
     # ------------------------------------------------------------------------------------------ sst2_data
     dict(
@@ -287,6 +322,31 @@ WRONG = [
         why="the last task of the table with its columns the wrong way round (found by mutation testing)",
         reason="wnli: tokenize sentence1 and sentence2 as a pair",
     ),
+    # issue 28: a loop that never calls model.eval() reported 0.719 against the 0.729 the judge measured, inside
+    # the old 0.02 tolerance
+    dict(
+        cell="sst2_train",
+        name="own_loop_without_eval_mode",
+        source=OWN_LOOP.replace("model.eval()\n", ""),
+        why="evaluates with dropout on: every prediction is noisy, and validation_accuracy is not the model's",
+        reason="predict with the trained model in evaluation mode",
+    ),
+    # issue 28: `select(range(run.eval_size("sst2")))` works at the grading size and raises TypeError in the cpu
+    # profile, where the size is None (the whole split)
+    dict(
+        cell="sst2_data",
+        name="select_none_size",
+        source=(
+            "from datasets import load_dataset\n"
+            "\n"
+            'raw_datasets = load_dataset("nyu-mll/glue", "sst2")\n'
+            'raw_datasets["train"] = raw_datasets["train"].select(range(run.train_size("sst2")))\n'
+            'raw_datasets["validation"] = raw_datasets["validation"].select(range(run.eval_size("sst2")))\n'
+            "raw_datasets\n"
+        ),
+        why="works at the grading size only: run.eval_size('sst2') is None in the cpu profile (the whole split)",
+        reason="at the cpu profile's size",
+    ),
 ] + quiz_mistakes({
     "quiz_1": ('"a"', ['"d"', '"c"'], "(a). token_type_ids mark the segment"),
     "quiz_2": ('"a"', ['"b"'], "(a). The GLUE test sets are unlabelled"),
@@ -294,6 +354,16 @@ WRONG = [
 })
 
 RIGHT = [
+    dict(cell="sst2_train", name="own_loop", source=OWN_LOOP,
+         why="the exercise allows an own loop: AdamW, the linear schedule stepped per step, evaluation in eval mode"),
+    dict(
+        cell="sst2_train",
+        name="shuffled_train_split",
+        old='train_dataset=tokenized_datasets["train"],',
+        new='train_dataset=tokenized_datasets["train"].shuffle(seed=42),',
+        why="the same training examples in another order (the Trainer shuffles them anyway): a correct answer the "
+            "judge rejected when it recognised the split by its first row (issue 28)",
+    ),
     dict(
         cell="sst2_train",
         name="collator_pads_to_max_length",
@@ -414,6 +484,12 @@ RIGHT = [
 BF16 = "bf16 is False in the grading profile, which is the TrainingArguments default; it only matters on a GPU with bfloat16"
 
 EQUIVALENT = {
+    "sst2_train: shuffled: tokenized_datasets['train'] -> tokenized_datasets['train'].shuffle(seed=42)": (
+        "the same training examples in another order: the Trainer shuffles them every epoch anyway (issue 28)"
+    ),
+    "sst2_tokenize: columns dropped: raw_datasets.map(tokenize_function, batched=True) with remove_columns=['sentence']": (
+        "the sentence column is not needed once tokenized: the tokens and labels are the same (issue 28)"
+    ),
     "sst2_tokenize: keyword dropped: batched= in raw_datasets.map(tokenize_function, batched=True)": (
         "map without batched=True calls tokenize_function per example: the same tokenized data set, slower"
     ),

@@ -62,6 +62,16 @@ WRONG = [
         why="the held-out split instead of the training split",
         reason="the same reviews as small_train_dataset, in the same order",
     ),
+    # issue 28: sized code that works at the grading size only (the offline sample has 800 training reviews; the
+    # cpu profile asks for 1,000, which n_train caps)
+    dict(
+        cell="tokenize_dynamic",
+        name="train_size_uncapped",
+        old="select(range(n_train))",
+        new='select(range(run.train_size("yelp")))',
+        why="run.train_size('yelp') is 1,000 in the cpu profile, more reviews than the offline sample's 800",
+        reason="at the cpu profile's size",
+    ),
     # ------------------------------------------------------------------------------------------ yelp_compute_metrics
     dict(
         cell="yelp_compute_metrics",
@@ -128,6 +138,14 @@ WRONG = [
 RIGHT = [
     dict(
         cell="tokenize_dynamic",
+        name="remove_text_column",
+        old="map(tokenize_dynamic, batched=True)",
+        new='map(tokenize_dynamic, batched=True, remove_columns=["text"])',
+        why="the text column is not needed after tokenizing: a correct answer the judge rejected when it read the "
+            "text column to recognise the reviews (issue 28)",
+    ),
+    dict(
+        cell="tokenize_dynamic",
         name="lambda",
         old="def tokenize_dynamic(examples):\n    return " + _SOLUTION_TOKENIZE + "\n",
         new="tokenize_dynamic = lambda examples: " + _SOLUTION_TOKENIZE + "\n",
@@ -163,6 +181,9 @@ RIGHT = [
 
 # Mutants (autograder/mutation.py) that are correct answers: "<answer cell>: <mutant label>" -> why.
 EQUIVALENT = {
+    "tokenize_dynamic: columns dropped: dataset['train'].shuffle(seed=42).select(range(n_train)).... with remove_columns=['text']": (
+        "the text column is not needed once tokenized: the same tokens and labels (issue 28)"
+    ),
     "tokenize_dynamic: keyword dropped: batched= in dataset['train'].shuffle(seed=42).select(range(n_train))....": (
         "map without batched=True calls tokenize_dynamic per example: the same tokenized data set, slower"
     ),

@@ -290,6 +290,14 @@ WRONG = [
 
 RIGHT = [
     dict(
+        cell="early_stopping",
+        name="shuffled_train_split",
+        old='train_dataset=small_train,',
+        new='train_dataset=small_train.shuffle(seed=42),',
+        why="the same training examples in another order (the Trainer shuffles them anyway): a correct answer the "
+            "judge rejected when it recognised the split by its first row (issue 28)",
+    ),
+    dict(
         cell="loss_curves",
         name="one_loop",
         source=(
@@ -349,6 +357,9 @@ BF16 = "bf16 is False in the grading profile, which is the TrainingArguments def
 NOT_ASKED_LOGGING = "the exercise asks when to evaluate and save, not when to log: the curves only get more or fewer points"
 
 EQUIVALENT = {
+    "early_stopping: shuffled: train_dataset=small_train -> ....shuffle(seed=42)": (
+        "the same training examples in another order: the Trainer shuffles them every epoch anyway (issue 28)"
+    ),
     "early_stopping: keyword dropped: bf16= in TrainingArguments('test-trainer', eval_strategy='epoch', ...": BF16,
     "early_stopping: keyword dropped: data_collator= in Trainer(AutoModelForSequenceClassification.from_pretraine...": (
         "without a data_collator the Trainer builds DataCollatorWithPadding from processing_class"

@@ -14,16 +14,27 @@ and ``student`` sends each question to the kernel and gets back *data only*: num
 tuples and arrays of a checked dtype, decoded here into fresh built-in objects. A student's object never reaches
 the judge, so no ``__eq__`` trick, patched helper or rewritten test can make a check pass; the kernel can only
 answer the questions, and to answer them right it has to compute the right values.
+
+The judges themselves are code in the course's ``judges/`` folder (``judges/NN_topic.py``, one function per test,
+never released); a hidden test is one call, ``judge("NN_topic", "test_x", run)`` (:func:`judge`). A judge decides
+only from values it computes itself from plain data it asked for (autograder/README.md, *The judges' rule*).
 """
 
 from __future__ import annotations
 
+import ast
 import base64
+import builtins
 import functools
+import importlib
+import importlib.util
 import json
 import math
+import os
 import sys
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from course.text import first_line
 
@@ -210,34 +221,84 @@ def _user_namespace() -> dict:
     return shell.user_ns if shell is not None else sys.modules["__main__"].__dict__
 
 
-def _describe(expr: str, e: BaseException) -> StudentError:
+def names_in(code: str, inputs=()) -> str:
+    """How a reason names a question: the student's names it reads (``tokenize_function, raw_datasets``), never
+    the question's code, which belongs to the hidden tests. Builtins, the question's own inputs, names it binds
+    itself and private names (``_judge_...``) are left out; "your code" when nothing is left."""
+    try:
+        tree = ast.parse(code.strip() or "None")
+    except SyntaxError:
+        return "your code"
+    bound = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    bound |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments) for a in n.args + n.kwonlyargs}
+    bound |= {(a.asname or a.name).split(".")[0] for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
+              for a in n.names}
+    seen = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            name = node.id
+            if (name not in seen and name not in bound and name not in inputs and not name.startswith("_")
+                    and not hasattr(builtins, name)):
+                seen.append(name)
+    return ", ".join(f"`{n}`" for n in seen[:4]) or "your code"
+
+
+def _describe(code: str, e: BaseException, inputs=()) -> StudentError:
     text = first_line(e)
-    return StudentError(f"`{expr}` raised {type(e).__name__}" + (f": {text}" if text else ""),
+    return StudentError(f"{names_in(code, inputs)} raised {type(e).__name__}" + (f": {text}" if text else ""),
                         type(e).__name__, text)
 
 
 class LocalBackend:
-    """The notebook's own namespace (a notebook that simply runs; the same data round trip as grading)."""
+    """The notebook's own namespace (a notebook that simply runs; the same data round trip as grading), or the
+    namespace given (a judge unit-tested without a kernel)."""
+
+    def __init__(self, namespace: dict | None = None, answers: dict[str, str] | None = None):
+        self.namespace = namespace
+        self.answers = dict(answers or {})  # answer cell -> its source, for judges that run an answer again
+
+    def _ns(self) -> dict:
+        return self.namespace if self.namespace is not None else _user_namespace()
 
     def value(self, expr: str, inputs: dict):
-        ns = dict(_user_namespace())
+        ns = dict(self._ns())
         ns.update({k: roundtrip(v) for k, v in inputs.items()})
         try:
             result = eval(expr, ns)  # noqa: S307 - the notebook's own code, in its own kernel
         except Exception as e:  # noqa: BLE001 - becomes the test's reason
-            raise _describe(expr, e) from None
+            raise _describe(expr, e, inputs) from None
         try:
             return roundtrip(result)
         except ValueError as e:
-            raise StudentError(f"`{expr}` gave a value that cannot be checked: {e}") from None
+            raise StudentError(f"{names_in(expr, inputs)} gave a value that cannot be checked: {e}") from None
 
     def run(self, code: str, inputs: dict) -> None:
-        ns = _user_namespace()
+        ns = self._ns()
         ns.update({k: roundtrip(v) for k, v in inputs.items()})
         try:
             exec(code, ns)  # noqa: S102
         except Exception as e:  # noqa: BLE001
-            raise _describe(code.strip().splitlines()[-1] if code.strip() else code, e) from None
+            raise _describe(code, e, inputs) from None
+
+    def rerun(self, sources: list[str] | None, values: str, inputs: dict, prelude: str, run_changes: dict):
+        if sources is None:
+            return None
+        request = {"sources": sources, "values": values, "prelude": prelude, "run": run_changes}
+        try:
+            return roundtrip(_rerun(request, {k: roundtrip(v) for k, v in inputs.items()}, self._ns()))
+        except StudentError:
+            raise
+        except Exception as e:  # noqa: BLE001
+            raise _describe("\n".join(sources), e, inputs) from None
+
+    def answer_sources(self, cell: str, since: str | None) -> list[str] | None:
+        """The notebook's own cells are not known to its kernel: a judge running in the notebook skips what needs
+        them (the grader has them). Answers given to the backend (tests) are run alone."""
+        return [self.answers[cell]] if cell in self.answers else None
+
+    def scratch(self) -> tuple[str, str]:
+        folder = tempfile.mkdtemp(prefix="judge-scratch-")
+        return folder, folder
 
     def tensors(self, expr: str) -> dict:
         state = self.value_raw(expr)
@@ -245,7 +306,7 @@ class LocalBackend:
 
     def value_raw(self, expr: str):
         try:
-            return eval(expr, dict(_user_namespace()))  # noqa: S307
+            return eval(expr, dict(self._ns()))  # noqa: S307
         except Exception as e:  # noqa: BLE001
             raise _describe(expr, e) from None
 
@@ -279,22 +340,43 @@ class Student:
         """Whether the student's namespace has ``name``."""
         return bool(self.value(f"{name!r} in globals()"))
 
+    def rerun(self, cell: str, values: str, /, *, prelude: str = "", run_changes: dict | None = None,
+              since: str | None = None, **inputs):
+        """Run the student's answer cell ``cell`` again, in a copy of their namespace with ``inputs`` bound (and
+        ``prelude`` run first; ``run_changes`` replace fields of ``run``: ``profile="cpu"`` gives another profile's
+        sizes), and return the value of ``values`` there: the same code judged on inputs the judge chose, or at
+        another profile's size. ``since="run"`` runs every code cell from the one after the cell that binds ``run``
+        up to the answer (test cells excepted), so that what those cells derive from ``run`` changes with it. The
+        student's namespace itself is left as it was. None where the notebook's cells are not known (a notebook
+        that runs itself: only the grader has the submitted cells)."""
+        return _backend.rerun(_backend.answer_sources(cell, since), values, inputs, prelude, dict(run_changes or {}))
+
+    def scratch(self) -> tuple[str, str]:
+        """A folder the judge writes (files the student's code then reads, such as a checkpoint of the judge's):
+        (its path here, its path in the student's kernel)."""
+        return _backend.scratch()
+
+    def path(self, path: str) -> str:
+        """A file of the judge's (the checkpoint, the data mirror) by the path the student's kernel sees it at."""
+        translate = getattr(_backend, "kernel_path", None)
+        return translate(path) if translate is not None else path
+
 
 student = Student()
 
 
-def check_hyperparameters(expr: str, run) -> None:
-    """The ``TrainingArguments`` at ``expr`` (in the student's namespace) carry the parameters cell's hyperparameters,
-    which grading sets to ``run``'s profile: the student passed the parameters on, instead of typing values of their
-    own or leaving the library's defaults."""
+def check_hyperparameters(expr: str, run, shown: str | None = None) -> None:
+    """The ``TrainingArguments`` at ``expr`` (in the student's namespace; named ``shown`` in the reason, by default
+    ``expr``) carry the parameters cell's hyperparameters, which grading sets to ``run``'s profile: the student passed
+    the parameters on, instead of typing values of their own or leaving the library's defaults."""
     from course.profiles import HYPERPARAMETERS, notebook_parameters
 
     want = notebook_parameters(run.profile)
     got = student.value(f"{{k: getattr({expr}, k, None) for k in {HYPERPARAMETERS!r}}}")
     for name in HYPERPARAMETERS:
         assert isinstance(got, dict) and got.get(name) == want[name], (
-            f"{expr}.{name} is {got.get(name)!r}: pass the parameter on, TrainingArguments(..., {name}={name}) "
-            f"(grading sets it to {want[name]!r})")
+            f"{shown or expr}.{name} is {got.get(name)!r}: pass the parameter on, TrainingArguments(..., "
+            f"{name}={name}) (grading sets it to {want[name]!r})")
 
 
 def check_answer(name: str, expected, explanation: str, tolerance: float = 0.0) -> None:
@@ -320,6 +402,59 @@ def check_answer(name: str, expected, explanation: str, tolerance: float = 0.0) 
     assert right, f"{name}: {explanation}"
 
 
+# --------------------------------------------------------------------------------------------- the judges
+JUDGES_ENV = "JUDGES_DIR"  # not COURSE_*: that prefix passes into the sandboxes, and this path names the course root
+_judges_dir: str | None = None
+
+
+def use_judges(path: str | os.PathLike | None) -> str | None:
+    """Make :func:`judge` load the judges of ``path`` (the grader sets the course's ``judges/``); returns the
+    previous setting."""
+    global _judges_dir
+    previous, _judges_dir = _judges_dir, (str(path) if path else None)
+    return previous
+
+
+def judges_dir() -> Path:
+    """The folder of the judges: the one the grader set, else ``$JUDGES_DIR``, else ``judges/`` beside the
+    ``course`` package (a notebook that runs itself in the course's repository)."""
+    for candidate in (_judges_dir, os.environ.get(JUDGES_ENV)):
+        if candidate:
+            return Path(candidate)
+    here = Path(__file__).resolve().parents[1] / "judges"
+    if (here / "__init__.py").is_file():
+        return here
+    raise StudentError(f"no judges here: the hidden tests run in the grader (set ${JUDGES_ENV} to the course's "
+                       "judges/ folder to run them in a notebook)")
+
+
+def judges_module(assignment: str):
+    """The judges of ``assignment`` (``judges/<assignment>.py``, imported as ``judges.<assignment>`` from
+    :func:`judges_dir`, whatever else is called ``judges``)."""
+    folder = judges_dir().resolve()
+    package = sys.modules.get("judges")
+    if package is None or [str(Path(p).resolve()) for p in getattr(package, "__path__", [])] != [str(folder)]:
+        for name in [n for n in sys.modules if n == "judges" or n.startswith("judges.")]:
+            del sys.modules[name]
+        spec = importlib.util.spec_from_file_location("judges", folder / "__init__.py",
+                                                      submodule_search_locations=[str(folder)])
+        if spec is None or not (folder / "__init__.py").is_file():
+            raise StudentError(f"no judges in {folder} (an instructor error)")
+        package = importlib.util.module_from_spec(spec)
+        sys.modules["judges"] = package
+        spec.loader.exec_module(package)
+    return importlib.import_module(f"judges.{assignment}")
+
+
+def judge(assignment: str, test: str, run) -> None:
+    """Decide test ``test`` of ``assignment``: what a hidden test cell holds, in one line. Raises AssertionError
+    (the reason the student reads) when the work is not right."""
+    function = getattr(judges_module(assignment), test, None)
+    if function is None:
+        raise AssertionError(f"no judge for {test} (an instructor error): scored 0")
+    function(run)
+
+
 # --------------------------------------------------------------------------------------------- references
 @functools.cache
 def reference_tokenizer(checkpoint: str):
@@ -339,6 +474,35 @@ def reference_dataset(path: str, config: str | None = None):
 
 
 # --------------------------------------------------------------------------------------------- kernel side
+def _rerun(req: dict, inputs: dict, namespace: dict | None = None):
+    """Run an answer cell's source again in a copy of the namespace (see :meth:`Student.rerun`); the value of
+    ``req["values"]`` there."""
+    import dataclasses
+
+    shell = None
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:  # pragma: no cover
+        pass
+    scope = dict(_user_namespace() if namespace is None else namespace)
+    scope.update(inputs)
+    changes = dict(req.get("run") or {})
+    if changes:
+        from course.profiles import get_profile
+
+        if "profile" in changes:
+            changes["profile"] = get_profile(changes["profile"])
+        scope["run"] = dataclasses.replace(scope["run"], **changes)
+    if req.get("prelude"):
+        exec(compile(req["prelude"], "<judge's inputs>", "exec"), scope)  # noqa: S102
+    for source in req["sources"]:
+        code = shell.transform_cell(source) if shell is not None else source
+        exec(compile(code, "<your answer, run again>", "exec"), scope)  # noqa: S102
+    return eval(req["values"], scope)  # noqa: S307
+
+
 def _probe(request: str) -> None:
     """Answer one question of a remote judge (runs in the student's kernel; its answer is not trusted)."""
     from IPython.display import display
@@ -356,6 +520,8 @@ def _probe(request: str) -> None:
             ns.update(inputs)
             exec(code, ns)  # noqa: S102
             value = None
+        elif op == "rerun":
+            value = to_plain(_rerun(req, inputs))
         elif op == "tensors":
             from safetensors.torch import save_file
 

@@ -169,6 +169,15 @@ def test_release_is_leak_free(course, assignment):
     allow = list(autograder_settings(load_course_config(course)).leak_allowlist)
     leaks = find_leaks(course / "release" / assignment, course / "source" / assignment, allow=allow)
     assert leaks == [], "\n".join(map(str, leaks))
+    judges = course / "judges"  # the hidden tests' code (issue 28): no file of it, no function of it released
+    released = [p for p in (course / "release").rglob("*") if p.is_file()]
+    assert not [p for p in released if "judges" in p.relative_to(course / "release").parts], "judges/ released"
+    if (judges / f"{assignment}.py").is_file():
+        text = "\n".join(p.read_text(errors="replace") for p in released if p.suffix in (".ipynb", ".py"))
+        judge_source = (judges / f"{assignment}.py").read_text()
+        defs = [line.strip() for line in judge_source.splitlines() if line.startswith("def ")]
+        assert defs and not [d for d in defs if d in text], "a judge's function is in the release"
+        assert not [p for p in released if p.suffix == ".py" and p.read_text(errors="replace") == judge_source]
 
 
 def test_release_check_reports_differences(tmp_path):
@@ -576,6 +585,10 @@ def test_graders_on_catalogue(course, assignment):
     failures = [r.describe() for r in results if not r.ok]
     assert not failures, "\n".join(failures)
     assert len(results) == len(entries)
+    questions = cat_mod.judge_questions(course)  # the hidden tests' code: in no reason (issue 28)
+    quoting = {f"{r.entry.name} {t}": q for r in results for t, reason in r.failed_tests.items()
+               if (q := cat_mod.quoted_questions(reason, questions))}
+    assert not quoting, quoting
 
 
 def test_an_entry_with_the_right_score_but_another_reason_fails(tmp_path):

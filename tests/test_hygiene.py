@@ -24,7 +24,7 @@ from conftest import ROOT
 
 SOURCE_NOTEBOOKS = sorted((ROOT / "source").glob("*/*.ipynb"))
 PRE_COMMIT = ROOT / ".pre-commit-config.yaml"
-RUFF_DIRS = ["course", "autograder", "tests", "benchmarks"]
+RUFF_DIRS = ["course", "autograder", "judges", "tests", "benchmarks"]
 
 
 def dirty_cells(path: Path) -> list[str]:

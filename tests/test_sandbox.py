@@ -356,6 +356,37 @@ def test_notebook_runs_in_a_sandboxed_kernel(tmp_path, cwd):
     assert not os.path.exists(os.path.dirname(km.connection_file))  # the ipc folder is cleaned up
 
 
+def test_a_kernel_cannot_read_the_judges(cwd, monkeypatch):
+    """The hidden tests' code (judges/) is bound into the grading worker only: a kernel finds no judges folder at the
+    course's neutral path nor at the host's, none by $JUDGES_DIR (it does not pass), and course.grading.judge there
+    says the hidden tests run in the grader."""
+    from course import grading
+
+    judges = REPO / "judges"
+    assert (judges / "common.py").is_file()
+    monkeypatch.setenv(grading.JUDGES_ENV, str(judges))
+    probes = [str(judges), str(judges / "common.py"), f"{NEUTRAL}/judges", f"{NEUTRAL}/judges/common.py"]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(textwrap.dedent(f"""
+        import json, os
+        from course import grading
+        seen = [p for p in {probes!r} if os.path.lexists(p)]
+        found = [os.path.join(top, d) for top, dirs, _ in os.walk({NEUTRAL!r}) for d in dirs if d == "judges"]
+        try:
+            grading.judge("01_preprocessing", "test_tokenize_function", None)
+            verdict = "ran"
+        except Exception as e:
+            verdict = f"{{type(e).__name__}}: {{e}}"
+        print(json.dumps({{"seen": seen, "found": found, "env": os.environ.get({grading.JUDGES_ENV!r}),
+                          "verdict": verdict}}))
+        """))]
+    nbclient.NotebookClient(nb, kernel_manager_class=SandboxedKernelManager, resources={"metadata": {"path": str(cwd)}},
+                            timeout=120).execute()
+    out = json.loads(nb.cells[0].outputs[0]["text"])
+    assert out["seen"] == [] and out["found"] == [] and out["env"] is None, out
+    assert out["verdict"].startswith("StudentError: no judges here"), out
+
+
 def test_a_mirror_reached_through_a_link_is_seen_by_the_kernel(tmp_path, cwd, monkeypatch):
     """COURSE_DATA_DIR may be a symbolic link (a mirror on another disk): the kernel sees the data all the same."""
     from course import sources
