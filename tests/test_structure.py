@@ -8,7 +8,7 @@ import re
 
 from conftest import ROOT
 
-PACKAGES = ("course", "course_tools", "autograder", "benchmarks")
+PACKAGES = ("course", "course_tools", "autograder", "judges", "benchmarks")
 MAX_LINES = 80
 
 
