@@ -9,6 +9,7 @@ mistake gives, and tells them apart by the numbers the student's function return
 from __future__ import annotations
 
 import functools
+import warnings
 
 from course.grading import check_answer, reference_tokenizer, student
 
@@ -84,6 +85,13 @@ def train_here(schedule: str, steps: int, variant: str = "right"):
     optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, eval(SCHEDULES[schedule]))  # noqa: S307 - ours
     losses = []
+    with warnings.catch_warnings():  # the wrong variants step the scheduler first on purpose: torch warns of it
+        warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)`", category=UserWarning)
+        _train_steps(model, optimizer, scheduler, steps, variant, losses)
+    return [p.detach().clone() for p in model.parameters()], losses
+
+
+def _train_steps(model, optimizer, scheduler, steps: int, variant: str, losses: list) -> None:
     for batch in step_batches(steps):
         loss = model(**batch).loss
         if variant != "no backward":
@@ -99,7 +107,6 @@ def train_here(schedule: str, steps: int, variant: str = "right"):
         if variant != "no zero_grad":
             optimizer.zero_grad()
         losses.append(loss.item())
-    return [p.detach().clone() for p in model.parameters()], losses
 
 
 def cases_training_step(run) -> list[Case]:
