@@ -28,6 +28,7 @@ from nbgrader.exchange.default.collect import ExchangeCollect
 
 from .classroom import CLASSROOM, DEFAULT_EXCHANGE, seal
 from .config import course_id, discover_assignments, load_course_config
+from .files import copy_regular_files
 
 REFUSED = "\0refused"  # the user name given to a hand-in its maker did not make (never a real user's)
 
@@ -50,6 +51,18 @@ class OwnerCheckedCollect(ExchangeCollect):
     def init_src(self):
         super().init_src()
         self.src_records = [r for r in self.src_records if not r["username"].startswith(REFUSED)]
+
+    def do_copy(self, src, dest, log=None):
+        """nbgrader copies a hand-in with ``shutil.copytree``, which follows links, and collect runs as root: a link
+        in a hand-in to the solutions, a classmate's hand-in or ``/dev/zero`` would come back as the student's work.
+        Here only regular files leave a hand-in, opened without following links and capped at nbgrader's
+        ``max_file_size``; a hand-in that is itself a link is refused; whatever is skipped is logged."""
+        if os.path.islink(src):
+            self.log.error("NOT collected: %s is a link", os.path.basename(src))
+            return
+        limit = 1000 * int(self.coursedir.max_file_size or 100_000)
+        for why in copy_regular_files(src, dest, ("",), limit):
+            self.log.error("NOT collected from %s: %s", os.path.basename(src), why)
 
 
 def exchange_root(course_root: Path, given: str | None = None) -> str:

@@ -280,3 +280,34 @@ def test_seal_closes_the_private_entries_and_skips_others(tmp_path, monkeypatch)
     monkeypatch.setattr(os, "geteuid", lambda: os.stat(course).st_uid + 1)
     seal(course)
     assert (course / "submitted").stat().st_mode & 0o777 == 0o755
+
+
+def test_collect_takes_only_regular_files_and_never_follows_a_link(tmp_path, caplog):
+    """collect runs as root: a hand-in's link to the solutions (or a classmate's hand-in, or /dev/zero), a FIFO
+    and a hand-in that is itself a link never reach submitted/; the student's own notebook does."""
+    import logging
+    from types import SimpleNamespace
+
+    from autograder.exchange import OwnerCheckedCollect
+
+    secret = tmp_path / "source.ipynb"
+    secret.write_text("SOLUTIONS")
+    hand_in = tmp_path / "inbound" / "ann+a1+2026-12-06 10:00:00.000000 UTC"
+    (hand_in / "sub").mkdir(parents=True)
+    (hand_in / "toy.ipynb").write_text("{}")
+    (hand_in / "timestamp.txt").write_text("2026-12-06 10:00:00.000000 UTC")
+    (hand_in / "stolen.ipynb").symlink_to(secret)
+    (hand_in / "zero.ipynb").symlink_to("/dev/zero")
+    os.mkfifo(hand_in / "pipe.ipynb")
+    (hand_in / "linked_dir").symlink_to(tmp_path)
+    app = SimpleNamespace(log=logging.getLogger("collect-test"), coursedir=SimpleNamespace(max_file_size=100))
+    dest = tmp_path / "submitted" / "ann" / "a1"
+    with caplog.at_level(logging.ERROR, logger="collect-test"):
+        OwnerCheckedCollect.do_copy(app, str(hand_in), str(dest))
+    assert sorted(p.name for p in dest.rglob("*") if p.is_file()) == ["timestamp.txt", "toy.ipynb"]
+    assert not any(p.is_symlink() for p in dest.rglob("*"))
+    assert "stolen.ipynb" in caplog.text and "pipe.ipynb" in caplog.text
+    linked = tmp_path / "inbound" / "bob+a1+2026-12-06 10:00:00.000000 UTC"
+    linked.symlink_to(hand_in)
+    OwnerCheckedCollect.do_copy(app, str(linked), str(tmp_path / "submitted" / "bob" / "a1"))
+    assert not (tmp_path / "submitted" / "bob").exists()
