@@ -190,7 +190,6 @@ def load_catalogue(course_root, assignment: str) -> Catalogue:
 
 
 # ----------------------------------------------------------------------------------------------- notebooks
-_gid = grade_id
 
 
 def strip_solution_markers(source: str) -> str:
@@ -206,10 +205,10 @@ def solution_notebook(course_root, assignment: str, notebook: str, release_dir=N
     """The released notebook with every answer cell filled with the instructor's solution."""
     nb = read_release(course_root, assignment, notebook, release_dir)
     src = nbformat.read(Path(course_root) / "source" / assignment / f"{notebook}.ipynb", as_version=4)
-    solutions = {_gid(c): c for c in src.cells if is_solution(c)}
+    solutions = {grade_id(c): c for c in src.cells if is_solution(c)}
     for cell in nb.cells:
         if is_solution(cell):
-            gid = _gid(cell)
+            gid = grade_id(cell)
             if gid not in solutions:
                 raise CatalogueError(f"answer cell {gid!r} of release/{assignment}/{notebook} is not in source/")
             cell.source = strip_solution_markers(solutions[gid].source)
@@ -238,9 +237,9 @@ def make_submission(course_root, entry: Entry, release_dir=None) -> dict:
         if entry.kind == "release":
             nb = read_release(course_root, entry.assignment, nb_name, release_dir)
         elif nb_name == entry.notebook and entry.kind != "solution":
-            cells = [c for c in nb.cells if _gid(c) == entry.cell]
+            cells = [c for c in nb.cells if grade_id(c) == entry.cell]
             if not cells and entry.kind == "right":  # students edit the ungraded code cells too
-                cells = [c for c in nb.cells if c.get("id") == entry.cell and c.cell_type == "code" and not _gid(c)]
+                cells = [c for c in nb.cells if c.get("id") == entry.cell and c.cell_type == "code" and not grade_id(c)]
             elif cells and not is_solution(cells[0]):
                 cells = []
             if not cells:
@@ -260,7 +259,7 @@ def combined_submission(course_root, entries: list[Entry], release_dir=None) -> 
     for e in entries[1:]:
         patched = make_submission(course_root, e, release_dir)[e.notebook]
         def named(c, cell=e.cell):
-            return _gid(c) == cell or (not _gid(c) and c.get("id") == cell)
+            return grade_id(c) == cell or (not grade_id(c) and c.get("id") == cell)
 
         source = next(c.source for c in patched.cells if named(c))
         next(c for c in out[e.notebook].cells if named(c)).source = source
@@ -280,11 +279,11 @@ def cut_after_exercise(nb, cell: str) -> list[str]:
     """Empty every code cell after the last test of answer ``cell`` except autograded tests (nbgrader
     restores those anyway; they fail fast on the missing names).  Returns the tests up to the cut."""
     own = exercise_tests(nb).get(cell, [])
-    ids = [_gid(c) for c in nb.cells]
+    ids = [grade_id(c) for c in nb.cells]
     last = max((ids.index(t) for t in own), default=ids.index(cell))
     tests = autograded_tests(nb)
     for c in nb.cells[last + 1 :]:
-        if c.cell_type == "code" and _gid(c) not in tests:
+        if c.cell_type == "code" and grade_id(c) not in tests:
             c.source = ""
     return [t for t in tests if ids.index(t) <= last]
 
@@ -512,16 +511,16 @@ def transplant_entries(course_root, assignment: str, release_dir=None) -> list[E
         release = read_release(course_root, assignment, nb_name, release_dir)
         tests = exercise_tests(solution)
         for answer in solution.cells:
-            gid = _gid(answer)
+            gid = grade_id(answer)
             if answer.cell_type != "code" or not gid or not tests.get(gid):
                 continue
             wanted = defined_names(answer.source) or set()
             for cell in release.cells:
-                if cell.cell_type != "code" or _gid(cell) == gid or _gid(cell) in autograded_tests(release):
+                if cell.cell_type != "code" or grade_id(cell) == gid or grade_id(cell) in autograded_tests(release):
                     continue
                 for label, code in _transplants(cell.source, wanted):
-                    name = f"transplant-{_gid(cell) or cell.get('id')}-{label}"
+                    name = f"transplant-{grade_id(cell) or cell.get('id')}-{label}"
                     entries.append(Entry(assignment, "wrong", nb_name, gid, name, source=code,
                                          fails=list(tests[gid]),
-                                         why=f"released cell {_gid(cell) or cell.get('id')} pasted as the answer"))
+                                         why=f"released cell {grade_id(cell) or cell.get('id')} pasted as the answer"))
     return entries

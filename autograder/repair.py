@@ -114,20 +114,11 @@ def _clear_outputs(cell) -> None:
         cell.pop("execution_count", None)
 
 
-_grade_id = grade_id
-
-
-_is_nbgrader_cell = is_nbgrader_cell
-
-
-_is_parameters = is_parameters_cell
-
-
 def _positions(nb) -> dict[str, list[int]]:
     """Grade id -> the indices of the cells that carry it, in order."""
     present: dict[str, list[int]] = {}
     for i, cell in enumerate(nb.cells):
-        gid = _grade_id(cell)
+        gid = grade_id(cell)
         if gid is not None:
             present.setdefault(gid, []).append(i)
     return present
@@ -144,12 +135,12 @@ class RepairContext:
     @cached_property
     def release_cells(self) -> dict:
         """Grade id -> the release's nbgrader cell (test, answer, read-only)."""
-        return {_grade_id(c): c for c in self.release.cells if _grade_id(c) and _is_nbgrader_cell(c)}
+        return {grade_id(c): c for c in self.release.cells if grade_id(c) and is_nbgrader_cell(c)}
 
     @cached_property
     def parameters_cell(self):
         """The release's ``parameters`` cell with the grading profile's hyperparameters (None: it has none)."""
-        released = next((c for c in self.release.cells if _is_parameters(c)), None)
+        released = next((c for c in self.release.cells if is_parameters_cell(c)), None)
         if released is None:
             return None
         wanted = copy.deepcopy(released)
@@ -199,7 +190,7 @@ def reset_nbgrader_metadata(nb, ctx: RepairContext) -> None:
     for i, cell in enumerate(nb.cells):
         if "nbgrader" not in cell.metadata:
             continue
-        gid = _grade_id(cell)
+        gid = grade_id(cell)
         if gid in ctx.release_cells and present[gid][-1] == i:
             if cell.metadata.get("nbgrader") != ctx.release_cells[gid].metadata["nbgrader"]:
                 changed.append(gid)
@@ -217,20 +208,20 @@ def restore_missing_cells(nb, ctx: RepairContext) -> None:
     present = {gid: idx[-1] for gid, idx in _positions(nb).items()}  # after reset_nbgrader_metadata: one each
 
     def locate(rel_cell):
-        gid = _grade_id(rel_cell)
-        if gid is not None and _is_nbgrader_cell(rel_cell):
+        gid = grade_id(rel_cell)
+        if gid is not None and is_nbgrader_cell(rel_cell):
             return present.get(gid)
         cid = rel_cell.get("id")
         for i, c in enumerate(nb.cells):
-            if cid is not None and c.get("id") == cid and _grade_id(c) is None:
+            if cid is not None and c.get("id") == cid and grade_id(c) is None:
                 return i
         return None
 
     restored = []
     cells = ctx.release.cells
     for k, rel_cell in enumerate(cells):
-        gid = _grade_id(rel_cell)
-        if gid is None or not _is_nbgrader_cell(rel_cell) or gid in present:
+        gid = grade_id(rel_cell)
+        if gid is None or not is_nbgrader_cell(rel_cell) or gid in present:
             continue
         before = (locate(prev) for prev in reversed(cells[:k]))
         after = (locate(nxt) for nxt in cells[k + 1 :])
@@ -250,8 +241,8 @@ def reset_parameters_cell(nb, ctx: RepairContext) -> None:
     wanted = ctx.parameters_cell
     if wanted is None:
         return
-    released = next(c for c in ctx.release.cells if _is_parameters(c))
-    params = [i for i, c in enumerate(nb.cells) if _is_parameters(c)]
+    released = next(c for c in ctx.release.cells if is_parameters_cell(c))
+    params = [i for i, c in enumerate(nb.cells) if is_parameters_cell(c)]
     if params:
         cell = nb.cells[params[0]]
         if cell.source != released.source or cell.cell_type != released.cell_type:
@@ -350,11 +341,11 @@ def redact_hidden(nb, hidden: list[str], release_nb) -> int:
     output line that quotes a hidden-test line.  Returns the number of redactions."""
     if not hidden:
         hidden = []
-    visible = {_grade_id(c): c.source for c in release_nb.cells if _grade_id(c)}
+    visible = {grade_id(c): c.source for c in release_nb.cells if grade_id(c)}
     count = 0
     note = "# (hidden tests not shown)"
     for cell in nb.cells:
-        gid = _grade_id(cell)
+        gid = grade_id(cell)
         if gid in visible and is_grade(cell) and not is_solution(cell) and cell.source != visible[gid]:
             cell.source = visible[gid].rstrip("\n") + "\n" + note
             count += 1

@@ -467,9 +467,6 @@ def _source(cell) -> str:
     return "".join(source) if isinstance(source, list) else source
 
 
-_nbgrader = nbgrader_metadata
-
-
 def _normal(source: str) -> str:
     return "\n".join(line.rstrip() for line in source.strip().splitlines())
 
@@ -483,12 +480,12 @@ def review(nb, release_nb) -> list[Finding]:
     for cell in release_nb["cells"]:
         if cell.get("cell_type") == "code":
             released.add(_normal(_source(cell)))
-            by_id[_nbgrader(cell).get("grade_id")] = _normal(_source(cell))
+            by_id[nbgrader_metadata(cell).get("grade_id")] = _normal(_source(cell))
     reviewer = _Reviewer()
     for index, cell in enumerate(nb["cells"]):
         if cell.get("cell_type") != "code":
             continue
-        source, meta = _source(cell), _nbgrader(cell)
+        source, meta = _source(cell), nbgrader_metadata(cell)
         if meta.get("solution") and meta.get("grade_id"):
             untouched = by_id.get(meta["grade_id"]) == _normal(source)
         else:
