@@ -331,6 +331,31 @@ WRONG = [
         why="evaluates with dropout on: every prediction is noisy, and validation_accuracy is not the model's",
         reason="predict with the trained model in evaluation mode",
     ),
+    # issue 28: a scheduler stepped once per epoch got full marks while only the final accuracy was judged; the
+    # judge now measures the learning rates used (the head's bias after its own run, judges/05_sst2.py)
+    dict(
+        cell="sst2_train",
+        name="own_loop_scheduler_per_epoch",
+        source=OWN_LOOP.replace("        optimizer.step()\n        lr_scheduler.step()\n        optimizer.zero_grad()\n",
+                                "        optimizer.step()\n        optimizer.zero_grad()\n    lr_scheduler.step()\n"),
+        why="the scheduler stepped once per epoch: the learning rate hardly decays, as if there were no schedule",
+        reason="stepped after every optimizer step",
+    ),
+    dict(
+        cell="sst2_train",
+        name="own_loop_without_scheduler",
+        source=OWN_LOOP.replace("        lr_scheduler.step()\n", ""),
+        why="a scheduler made and never stepped: a constant learning rate, not the linear schedule",
+        reason="use the linear learning-rate schedule",
+    ),
+    dict(
+        cell="sst2_train",
+        name="constant_schedule",
+        old="        bf16=bf16,\n",
+        new='        bf16=bf16,\n        lr_scheduler_type="constant",\n',
+        why="the Trainer told to keep the learning rate constant instead of its default linear decay",
+        reason="use the linear learning-rate schedule",
+    ),
     # issue 28: `select(range(run.eval_size("sst2")))` works at the grading size and raises TypeError in the cpu
     # profile, where the size is None (the whole split)
     dict(

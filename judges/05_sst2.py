@@ -13,7 +13,9 @@ import math
 from course.grading import check_answer, check_hyperparameters, reference_dataset, reference_tokenizer, student
 
 from .common import (
+    Case,
     accuracy_f1,
+    assert_separated,
     logits_and_loss,
     noisy_checkpoint,
     prediction_sets,
@@ -133,6 +135,7 @@ def _students_split(split: str):
 def test_sst2_train(run):
     import numpy as np
 
+    assert_separated(cases_sst2_train(run))
     tok = reference_tokenizer(run.checkpoint)
     reported = student.value("validation_accuracy")
     assert isinstance(reported, float) and 0 <= reported <= 1, "validation_accuracy: a float in [0, 1]"
@@ -177,37 +180,92 @@ def test_sst2_train(run):
             f"accuracy {accuracy:.3f} does not beat the majority class ({majority:.3f}): is the model trained?")
     else:
         assert accuracy >= target, f"accuracy {accuracy:.3f} is below the profile's target {target}"
-    _judge_evaluation_mode(run)
+    _judge_rerun(run)
 
 
-def _judge_evaluation_mode(run, copies: int = 64) -> None:
-    """The training cell again, on the judge's data: 16 training sentences, and a validation split of ``copies``
-    copies of one sentence, with a checkpoint whose dropout is 0.5. Evaluated in evaluation mode, every copy gets
-    the same prediction (accuracy 0 or 1); with dropout on, they scatter."""
+# The judge's own run of the training cell: SCHEDULE_TRAIN training sentences of one label, SCHEDULE_BATCH a
+# batch, one epoch (SCHEDULE_STEPS optimizer steps) at SCHEDULE_LR, with a checkpoint whose dropout is 0.5
+SCHEDULE_TRAIN, SCHEDULE_BATCH, SCHEDULE_LR = 48, 8, 5e-5
+SCHEDULE_STEPS = math.ceil(SCHEDULE_TRAIN / SCHEDULE_BATCH)
+
+
+def cases_sst2_train(run):
+    """How far the classification head's bias moves in the judge's run, in units of learning_rate x steps. Every
+    training label is the same, so each bias's gradient keeps its sign and each AdamW step moves it by about the
+    step's learning rate: the sum of the learning rates used. The linear schedule stepped after every optimizer
+    step uses lr * (N - t) / N at step t, (N + 1) / 2N of a constant rate's sum (cosine: the same); stepped once per
+    epoch, or without a scheduler, the rate stays at lr (measured: 0.583 against 0.998 for 6 steps)."""
+    n = SCHEDULE_STEPS
+    return [Case("the bias's movement in units of learning_rate x steps", (n + 1) / (2 * n),
+                 {"scheduler stepped once per epoch": 1.0, "no scheduler (a constant learning rate)": 1.0},
+                 separation=0.25)]
+
+
+def _judge_rerun(run, copies: int = 64) -> None:
+    """The training cell again, on the judge's data: SCHEDULE_TRAIN training sentences of one label, and a
+    validation split of ``copies`` copies of one sentence, with a checkpoint whose dropout is 0.5.
+
+    Evaluated in evaluation mode, every copy gets the same prediction (accuracy 0 or 1); with dropout on, they
+    scatter. The head's bias, read before and after, shows the learning rates the training used
+    (:func:`cases_sst2_train`)."""
+    import torch
+
     tok = reference_tokenizer(run.checkpoint)
     data = sst2(run)
-    train = data["train"].select(range(16))
-    sentence, label = data["validation"][0]["sentence"], data["validation"][0]["label"]
+    validation = data["validation"][0]
+    sentence, label = validation["sentence"], validation["label"]
+    train = [s for s, y in zip(data["train"]["sentence"], data["train"]["label"]) if y == label][:SCHEDULE_TRAIN]
+    assert len(train) == SCHEDULE_TRAIN, "instructor check: too few training sentences of one label"
 
     def columns(sentences, labels):
         encoded = tok(list(sentences), truncation=True)
         return {"sentence": list(sentences), "label": list(labels), "idx": list(range(len(labels))),
                 **{k: list(v) for k, v in encoded.items()}}
 
-    judge_data = {"train": columns(train["sentence"], train["label"]),
+    judge_data = {"train": columns(train, [label] * len(train)),
                   "validation": columns([sentence] * copies, [label] * copies)}
     prelude = ("import datasets as _datasets\n"
                "tokenized_datasets = _datasets.DatasetDict({_k: _datasets.Dataset.from_dict(_v) "
                "for _k, _v in _judge_data.items()})\n")
-    got = rerun_or_none("sst2_train", "validation_accuracy", prelude=prelude, _judge_data=judge_data,
-                        run_changes={"checkpoint": noisy_checkpoint(run)},
-                        hint="the judge ran your training cell again on 16 sentences of its own")
+    bias, before = _head_bias(run)
+    hyperparameters = {"learning_rate": SCHEDULE_LR, "num_train_epochs": 1, "per_device_train_batch_size":
+                       SCHEDULE_BATCH}
+    shown = ", ".join(f"{k}={v}" for k, v in hyperparameters.items())
+    got = rerun_or_none("sst2_train", f"(validation_accuracy, [float(_b) for _b in dict(model.named_parameters())"
+                        f"[{bias!r}].detach().float().cpu()])", prelude=prelude, _judge_data=judge_data,
+                        run_changes={"checkpoint": noisy_checkpoint(run)}, **hyperparameters,
+                        hint=f"the judge ran your training cell again on {SCHEDULE_TRAIN} sentences of its own "
+                             f"with {shown}")
     if got is None:
         return
-    assert isinstance(got, float) and (abs(got) < 1e-9 or abs(got - 1) < 1e-9), (
+    accuracy, after = got
+    assert isinstance(accuracy, float) and (abs(accuracy) < 1e-9 or abs(accuracy - 1) < 1e-9), (
         f"evaluate in evaluation mode: model.eval() (and torch.no_grad()), or trainer.predict. The judge ran your "
         f"cell again with a checkpoint whose dropout is 0.5 and {copies} copies of one validation sentence: in "
-        f"evaluation mode they all get the same prediction (accuracy 0 or 1), yours gave {got!r:.6}")
+        f"evaluation mode they all get the same prediction (accuracy 0 or 1), yours gave {accuracy!r:.6}")
+    assert isinstance(after, list) and len(after) == len(before), f"model.{bias} should hold two numbers"
+    moved = float(torch.tensor(after, dtype=torch.float64).sub(before).abs().mean()) / (SCHEDULE_LR * SCHEDULE_STEPS)
+    (case,) = cases_sst2_train(run)
+    limit = (case.right + min(case.wrong.values())) / 2
+    assert moved < limit, (
+        f"use the linear learning-rate schedule, stepped after every optimizer step (the Trainer's default; in your "
+        f"own loop lr_scheduler.step() right after optimizer.step(), inside the batch loop). The judge ran your "
+        f"cell again with {shown} on {SCHEDULE_TRAIN} sentences of one label ({SCHEDULE_STEPS} steps): the "
+        f"classifier's bias moved {moved:.2f} x learning_rate x steps, where that schedule moves it about "
+        f"{case.right:.2f} and a learning rate that stays constant (no scheduler, or one stepped per epoch) about 1")
+
+
+def _head_bias(run):
+    """The name of the classification head's bias in the run's model (the last bias with one value per class) and
+    its values as ``from_pretrained(run.checkpoint, num_labels=2)`` makes them (a new head's bias starts at 0)."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    models = [AutoModelForSequenceClassification.from_pretrained(run.checkpoint, num_labels=2) for _ in range(2)]
+    name = [n for n, p in models[0].named_parameters() if n.endswith("bias") and tuple(p.shape) == (2,)][-1]
+    first, second = (dict(m.named_parameters())[name].detach().double() for m in models)
+    assert torch.equal(first, second), "instructor check: the checkpoint's new head has no fixed starting bias"
+    return name, first
 
 
 # ------------------------------------------------------------------------------------ exercise 4 (bonus)

@@ -106,6 +106,7 @@ MUST_SEPARATE = {
     "01_preprocessing": {"test_collate_batch"},
     "03_compute_metrics": {"test_compute_metrics", "test_precision_recall"},
     "04_training_loop": {"test_training_step", "test_evaluate_model"},
+    "05_sst2": {"test_sst2_train"},
     "06_yelp": {"test_yelp_compute_metrics"},
     "07_learning_curves": {"test_accumulation", "test_schedules"},
 }
