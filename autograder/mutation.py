@@ -31,12 +31,11 @@ import nbformat
 
 from .catalogue import (
     Entry,
+    EntryResult,
     autograded_tests,
-    cut_after_exercise,
     exercise_tests,
-    grade_plan,
+    grade_catalogue,
     load_catalogue,
-    make_submission,
     read_release,
 )
 from .cells import grade_id
@@ -394,23 +393,23 @@ def sample(mutants: list[Mutant], per_exercise: int) -> list[Mutant]:
     return [m for m in mutants if id(m) in keep]
 
 
+def mutant_entry(assignment: str, m: Mutant) -> Entry:
+    """The mutant as a wrong catalogue entry (its own exercise's tests expected to lose points), so that it can be
+    graded with other entries in one batch (:func:`autograder.catalogue.grade_catalogue`, focused mode)."""
+    return Entry(assignment, "wrong", m.notebook, m.cell, f"m{m.key}", source=m.source)
+
+
+def is_killed(course_root, assignment: str, result: EntryResult) -> bool:
+    """Whether the graded mutant lost points on a test of its own exercise (or its notebook did not grade)."""
+    points = autograded_tests(read_release(course_root, assignment, result.entry.notebook))
+    return result.status != Status.OK or any(result.actual.get(t, 0.0) < points[t] - 1e-9 for t in result.expected)
+
+
 def grade_mutants(course_root, assignment: str, mutants: list[Mutant], jobs: int = 2) -> dict[str, bool]:
     """Grade every mutant with the real grader (focused mode); ``{mutant key: killed}``."""
-    plan, by_entry = [], {}
-    for m in mutants:
-        entry = Entry(assignment, "wrong", m.notebook, m.cell, f"m{m.key}", source=m.source)
-        subs = make_submission(course_root, entry)
-        release = read_release(course_root, assignment, m.notebook)
-        points = autograded_tests(release)
-        own = exercise_tests(release)[m.cell]
-        kept = cut_after_exercise(subs[m.notebook], m.cell)
-        plan.append((entry.student, subs, [(entry, {t: points[t] for t in own if t in kept})]))
-        by_entry[id(entry)] = m
-    killed = {}
-    for entry_id, result in grade_plan(course_root, assignment, plan, jobs, None, {}):
-        lost = any(result.actual.get(t, 0.0) < pts - 1e-9 for t, pts in result.expected.items())
-        killed[by_entry[entry_id].key] = lost or result.status != Status.OK
-    return killed
+    entries = [mutant_entry(assignment, m) for m in mutants]
+    results = grade_catalogue(course_root, assignment, entries=entries, jobs=jobs, mode="focused")
+    return {m.key: is_killed(course_root, assignment, r) for m, r in zip(mutants, results)}
 
 
 def score(course_root, assignment: str, mutants: list[Mutant], killed: dict[str, bool]) -> list[ExerciseScore]:

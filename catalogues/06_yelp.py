@@ -62,6 +62,17 @@ WRONG = [
         why="the held-out split instead of the training split",
         reason="the same reviews as small_train_dataset, in the same order",
     ),
+    # found by the full mutation run after issue 28's judges: listed as equivalent until the judge ran the cell
+    # again at the cpu profile's size, where an unseeded shuffle (NumPy's global generator, in another state by
+    # then) picks other reviews. The text asks for a fixed seed, "the same subset on every run" (quiz 1)
+    dict(
+        cell="tokenize_dynamic",
+        name="shuffle_without_seed",
+        old='dataset["train"].shuffle(seed=42)',
+        new='dataset["train"].shuffle()',
+        why="no fixed seed: another run (or the cpu profile's size) draws another subset than small_train_dataset",
+        reason="the same reviews as small_train_dataset, in the same order",
+    ),
     # issue 28: sized code that works at the grading size only (the offline sample has 800 training reviews; the
     # cpu profile asks for 1,000, which n_train caps)
     dict(
@@ -189,10 +200,6 @@ EQUIVALENT = {
     ),
     "tokenize_dynamic: keyword flipped: batched=False in dataset['train'].shuffle(seed=42).select(range(n_train))....": (
         "map without batched=True calls tokenize_dynamic per example: the same tokenized data set, slower"
-    ),
-    "tokenize_dynamic: keyword dropped: seed= in dataset['train'].shuffle(seed=42)": (
-        "a random 1,000-review subset is what the guide asks for; without a seed, shuffle() draws from NumPy's "
-        "global generator, which course.start seeds"
     ),
     "tokenize_dynamic: keyword dropped: truncation= in tokenizer(examples['text'], truncation=True, max_length=r...": (
         "with max_length given the tokenizer truncates anyway (longest_first), with a warning"

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from focused_batch import graded
 
 from autograder import catalogue as cat_mod
 from autograder.catalogue import (
@@ -242,10 +243,14 @@ def test_no_released_cell_passes_a_graded_exercise(course, assignment):
     cell by its script; a nested function of that name on its own), fails every test of the exercise."""
     from autograder.catalogue import transplant_entries
 
-    entries = transplant_entries(course, assignment)
+    if course == TOY:
+        entries = transplant_entries(course, assignment)
+        results = grade_catalogue(course, assignment, entries=entries, jobs=2, mode="focused") if entries else []
+    else:  # graded with the assignment's other focused entries, in one batch (tests/focused_batch.py)
+        batch = graded(course, assignment)
+        entries, results = batch.transplants, [batch.result(e) for e in batch.transplants]
     if not entries:
         pytest.skip(f"no released cell of {assignment} binds a name an answer binds")
-    results = grade_catalogue(course, assignment, entries=entries, jobs=2, mode="focused")
     failures = [r.describe() for r in results if not r.ok]
     assert not failures, "\n".join(failures)
 
@@ -543,25 +548,7 @@ def test_catalogue_entries_apply(course, assignment):
 
 # Every real submission costs 5-15 s on 2 cores (a sandboxed kernel, the imports, a little training), so by
 # default the tests grade every correct alternative and one wrong answer of each exercise, a fixed sample
-# (~8 min; the mutation sample adds a mutant per exercise); COURSE_CATALOGUES=full grades all of them (~27 min),
-# as before a release (autograder/README.md).
-FULL_CATALOGUES = os.environ.get("COURSE_CATALOGUES", "sample") == "full"
-WRONG_PER_EXERCISE = 1
-
-
-def sample_entries(entries, per_exercise: int):
-    """Every correct alternative and ``per_exercise`` wrong answers per exercise, chosen by a stable hash of
-    their names (the same ones on every run and machine, spread over the catalogue)."""
-    import hashlib
-
-    def rank(e):
-        return hashlib.sha256(f"{e.cell}:{e.name}".encode()).hexdigest()
-
-    wrong: dict[str, list] = {}
-    for e in sorted((e for e in entries if e.kind == "wrong"), key=rank):
-        wrong.setdefault(e.cell, []).append(e)
-    keep = {id(e) for group in wrong.values() for e in group[:per_exercise]}
-    return [e for e in entries if e.kind != "wrong" or id(e) in keep]
+# (tests/focused_batch.py; COURSE_CATALOGUES=full grades all of them, ~27 min, as before a release).
 
 
 @pytest.mark.slow
@@ -571,11 +558,17 @@ def test_graders_on_catalogue(course, assignment):
     answer fails exactly its declared tests (so it loses points on its own exercise); every correct
     alternative gets full marks."""
     cat = load_catalogue(course, assignment)
-    chosen = cat.entries if course == TOY or FULL_CATALOGUES else sample_entries(cat.entries, WRONG_PER_EXERCISE)
-    entries = baseline_entries(course, assignment) + chosen
-    # the real notebooks in the focused mode (what it checks: autograder/catalogue.py), the toy in full
-    mode = "full" if course == TOY else "focused"
-    results = grade_catalogue(course, assignment, entries=entries, jobs=2, mode=mode)
+    # the toy in the full mode, the real notebooks in the focused mode (what it checks: autograder/catalogue.py),
+    # in one batch with the assignment's other focused entries (tests/focused_batch.py)
+    if course == TOY:
+        chosen = cat.entries
+        entries = baseline_entries(course, assignment) + chosen
+        results = grade_catalogue(course, assignment, entries=entries, jobs=2, mode="full")
+    else:
+        batch = graded(course, assignment)
+        entries = batch.catalogue
+        chosen = [e for e in entries if e.kind in ("wrong", "right")]
+        results = [batch.result(e) for e in entries]
     caught = sum(r.ok for r in results if r.entry.kind == "wrong")
     print(
         f"{assignment}: catch rate {caught}/{sum(e.kind == 'wrong' for e in chosen)} wrong answers"

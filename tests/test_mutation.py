@@ -8,6 +8,7 @@ import ast
 from pathlib import Path
 
 import pytest
+from focused_batch import graded
 
 from autograder import mutation
 from autograder.config import discover_assignments
@@ -58,10 +59,11 @@ def test_every_graded_exercise_has_mutants(assignment):
 def test_sampled_mutants_are_killed_by_the_real_grader(assignment):
     """One mutant per exercise (a stable choice), graded by nbgrader in the sandbox with the judges; the whole
     set: python -m autograder.mutation (scores in autograder/README.md)."""
-    mutants = mutation.sample(mutation.mutants_of(REPO, assignment), 1)
-    killed = mutation.grade_mutants(REPO, assignment, mutants)
+    batch = graded(REPO, assignment)  # with the assignment's other focused entries (tests/focused_batch.py)
+    assert {m.cell for m, _ in batch.mutants} == {c for _, c, _ in mutation.graded_answer_cells(REPO, assignment)}
     equivalent = mutation.equivalent_mutants(REPO, assignment)
-    survivors = [m.name for m in mutants if not killed[m.key] and m.name not in equivalent]
+    survivors = [m.name for m, entry in batch.mutants
+                 if not mutation.is_killed(REPO, assignment, batch.result(entry)) and m.name not in equivalent]
     assert not survivors, "mutants the grader gives full marks to (add a hidden check, or list them in the " \
         "catalogue's EQUIVALENT with why they are right):\n" + "\n".join(survivors)
 
