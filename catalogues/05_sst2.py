@@ -169,7 +169,7 @@ WRONG = [
         old='predictions = trainer.predict(tokenized_datasets["validation"])',
         new='predictions = trainer.predict(tokenized_datasets["train"])',
         why="reports the training accuracy",
-        reason="is not the model's accuracy on the validation split",
+        reason="is not the accuracy of model on the validation split",
     ),
     dict(
         cell="sst2_train",
