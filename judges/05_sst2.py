@@ -238,12 +238,14 @@ def _judge_rerun(run, copies: int = 64) -> None:
                              f"with {shown}")
     if got is None:
         return
+    assert isinstance(got, (list, tuple)) and len(got) == 2, "validation_accuracy and model should both be set"
     accuracy, after = got
     assert isinstance(accuracy, float) and (abs(accuracy) < 1e-9 or abs(accuracy - 1) < 1e-9), (
         f"evaluate in evaluation mode: model.eval() (and torch.no_grad()), or trainer.predict. The judge ran your "
         f"cell again with a checkpoint whose dropout is 0.5 and {copies} copies of one validation sentence: in "
         f"evaluation mode they all get the same prediction (accuracy 0 or 1), yours gave {accuracy!r:.6}")
-    assert isinstance(after, list) and len(after) == len(before), f"model.{bias} should hold two numbers"
+    assert isinstance(after, list) and len(after) == len(before) and all(
+        isinstance(b, float) and math.isfinite(b) for b in after), f"model.{bias} should hold two finite numbers"
     moved = float(torch.tensor(after, dtype=torch.float64).sub(before).abs().mean()) / (SCHEDULE_LR * SCHEDULE_STEPS)
     (case,) = cases_sst2_train(run)
     limit = (case.right + min(case.wrong.values())) / 2
